@@ -1,9 +1,12 @@
 // One place that owns TF.js set-up: which backend runs, why, and the kernels we add to it.
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// The union package registers the cpu backend, every gradient and the chained ops (x.sum()); it is
+// the same tfjs-core instance that face-api loads, so there is one engine in the process.
+import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { registerWasmTrainingKernels } from './kernels/index.js';
+import { applyEnginePatches } from './patches.js';
 
 export type BackendName = 'wasm' | 'tensorflow' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'tensorflow', 'cpu'];
@@ -59,6 +62,8 @@ export async function initEngine(requested?: string): Promise<EngineInfo> {
     reason = '';
   }
   if (current && (!want || want === current.backend)) return current;
+  // PROD silences TF.js's console banners ("install tfjs-node"); FERKIT_DEBUG keeps them.
+  if (!process.env.FERKIT_DEBUG) tf.env().set('PROD', true);
 
   const tfjsNode = findTfjsNode();
   if (!want) {
@@ -89,6 +94,7 @@ export async function initEngine(requested?: string): Promise<EngineInfo> {
     await tf.setBackend('cpu');
   }
   await tf.ready();
+  applyEnginePatches();
   if (want === 'wasm') registerWasmTrainingKernels();
 
   current = { backend: want, reason, tfjsVersion: tf.version_core, threads: threadsOf(want) };

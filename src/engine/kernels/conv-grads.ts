@@ -1,0 +1,204 @@
+// Gradients of conv2d and depthwise conv2d written as forward convolutions, which the wasm
+// backend runs on XNNPACK. The wasm backend has no Conv2DBackpropFilter and no depthwise
+// gradients, and its own Conv2DBackpropInput is a slow direct loop (engine-notes.md).
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util } from '@tensorflow/tfjs-core';
+import { composedKernel, cropForPadding, dilateSpatial, type Scope } from './compose.js';
+
+type Conv2DInfo = backend_util.Conv2DInfo;
+type PadAttr = 'valid' | 'same' | number | backend_util.ExplicitPadding;
+
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: NamedAttrMap,
+  depthwise: boolean,
+): Conv2DInfo {
+  const format = (attrs.dataFormat as string | undefined) ?? 'NHWC';
+  if (format !== 'NHWC' && format !== 'channelsLast') {
+    throw new Error(`conv gradient on wasm: only NHWC data is supported, got ${format}`);
+  }
+  const dilations = (attrs.dilations as number | [number, number] | undefined) ?? 1;
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as number | [number, number],
+    dilations,
+    attrs.pad as PadAttr,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    depthwise,
+  );
+}
+
+/**
+ * The padded input rows/cols that a conv actually reads, as (crop or pad) amounts: a forward conv
+ * with stride s reads (out-1)*s + (k-1)*d + 1 positions of the padded input.
+ */
+function usedInputWindow(info: Conv2DInfo): [number, number, number, number] {
+  const needH = (info.outHeight - 1) * info.strideHeight + (info.filterHeight - 1) * info.dilationHeight + 1;
+  const needW = (info.outWidth - 1) * info.strideWidth + (info.filterWidth - 1) * info.dilationWidth + 1;
+  const { top, left } = info.padInfo;
+  return [top, needH - info.inHeight - top, left, needW - info.inWidth - left];
+}
+
+/**
+ * Padding that turns "correlate the stride-dilated output gradient with the flipped filter" into
+ * the input gradient: top = (k-1)d - pad_top, bottom = in + pad_top - 1 - (out-1)s.
+ */
+function inputGradPadding(info: Conv2DInfo): [number, number, number, number] {
+  const kh = (info.filterHeight - 1) * info.dilationHeight;
+  const kw = (info.filterWidth - 1) * info.dilationWidth;
+  const { top, left } = info.padInfo;
+  return [
+    kh - top,
+    info.inHeight + top - 1 - (info.outHeight - 1) * info.strideHeight,
+    kw - left,
+    info.inWidth + left - 1 - (info.outWidth - 1) * info.strideWidth,
+  ];
+}
+
+function explicit(p: [number, number, number, number]): backend_util.ExplicitPadding {
+  return [
+    [0, 0],
+    [p[0], p[1]],
+    [p[2], p[3]],
+    [0, 0],
+  ];
+}
+
+// ---- Conv2D ------------------------------------------------------------------------------------
+
+/** dW[kh,kw,ci,co] = Σ x_pad[n, oh·s+kh, ow·s+kw, ci]·dy[n,oh,ow,co]: a conv whose batch is Cin,
+ *  whose channels are N, and whose filter is dy, with dilation = the forward stride. */
+function conv2dFilterGrad(scope: Scope, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const [kh, kw, cin, cout] = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
+  const [n, oh, ow] = [info.batchSize, info.outHeight, info.outWidth];
+  if (kh === 1 && kw === 1 && info.padInfo.top === 0 && info.padInfo.left === 0) {
+    // 1x1 filter: a plain matmul of the (strided) input with dy over all N·OH·OW positions.
+    let xs = x;
+    if (info.strideHeight > 1 || info.strideWidth > 1) {
+      xs = scope.run('StridedSlice', { x }, {
+        begin: [0, 0, 0, 0],
+        end: [n, (oh - 1) * info.strideHeight + 1, (ow - 1) * info.strideWidth + 1, cin],
+        strides: [1, info.strideHeight, info.strideWidth, 1],
+        beginMask: 0,
+        endMask: 0,
+        ellipsisMask: 0,
+        newAxisMask: 0,
+        shrinkAxisMask: 0,
+      });
+    }
+    const a = scope.reshape(xs, [1, n * oh * ow, cin]);
+    const b = scope.reshape(dy, [1, n * oh * ow, cout]);
+    const g = scope.run('BatchMatMul', { a, b }, { transposeA: true, transposeB: false });
+    return scope.reshape(g, [1, 1, cin, cout]);
+  }
+  const { x: xc, pads } = cropForPadding(scope, x, usedInputWindow(info));
+  const xp = scope.pad(xc, [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]]);
+  const xt = scope.transpose(xp, [3, 1, 2, 0]); // [Cin, Hp, Wp, N]
+  const dyt = scope.transpose(dy, [1, 2, 0, 3]); // [OH, OW, N, Cout]
+  const g = scope.run('Conv2D', { x: xt, filter: dyt }, {
+    strides: [info.dilationHeight, info.dilationWidth],
+    dilations: [info.strideHeight, info.strideWidth],
+    pad: 'valid',
+    dataFormat: 'NHWC',
+  }); // [Cin, KH, KW, Cout]
+  return scope.transpose(g, [1, 2, 0, 3]);
+}
+
+/** dx = the stride-dilated dy correlated with the spatially flipped, in/out-swapped filter. */
+function conv2dInputGrad(scope: Scope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const dyu = dilateSpatial(scope, dy, info.strideHeight, info.strideWidth);
+  const { x: dyc, pads } = cropForPadding(scope, dyu, inputGradPadding(info));
+  const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const swapped = scope.transpose(flipped, [0, 1, 3, 2]); // [KH, KW, Cout, Cin]
+  return scope.run('Conv2D', { x: dyc, filter: swapped }, {
+    strides: [1, 1],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pad: explicit(pads),
+    dataFormat: 'NHWC',
+  });
+}
+
+// ---- Depthwise ---------------------------------------------------------------------------------
+
+/** Depthwise filter gradient: every (channel, image) pair becomes a channel of one depthwise conv
+ *  whose filter is dy, then the images are summed. */
+function depthwiseFilterGrad(scope: Scope, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const [kh, kw, c] = [info.filterHeight, info.filterWidth, info.inChannels];
+  const m = info.outChannels / c;
+  const [n, oh, ow] = [info.batchSize, info.outHeight, info.outWidth];
+  let xm = x;
+  if (m > 1) {
+    // Each of the M outputs of channel c reads input channel c: repeat it M times.
+    const x5 = scope.reshape(x, [n, info.inHeight, info.inWidth, c, 1]);
+    const tiled = scope.run('Tile', { x: x5 }, { reps: [1, 1, 1, 1, m] });
+    xm = scope.reshape(tiled, [n, info.inHeight, info.inWidth, c * m]);
+  }
+  const cm = c * m;
+  const { x: xc, pads } = cropForPadding(scope, xm, usedInputWindow(info));
+  const xp = scope.pad(xc, [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]]);
+  const [hp, wp] = [xp.shape[1], xp.shape[2]];
+  const xt = scope.reshape(scope.transpose(xp, [1, 2, 3, 0]), [1, hp, wp, cm * n]);
+  const dyt = scope.reshape(scope.transpose(dy, [1, 2, 3, 0]), [oh, ow, cm * n, 1]);
+  const g = scope.run('DepthwiseConv2dNative', { x: xt, filter: dyt }, {
+    strides: [info.dilationHeight, info.dilationWidth],
+    dilations: [info.strideHeight, info.strideWidth],
+    pad: 'valid',
+    dataFormat: 'NHWC',
+  }); // [1, KH, KW, CM·N]
+  const summed = scope.sum(scope.reshape(g, [kh, kw, cm, n]), [3]);
+  return scope.reshape(summed, [kh, kw, c, m]);
+}
+
+function depthwiseInputGrad(scope: Scope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const [kh, kw, c] = [info.filterHeight, info.filterWidth, info.inChannels];
+  const m = info.outChannels / c;
+  const dyu = dilateSpatial(scope, dy, info.strideHeight, info.strideWidth);
+  const { x: dyc, pads } = cropForPadding(scope, dyu, inputGradPadding(info));
+  const flipped = scope.reshape(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [kh, kw, c * m, 1]);
+  const g = scope.run('DepthwiseConv2dNative', { x: dyc, filter: flipped }, {
+    strides: [1, 1],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pad: explicit(pads),
+    dataFormat: 'NHWC',
+  }); // [N, H, W, C·M]
+  if (m === 1) return g;
+  return scope.sum(scope.reshape(g, [info.batchSize, info.inHeight, info.inWidth, c, m]), [4]);
+}
+
+// ---- Kernel configs ----------------------------------------------------------------------------
+
+export function convGradKernels(backendName: string): KernelConfig[] {
+  return [
+    {
+      kernelName: tf.Conv2DBackpropFilter,
+      backendName,
+      kernelFunc: composedKernel(backendName, (scope, { x, dy }, attrs) =>
+        conv2dFilterGrad(scope, x, dy, convInfo(x.shape, attrs.filterShape as number[], attrs, false)),
+      ),
+    },
+    {
+      kernelName: tf.Conv2DBackpropInput,
+      backendName,
+      kernelFunc: composedKernel(backendName, (scope, { dy, filter }, attrs) =>
+        conv2dInputGrad(scope, dy, filter, convInfo(attrs.inputShape as number[], filter.shape, attrs, false)),
+      ),
+    },
+    {
+      kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+      backendName,
+      kernelFunc: composedKernel(backendName, (scope, { x, dy }, attrs) =>
+        depthwiseFilterGrad(scope, x, dy, convInfo(x.shape, attrs.filterShape as number[], attrs, true)),
+      ),
+    },
+    {
+      kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+      backendName,
+      kernelFunc: composedKernel(backendName, (scope, { dy, filter }, attrs) =>
+        depthwiseInputGrad(scope, dy, filter, convInfo(attrs.inputShape as number[], filter.shape, attrs, true)),
+      ),
+    },
+  ];
+}

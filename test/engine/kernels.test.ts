@@ -1,0 +1,232 @@
+// Every kernel ferkit registers for wasm, against the cpu backend's reference implementation.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { backend_util } from '@tensorflow/tfjs-core';
+import { tf } from '../../src/engine/backend.js';
+import { trainingKernels } from '../../src/engine/kernels/index.js';
+import { randn, relMaxDiff, runOn, type HostTensor } from '../helpers/backends.js';
+import { naiveFilterGrad, naiveInputGrad } from '../helpers/naive-conv.js';
+
+const TOL = 1e-4;
+
+/** wasm result of `f` against the cpu result of `ref` (default: the same `f`). */
+async function parity(
+  name: string,
+  inputs: HostTensor[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  ref: (...xs: tf.Tensor[]) => tf.Tensor = f,
+): Promise<void> {
+  const got = await runOn('wasm', inputs, f);
+  let want: HostTensor;
+  try {
+    want = await runOn('cpu', inputs, ref);
+  } catch (e) {
+    throw new Error(`${name}: cpu reference failed: ${(e as Error).message}`);
+  }
+  const err = relMaxDiff(got, want);
+  assert.ok(err <= TOL, `${name}: relative max error ${err.toExponential(2)} > ${TOL}`);
+}
+
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: [number, number];
+  stride: number;
+  pad: Pad;
+}
+
+/** Output size as TF.js computes it (the kernels' contract), not re-derived by the test. */
+function outHW(xShape: number[], filterShape: number[], stride: number, pad: Pad, dilation = 1, depthwise = false): [number, number] {
+  const info = backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    stride,
+    dilation,
+    pad,
+    undefined,
+    depthwise,
+  );
+  return [info.outHeight, info.outWidth];
+}
+
+function convCases(): ConvCase[] {
+  const cases: ConvCase[] = [];
+  const pads: Pad[] = ['same', 'valid', 1, [[0, 0], [2, 0], [1, 3], [0, 0]]];
+  let i = 0;
+  for (const stride of [1, 2]) {
+    for (const pad of pads) {
+      for (const [h, w] of [
+        [8, 8],
+        [9, 7],
+      ]) {
+        for (const k of [
+          [3, 3],
+          [1, 1],
+          [2, 3],
+        ] as Array<[number, number]>) {
+          // TF.js computes a numeric pad's output size from the filter height alone, so numeric
+          // padding is only well-defined for square filters (explicit pads cover the rest).
+          if (typeof pad === 'number' && k[0] !== k[1]) continue;
+          i++;
+          // Odd and even sizes, batch 1 and >1, kernels 1/2/3 over every pad and stride.
+          cases.push({ n: i % 2 === 0 ? 1 : 3, h, w, cin: 1 + (i % 4), cout: 2 + (i % 3), k, stride, pad });
+        }
+      }
+    }
+  }
+  // Shapes like the ResNet stem and a strided 7x7 on an odd map.
+  cases.push({ n: 2, h: 16, w: 16, cin: 3, cout: 8, k: [7, 7], stride: 2, pad: 3 });
+  cases.push({ n: 2, h: 11, w: 11, cin: 4, cout: 5, k: [7, 7], stride: 2, pad: 'same' });
+  return cases;
+}
+
+function label(c: ConvCase): string {
+  return `n${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k.join('x')} s${c.stride} pad ${JSON.stringify(c.pad)}`;
+}
+
+describe('wasm kernels registered by ferkit', () => {
+  it('covers every kernel the wasm backend lacks for training', () => {
+    const names = trainingKernels('wasm').map((k) => k.kernelName);
+    for (const needed of [
+      'Conv2DBackpropFilter',
+      'Conv2DBackpropInput',
+      'DepthwiseConv2dNativeBackpropFilter',
+      'DepthwiseConv2dNativeBackpropInput',
+      'UnsortedSegmentSum',
+      'Einsum',
+    ]) {
+      assert.ok(names.includes(needed), `${needed} is not provided`);
+    }
+  });
+
+  it('Conv2DBackpropFilter and Conv2DBackpropInput match cpu', async () => {
+    let seed = 1;
+    for (const c of convCases()) {
+      const filterShape = [c.k[0], c.k[1], c.cin, c.cout];
+      const inputShape = [c.n, c.h, c.w, c.cin];
+      const [oh, ow] = outHW(inputShape, filterShape, c.stride, c.pad);
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+      const x = randn(inputShape, seed++);
+      const dy = randn([c.n, oh, ow, c.cout], seed++);
+      const w = randn(filterShape, seed++);
+      await parity(`filter grad ${label(c)}`, [x, dy], (a, b) =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x: a, dy: b }, { ...attrs, filterShape } as never) as tf.Tensor,
+      );
+      await parity(`input grad ${label(c)}`, [dy, w], (a, b) =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: a, filter: b }, { ...attrs, inputShape } as never) as tf.Tensor,
+      );
+    }
+  });
+
+  it('conv2d gradients through tf.grad match cpu', async () => {
+    const x = randn([2, 10, 10, 3], 7);
+    const w = randn([3, 3, 3, 4], 8);
+    for (const [stride, pad] of [
+      [1, 'same'],
+      [2, 'same'],
+      [2, 'valid'],
+    ] as Array<[number, 'same' | 'valid']>) {
+      for (const wrt of [0, 1]) {
+        await parity(`grad wrt ${wrt ? 'filter' : 'input'} s${stride} ${pad}`, [x, w], (a, b) =>
+          tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, stride, pad).square().sum())([a, b])[wrt],
+        );
+      }
+    }
+  });
+
+  it('depthwise conv gradients match cpu over strides, pads, dilations and multipliers', async () => {
+    let seed = 100;
+    const cases: Array<{ n: number; h: number; w: number; c: number; m: number; k: number; s: number; d: number; pad: Pad }> = [
+      { n: 2, h: 8, w: 8, c: 3, m: 1, k: 3, s: 1, d: 1, pad: 'same' },
+      { n: 1, h: 9, w: 7, c: 2, m: 2, k: 3, s: 2, d: 1, pad: 'same' },
+      { n: 3, h: 9, w: 9, c: 4, m: 1, k: 3, s: 2, d: 1, pad: 'valid' },
+      { n: 2, h: 8, w: 9, c: 2, m: 1, k: 3, s: 1, d: 2, pad: 'same' },
+      { n: 1, h: 10, w: 10, c: 3, m: 3, k: 2, s: 1, d: 2, pad: 'valid' },
+      { n: 2, h: 8, w: 8, c: 3, m: 1, k: 3, s: 2, d: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+      // GCA's global depth-wise conv: one kernel the size of the whole map.
+      { n: 4, h: 7, w: 7, c: 8, m: 1, k: 7, s: 1, d: 1, pad: 'valid' },
+      { n: 2, h: 14, w: 14, c: 5, m: 1, k: 14, s: 1, d: 1, pad: 'valid' },
+    ];
+    for (const c of cases) {
+      const attrs = { strides: c.s, dilations: c.d, pad: c.pad, dataFormat: 'NHWC' };
+      const filterShape = [c.k, c.k, c.c, c.m];
+      const inputShape = [c.n, c.h, c.w, c.c];
+      const [oh, ow] = outHW(inputShape, filterShape, c.s, c.pad, c.d, true);
+      const x = randn(inputShape, seed++);
+      const dy = randn([c.n, oh, ow, c.c * c.m], seed++);
+      const f = randn(filterShape, seed++);
+      const name = `n${c.n} ${c.h}x${c.w}x${c.c} m${c.m} k${c.k} s${c.s} d${c.d} ${JSON.stringify(c.pad)}`;
+      const filterGrad = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: a, dy: b }, { ...attrs, filterShape } as never) as tf.Tensor;
+      const inputGrad = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: a, filter: b }, { ...attrs, inputShape } as never) as tf.Tensor;
+      // The textbook loops are checked against cpu wherever cpu is right (dilation 1) and are the
+      // reference where the cpu kernels ignore dilation.
+      const info = backend_util.computeConv2DInfo(inputShape as never, filterShape as never, c.s, c.d, c.pad, undefined, true);
+      const geom = {
+        stride: [c.s, c.s] as [number, number],
+        dilation: [c.d, c.d] as [number, number],
+        pad: [info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right] as [number, number, number, number],
+      };
+      const naiveF = naiveFilterGrad(x, dy, filterShape, geom, true);
+      const naiveX = naiveInputGrad(dy, f, inputShape, geom, true);
+      const wasmF = await runOn('wasm', [x, dy], filterGrad);
+      const wasmX = await runOn('wasm', [dy, f], inputGrad);
+      assert.ok(relMaxDiff(wasmF, naiveF) <= TOL, `depthwise filter grad ${name} vs loops: ${relMaxDiff(wasmF, naiveF)}`);
+      assert.ok(relMaxDiff(wasmX, naiveX) <= TOL, `depthwise input grad ${name} vs loops: ${relMaxDiff(wasmX, naiveX)}`);
+      if (c.d === 1) {
+        assert.ok(relMaxDiff(naiveF, await runOn('cpu', [x, dy], filterGrad)) <= TOL, `loops disagree with cpu: ${name}`);
+        await parity(`depthwise filter grad ${name}`, [x, dy], filterGrad);
+        await parity(`depthwise input grad ${name}`, [dy, f], inputGrad);
+      }
+    }
+  });
+
+  it('UnsortedSegmentSum matches cpu, also as the gradient of gather', async () => {
+    const x = randn([6, 4, 3], 200);
+    const ids = { shape: [6], data: Float32Array.from([0, 2, 2, 5, -1, 0]) };
+    await parity('unsortedSegmentSum', [x, ids], (a, b) => tf.unsortedSegmentSum(a, tf.cast(b, 'int32') as tf.Tensor1D, 6));
+    const table = randn([10, 5], 201);
+    const idx = { shape: [7], data: Float32Array.from([1, 3, 3, 9, 0, 1, 1]) };
+    await parity('gather gradient', [table, idx], (t, i) =>
+      tf.grad((p: tf.Tensor) => tf.gather(p, tf.cast(i, 'int32')).square().sum())(t),
+    );
+  });
+
+  it('Einsum matches cpu', async () => {
+    const a = randn([3, 4], 300);
+    const b = randn([4, 5], 301);
+    const c = randn([2, 3, 4], 302);
+    const d = randn([2, 4, 6], 303);
+    await parity('ij,jk->ik', [a, b], (p, q) => tf.einsum('ij,jk->ik', p, q));
+    await parity('bij,bjk->bik', [c, d], (p, q) => tf.einsum('bij,bjk->bik', p, q));
+    await parity('ij->ji', [a], (p) => tf.einsum('ij->ji', p));
+    await parity('ij,ij->i', [a, a], (p, q) => tf.einsum('ij,ij->i', p, q));
+  });
+
+  it('tf.batchNorm without scale/offset has a gradient on wasm', async () => {
+    const x = randn([2, 3, 3, 4], 400);
+    const mean = randn([4], 401);
+    const variance = { shape: [4], data: Float32Array.from([0.5, 1, 2, 3]) };
+    await parity('batchNorm grad', [x, mean, variance], (p, m, v) =>
+      tf.grad((q: tf.Tensor) => tf.batchNorm(q as tf.Tensor4D, m, v).square().sum())(p),
+    );
+  });
+
+  it('composed kernels leave no tensors behind', async () => {
+    await runOn('wasm', [], () => tf.scalar(0));
+    const backend = tf.backend();
+    const x = tf.randomNormal([2, 9, 9, 3]);
+    const w = tf.randomNormal([3, 3, 3, 4]);
+    const before = backend.numDataIds();
+    const [gx, gw] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 2, 'same').sum())([x, w]);
+    tf.dispose([gx, gw]);
+    assert.equal(backend.numDataIds(), before, 'data ids leaked by the conv gradient kernels');
+    tf.dispose([x, w]);
+  });
+});
