@@ -198,6 +198,29 @@ describe('wasm kernels registered by ferkit', () => {
     );
   });
 
+  it('transposed matmuls (BatchMatMul, _FusedMatMul) match cpu', async () => {
+    const a = randn([2, 5, 6], 500);
+    const b = randn([2, 6, 4], 501);
+    const at = randn([2, 6, 5], 502);
+    const bt = randn([2, 4, 6], 503);
+    const bias = randn([4], 504);
+    await parity('a·b', [a, b], (p, q) => tf.matMul(p, q));
+    await parity('aᵀ·b', [at, b], (p, q) => tf.matMul(p, q, true, false));
+    await parity('a·bᵀ', [a, bt], (p, q) => tf.matMul(p, q, false, true));
+    await parity('aᵀ·bᵀ', [at, bt], (p, q) => tf.matMul(p, q, true, true));
+    await parity('fused aᵀ·bᵀ + bias, relu', [at, bt, bias], (p, q, r) =>
+      tf.fused.matMul({ a: p, b: q, transposeA: true, transposeB: true, bias: r, activation: 'relu' }),
+    );
+    await parity('dense gradient', [randn([8, 6], 505), randn([6, 3], 506)], (x, w) =>
+      tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D).square().sum())([x, w])[1],
+    );
+  });
+
+  it('OneHot honours its dtype on wasm', async () => {
+    const idx = { shape: [4], data: Float32Array.from([0, 2, 1, 2]) };
+    await parity('oneHot float32', [idx], (i) => tf.oneHot(tf.cast(i, 'int32') as tf.Tensor1D, 3, 2.5, -1, 'float32'));
+  });
+
   it('Einsum matches cpu', async () => {
     const a = randn([3, 4], 300);
     const b = randn([4, 5], 301);

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { composedKernel, cropForPadding, dilateSpatial, type Scope } from './compose.js';
+import { composedKernel, cropForPadding, dilateSpatial, flipSpatial, type Scope } from './compose.js';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type PadAttr = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -111,7 +111,7 @@ function conv2dFilterGrad(scope: Scope, x: TensorInfo, dy: TensorInfo, info: Con
 function conv2dInputGrad(scope: Scope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
   const dyu = dilateSpatial(scope, dy, info.strideHeight, info.strideWidth);
   const { x: dyc, pads } = cropForPadding(scope, dyu, inputGradPadding(info));
-  const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const flipped = flipSpatial(scope, filter);
   const swapped = scope.transpose(flipped, [0, 1, 3, 2]); // [KH, KW, Cout, Cin]
   return scope.run('Conv2D', { x: dyc, filter: swapped }, {
     strides: [1, 1],
@@ -157,7 +157,7 @@ function depthwiseInputGrad(scope: Scope, dy: TensorInfo, filter: TensorInfo, in
   const m = info.outChannels / c;
   const dyu = dilateSpatial(scope, dy, info.strideHeight, info.strideWidth);
   const { x: dyc, pads } = cropForPadding(scope, dyu, inputGradPadding(info));
-  const flipped = scope.reshape(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [kh, kw, c * m, 1]);
+  const flipped = scope.reshape(flipSpatial(scope, filter), [kh, kw, c * m, 1]);
   const g = scope.run('DepthwiseConv2dNative', { x: dyc, filter: flipped }, {
     strides: [1, 1],
     dilations: [info.dilationHeight, info.dilationWidth],

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { convGradKernels } from './conv-grads.js';
 import { einsumKernels } from './einsum.js';
+import { matmulKernels } from './matmul.js';
 import { oneHotKernels } from './one-hot.js';
 import { segmentSumKernels } from './segment-sum.js';
 
@@ -13,13 +14,25 @@ export function trainingKernels(backendName = 'wasm'): KernelConfig[] {
 
 let registered = false;
 
-/** Register (replacing the wasm backend's slow Conv2DBackpropInput and its faulty OneHot) once
- *  per process. */
+function originalKernel(name: string): tf.KernelFunc {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (!kernel) throw new Error(`wasm backend has no ${name} kernel`);
+  return kernel.kernelFunc;
+}
+
+/** Wrappers around wasm kernels that are wrong (OneHot's dtype) or slow (transposed matmuls). */
+function fixedKernels(): KernelConfig[] {
+  return [
+    ...oneHotKernels('wasm', originalKernel(tf.OneHot)),
+    ...matmulKernels('wasm', { batchMatMul: originalKernel(tf.BatchMatMul), fusedMatMul: originalKernel(tf._FusedMatMul) }),
+  ];
+}
+
+/** Register ours (replacing the wasm backend's slow Conv2DBackpropInput, its faulty OneHot and its
+ *  slow transposed matmuls) once per process. */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
-  const originalOneHot = tf.getKernel(tf.OneHot, 'wasm');
-  if (!originalOneHot) throw new Error('wasm backend has no OneHot kernel');
-  for (const config of [...trainingKernels('wasm'), ...oneHotKernels('wasm', originalOneHot.kernelFunc)]) {
+  for (const config of [...trainingKernels('wasm'), ...fixedKernels()]) {
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
   }
