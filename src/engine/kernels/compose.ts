@@ -14,10 +14,11 @@ export class Scope {
   ) {}
 
   /** Run the backend's registered kernel `name`; the result is freed with the scope unless kept. */
-  run(name: string, inputs: KernelInputs, attrs: NamedAttrMap = {}): TensorInfo {
+  run(name: string, inputs: KernelInputs | TensorInfo[], attrs: NamedAttrMap = {}): TensorInfo {
     const kernel = tf.getKernel(name, this.backendName);
     if (!kernel) throw new Error(`kernel ${name} is not registered for backend ${this.backendName}`);
-    const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend });
+    // Pack/Concat take their inputs as an array.
+    const out = kernel.kernelFunc({ inputs: inputs as KernelInputs, attrs, backend: this.backend });
     if (Array.isArray(out)) throw new Error(`kernel ${name} returned several outputs`);
     this.owned.push(out);
     return out;
@@ -134,18 +135,29 @@ export function dilateSpatial(scope: Scope, x: TensorInfo, sh: number, sw: numbe
 }
 
 /**
- * Reverse the two spatial axes of a [KH, KW, ...] filter. Reversing both equals reversing the
- * flattened KH·KW axis, done as a product with an anti-diagonal permutation matrix: XNNPACK's
- * matmul is exact here (x·1 + 0·y) and many times faster than the wasm Reverse kernel.
+ * Gather filter taps: out[i, j, ...] = filter[rows[i], cols[j], ...] for a [KH, KW, ...] filter,
+ * as a product with a 0/1 selection matrix. XNNPACK's matmul is exact here (x·1 + 0·y) and many
+ * times faster than the wasm Reverse and StridedSlice kernels on large filters.
  */
-export function flipSpatial(scope: Scope, filter: TensorInfo): TensorInfo {
+export function selectTaps(scope: Scope, filter: TensorInfo, rows: number[], cols: number[]): TensorInfo {
   const [kh, kw, ...rest] = filter.shape;
   const taps = kh * kw;
-  if (taps === 1) return filter;
-  const cols = rest.reduce((a, b) => a * b, 1);
-  const perm = new Float32Array(taps * taps);
-  for (let i = 0; i < taps; i++) perm[i * taps + (taps - 1 - i)] = 1;
-  const p = scope.constant([1, taps, taps], perm);
-  const flipped = scope.run('BatchMatMul', { a: p, b: scope.reshape(filter, [1, taps, cols]) }, { transposeA: false, transposeB: false });
-  return scope.reshape(flipped, filter.shape);
+  const picked = rows.length * cols.length;
+  const sel = new Float32Array(picked * taps);
+  rows.forEach((r, i) => cols.forEach((c, j) => (sel[(i * cols.length + j) * taps + r * kw + c] = 1)));
+  const width = rest.reduce((a, b) => a * b, 1);
+  const out = scope.run('BatchMatMul', {
+    a: scope.constant([1, picked, taps], sel),
+    b: scope.reshape(filter, [1, taps, width]),
+  }, { transposeA: false, transposeB: false });
+  return scope.reshape(out, [rows.length, cols.length, ...rest]);
+}
+
+const descending = (n: number): number[] => Array.from({ length: n }, (_, i) => n - 1 - i);
+
+/** Reverse the two spatial axes of a [KH, KW, ...] filter. */
+export function flipSpatial(scope: Scope, filter: TensorInfo): TensorInfo {
+  const [kh, kw] = filter.shape;
+  if (kh * kw === 1) return filter;
+  return selectTaps(scope, filter, descending(kh), descending(kw));
 }

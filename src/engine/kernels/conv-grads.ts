@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { composedKernel, cropForPadding, dilateSpatial, flipSpatial, type Scope } from './compose.js';
+import { composedKernel, cropForPadding, dilateSpatial, flipSpatial, selectTaps, type Scope } from './compose.js';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 type PadAttr = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -107,18 +107,69 @@ function conv2dFilterGrad(scope: Scope, x: TensorInfo, dy: TensorInfo, info: Con
   return scope.transpose(g, [1, 2, 0, 3]);
 }
 
-/** dx = the stride-dilated dy correlated with the spatially flipped, in/out-swapped filter. */
-function conv2dInputGrad(scope: Scope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
-  const dyu = dilateSpatial(scope, dy, info.strideHeight, info.strideWidth);
-  const { x: dyc, pads } = cropForPadding(scope, dyu, inputGradPadding(info));
-  const flipped = flipSpatial(scope, filter);
-  const swapped = scope.transpose(flipped, [0, 1, 3, 2]); // [KH, KW, Cout, Cin]
+/** dx = dy correlated with the spatially flipped, in/out-swapped filter (stride 1). */
+function conv2dInputGradStride1(scope: Scope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const { x: dyc, pads } = cropForPadding(scope, dy, inputGradPadding(info));
+  const swapped = scope.transpose(flipSpatial(scope, filter), [0, 1, 3, 2]); // [KH, KW, Cout, Cin]
   return scope.run('Conv2D', { x: dyc, filter: swapped }, {
     strides: [1, 1],
     dilations: [info.dilationHeight, info.dilationWidth],
     pad: explicit(pads),
     dataFormat: 'NHWC',
   });
+}
+
+/**
+ * Strided input gradient by phases: the input rows with i ≡ r (mod s) receive only the filter
+ * taps kh ≡ (r + pad_top) (mod s), so each of the s² phases is a stride-1 correlation of dy with a
+ * sub-filter, and the phases interleave into dx. This does the forward conv's work, where
+ * correlating a zero-dilated dy would multiply s² times as many zeros.
+ */
+function conv2dInputGradPhases(scope: Scope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const [sh, sw] = [info.strideHeight, info.strideWidth];
+  const [n, cin] = [info.batchSize, info.inChannels];
+  const [kh, kw] = [info.filterHeight, info.filterWidth];
+  const [oh, ow] = [info.outHeight, info.outWidth];
+  const A = Math.ceil(info.inHeight / sh);
+  const B = Math.ceil(info.inWidth / sw);
+  const phase = (r: number, s: number, k: number, padBefore: number, outLen: number, dyLen: number) => {
+    const c = (((r + padBefore) % s) + s) % s; // first tap of this phase
+    const q = Math.floor((r + padBefore) / s);
+    const taps = c < k ? Math.ceil((k - c) / s) : 0;
+    // Correlating dy (length dyLen) with `taps` taps to give outLen outputs reads dy[a + q - (taps-1) + j].
+    return { c, taps, before: taps - 1 - q, after: outLen - dyLen + q };
+  };
+  const rows: TensorInfo[] = [];
+  for (let rh = 0; rh < sh; rh++) {
+    const ph = phase(rh, sh, kh, info.padInfo.top, A, oh);
+    const cols: TensorInfo[] = [];
+    for (let rw = 0; rw < sw; rw++) {
+      const pw = phase(rw, sw, kw, info.padInfo.left, B, ow);
+      if (ph.taps === 0 || pw.taps === 0) {
+        cols.push(scope.run('Fill', {}, { shape: [n, A, B, cin], value: 0, dtype: 'float32' }));
+        continue;
+      }
+      // Taps c, c+s, ... of this phase, in reverse order (the correlation's flip).
+      const tapsOf = (c: number, t: number, s: number) => Array.from({ length: t }, (_, j) => c + (t - 1 - j) * s);
+      const sub = selectTaps(scope, filter, tapsOf(ph.c, ph.taps, sh), tapsOf(pw.c, pw.taps, sw));
+      const swapped = scope.transpose(sub, [0, 1, 3, 2]); // [taps_h, taps_w, Cout, Cin]
+      const { x: dyc, pads } = cropForPadding(scope, dy, [ph.before, ph.after, pw.before, pw.after]);
+      cols.push(scope.run('Conv2D', { x: dyc, filter: swapped }, { strides: [1, 1], dilations: [1, 1], pad: explicit(pads), dataFormat: 'NHWC' }));
+    }
+    rows.push(scope.run('Pack', cols, { axis: 3 })); // [N, A, B, sw, Cin]
+  }
+  const packed = scope.run('Pack', rows, { axis: 2 }); // [N, A, sh, B, sw, Cin]
+  const full = scope.reshape(packed, [n, A * sh, B * sw, cin]);
+  return scope.slice(full, [0, 0, 0, 0], [n, info.inHeight, info.inWidth, cin]);
+}
+
+function conv2dInputGrad(scope: Scope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
+  if (info.strideHeight === 1 && info.strideWidth === 1) return conv2dInputGradStride1(scope, dy, filter, info);
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
+    const dyu = dilateSpatial(scope, dy, info.strideHeight, info.strideWidth);
+    return conv2dInputGradStride1(scope, dyu, filter, { ...info, outHeight: dyu.shape[1], outWidth: dyu.shape[2], strideHeight: 1, strideWidth: 1 });
+  }
+  return conv2dInputGradPhases(scope, dy, filter, info);
 }
 
 // ---- Depthwise ---------------------------------------------------------------------------------
