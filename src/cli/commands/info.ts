@@ -1,0 +1,26 @@
+// `ferkit info`: what runs here, as JSON.
+import type { Command } from 'commander';
+import { initEngine } from '../../engine/backend.js';
+import { probeFfmpeg, probeOnnxRuntime } from '../../util/tools.js';
+import { packageVersion } from '../version.js';
+
+export function register(program: Command): void {
+  program
+    .command('info')
+    .description('print ferkit, TF.js, backend, onnxruntime and ffmpeg facts as JSON')
+    .action(async () => {
+      const engine = await initEngine(program.opts().backend as string | undefined);
+      const info = {
+        ferkit: packageVersion(),
+        tfjs: engine.tfjsVersion,
+        backend: engine.backend,
+        backendReason: engine.reason,
+        threads: engine.threads,
+        onnxruntime: await probeOnnxRuntime(),
+        ffmpeg: probeFfmpeg(),
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+      };
+      process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+    });
+}
