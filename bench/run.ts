@@ -1,0 +1,163 @@
+// `npm run bench -- <name> [options]`: ferkit's benchmarks. Each prints progress and, as its last
+// line, one figure row. Speed targets live here, as ratios against a baseline timed in the same run.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { initEngine, tf } from '../src/engine/backend.js';
+import { Registry } from '../src/registry.js';
+import { findTorchPython } from '../src/util/python.js';
+import { BenchResNet18 } from './resnet18.js';
+
+interface BenchOptions {
+  batch: number;
+  size: number;
+  seconds: number;
+  profile: boolean;
+  torch: boolean;
+}
+type Bench = (o: BenchOptions) => Promise<void>;
+
+const benches = new Registry<Bench>('benchmark');
+
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
+const log = (msg: string) => process.stdout.write(`${msg}\n`);
+
+/** Runs `step` for a warm-up, then for about `seconds` (at least 3 steps); ms per step. */
+async function timeSteps(step: () => void, seconds: number, onStep?: () => void): Promise<{ ms: number; steps: number }> {
+  step();
+  step();
+  let steps = 0;
+  const t0 = performance.now();
+  while (steps < 3 || performance.now() - t0 < seconds * 1000) {
+    step();
+    onStep?.();
+    steps++;
+  }
+  return { ms: (performance.now() - t0) / steps, steps };
+}
+
+/** Per-kernel time of one call of `f`, largest first, as printed table lines. */
+async function profileKernels(f: () => void): Promise<string[]> {
+  const info = await tf.profile(() => {
+    f();
+  });
+  const total = new Map<string, { ms: number; n: number }>();
+  for (const k of info.kernels) {
+    const e = total.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += Number(k.kernelTimeMs) || 0;
+    e.n += 1;
+    total.set(k.name, e);
+  }
+  const sum = [...total.values()].reduce((a, e) => a + e.ms, 0);
+  return [...total]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .map(([name, e]) => `  ${name.padEnd(28)} ${e.ms.toFixed(0).padStart(7)} ms ${((100 * e.ms) / sum).toFixed(1).padStart(5)}%  (${e.n} calls)`);
+}
+
+function torchBaseline(mode: 'train' | 'infer', o: BenchOptions): number | undefined {
+  if (!o.torch) return undefined;
+  const python = findTorchPython();
+  if (!python) {
+    log('pytorch: not importable (apt-get install python3-torch for the baseline)');
+    return undefined;
+  }
+  const script = fileURLToPath(new URL('./pytorch_resnet18.py', import.meta.url));
+  const args = [script, '--mode', mode, '--batch', String(o.batch), '--size', String(o.size), '--seconds', String(o.seconds), '--threads', '2'];
+  const r = spawnSync(python, args, { encoding: 'utf8', timeout: (o.seconds * 4 + 120) * 1000 });
+  if (r.status !== 0) {
+    log(`pytorch: baseline failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
+    return undefined;
+  }
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  return (JSON.parse(line) as { img_per_s: number }).img_per_s;
+}
+
+function figureRow(name: string, ferkit: number, torch: number | undefined): string {
+  const t = torch === undefined ? 'n/a' : fmt(torch);
+  const ratio = torch === undefined ? 'n/a' : (ferkit / torch).toFixed(2);
+  return `${name}: ferkit ${fmt(ferkit)} img/s, pytorch ${t} img/s, ratio ${ratio}`;
+}
+
+benches.register({
+  name: 'train',
+  description: 'ResNet-18 @ size, SGD-momentum training steps vs PyTorch CPU (2 threads)',
+  create: async (o) => {
+    const engine = await initEngine();
+    log(`ferkit: backend ${engine.backend} (${engine.reason}), batch ${o.batch}, ${o.size}x${o.size}`);
+    const model = new BenchResNet18(7);
+    const optimizer = tf.train.momentum(0.01, 0.9);
+    const x = tf.randomNormal([o.batch, o.size, o.size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const y = tf.oneHot(tf.tensor1d(Array.from({ length: o.batch }, (_, i) => i % 7), 'int32'), 7);
+    const wd = 1e-4;
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.forwardTrain(x)) as tf.Scalar, model.variables);
+      // PyTorch's coupled weight decay: g ← g + wd·w.
+      const decayed: Record<string, tf.Tensor> = tf.tidy(() =>
+        Object.fromEntries(model.variables.map((v) => [v.name, tf.add(grads[v.name], tf.mul(v, wd))])),
+      );
+      optimizer.applyGradients(decayed as Record<string, tf.Variable>);
+      value.dataSync();
+      tf.dispose([value, ...Object.values(grads), ...Object.values(decayed)]);
+    };
+    let peakRss = 0;
+    const { ms, steps } = await timeSteps(step, o.seconds, () => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    });
+    const before = tf.memory().numTensors;
+    step();
+    const leaked = tf.memory().numTensors - before;
+    log(`ferkit: ${steps} steps, ${ms.toFixed(0)} ms/step, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, tensors leaked per step: ${leaked}`);
+    if (o.profile) {
+      log('ferkit: kernel time of one training step');
+      for (const line of await profileKernels(step)) log(line);
+    }
+    const ours = (o.batch * 1000) / ms;
+    const torch = torchBaseline('train', o);
+    if (torch !== undefined) log(`pytorch: ${fmt(torch)} img/s`);
+    log(figureRow(`train-resnet18-${o.size}`, ours, torch));
+  },
+});
+
+benches.register({
+  name: 'infer',
+  description: 'ResNet-18 @ size, inference (BatchNorm folded, conv+bias+ReLU fused) vs PyTorch CPU',
+  create: async (o) => {
+    const engine = await initEngine();
+    log(`ferkit: backend ${engine.backend} (${engine.reason}), batch ${o.batch}, ${o.size}x${o.size}`);
+    const model = new BenchResNet18(7);
+    const infer = model.inferenceFn();
+    const x = tf.randomNormal([o.batch, o.size, o.size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const step = () => {
+      const out = infer(x);
+      out.dataSync();
+      out.dispose();
+    };
+    const { ms, steps } = await timeSteps(step, o.seconds);
+    log(`ferkit: ${steps} batches, ${ms.toFixed(1)} ms/batch`);
+    if (o.profile) for (const line of await profileKernels(step)) log(line);
+    const ours = (o.batch * 1000) / ms;
+    const torch = torchBaseline('infer', o);
+    if (torch !== undefined) log(`pytorch: ${fmt(torch)} img/s`);
+    log(figureRow(`infer-resnet18-${o.size}`, ours, torch));
+  },
+});
+
+const program = new Command()
+  .name('npm run bench --')
+  .argument('<name>', `benchmark: ${benches.names().join(', ')}`)
+  .option('--batch <n>', 'batch size', '16')
+  .option('--size <n>', 'input size (pixels)', '112')
+  .option('--seconds <s>', 'timed seconds per side (after warm-up)', '20')
+  .option('--profile', 'print per-kernel time of one step', false)
+  .option('--no-torch', 'skip the PyTorch baseline')
+  .action(async (name: string, opts: Record<string, string | boolean>) => {
+    await benches.get(name).create({
+      batch: Number(opts.batch),
+      size: Number(opts.size),
+      seconds: Number(opts.seconds),
+      profile: Boolean(opts.profile),
+      torch: opts.torch !== false,
+    });
+  });
+
+await program.parseAsync(process.argv);
