@@ -1,6 +1,7 @@
 // ResNet-18 in torchvision's layout, written directly on tfjs-core ops, for the engine benchmarks:
 // the same network as bench/pytorch_resnet18.py, so the two sides time the same work.
 import { tf } from '../src/engine/backend.js';
+import { batchNormTrain } from '../src/nn/batch-norm-op.js';
 
 interface BN {
   gamma: tf.Variable;
@@ -69,8 +70,9 @@ export class BenchResNet18 {
 
   /** Training-mode BatchNorm: batch statistics. */
   private bnTrain(x: tf.Tensor4D, p: BN): tf.Tensor4D {
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), p.gamma), p.beta) as tf.Tensor4D;
+    const { y, mean, variance } = batchNormTrain(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, 1e-5);
+    tf.dispose([mean, variance]);
+    return y as tf.Tensor4D;
   }
 
   /** Forward pass in training mode (batch-statistics BatchNorm) → logits. */
