@@ -39,7 +39,10 @@ describe('batchNormTrain', () => {
     await runOn('wasm', [], () => tf.scalar(0));
     const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 1, 2]);
     const before = tf.memory().numTensors;
-    const r = tf.tidy(() => batchNormTrain(x, tf.ones([2]) as tf.Tensor1D, tf.zeros([2]) as tf.Tensor1D, EPS));
+    const r = tf.tidy(() => {
+      const { y, mean, variance } = batchNormTrain(x, tf.ones([2]) as tf.Tensor1D, tf.zeros([2]) as tf.Tensor1D, EPS);
+      return { y, mean, variance };
+    });
     assert.deepEqual(Array.from(await r.mean.data()), [4, 5]);
     assert.deepEqual(Array.from(await r.variance.data()), [5, 5]);
     tf.dispose([r.y, r.mean, r.variance]);
