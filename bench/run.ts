@@ -5,10 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { initEngine, tf } from '../src/engine/backend.js';
 import { Registry } from '../src/registry.js';
+import { DataParallelTrainer } from '../src/train/data-parallel.js';
 import { findTorchPython } from '../src/util/python.js';
 import { BenchResNet18 } from './resnet18.js';
 
 interface BenchOptions {
+  workers: number;
   batch: number;
   size: number;
   seconds: number;
@@ -78,6 +80,42 @@ function figureRow(name: string, ferkit: number, torch: number | undefined): str
   return `${name}: ferkit ${fmt(ferkit)} img/s, pytorch ${t} img/s, ratio ${ratio}`;
 }
 
+/** Training throughput with the batch split over `o.workers` replicas in worker threads. */
+async function dataParallelThroughput(o: BenchOptions): Promise<number> {
+  const trainer = await DataParallelTrainer.start({
+    replicaModule: new URL('./resnet18-replica.ts', import.meta.url).href,
+    replicaOptions: { weightDecay: 1e-4 },
+    workers: o.workers,
+  });
+  try {
+    const per = Math.ceil(o.batch / o.workers);
+    const shards = () =>
+      Array.from({ length: o.workers }, (_, w) => {
+        const n = Math.min(per, o.batch - w * per);
+        const x = new Float32Array(n * o.size * o.size * 3).map(() => Math.random() * 2 - 1);
+        return { x, xShape: [n, o.size, o.size, 3], y: Int32Array.from({ length: n }, (_, i) => (w * per + i) % 7) };
+      });
+    for (let i = 0; i < 2; i++) await trainer.step(shards(), 0.01);
+    let steps = 0;
+    let busy = 0;
+    while (steps < 3 || busy < o.seconds * 1000) {
+      const batch = shards(); // data preparation is not timed: the data benchmark measures it
+      const t0 = performance.now();
+      await trainer.step(batch, 0.01);
+      busy += performance.now() - t0;
+      steps++;
+    }
+    const sums = await trainer.checksums();
+    if (sums.some((v) => Math.abs(v - sums[0]) > 1e-6 * Math.max(1, Math.abs(sums[0])))) {
+      throw new Error(`replicas diverged: weight checksums ${sums.join(', ')}`);
+    }
+    log(`ferkit: data-parallel ${steps} steps, ${(busy / steps).toFixed(0)} ms/step, replicas in sync`);
+    return (o.batch * steps * 1000) / busy;
+  } finally {
+    await trainer.close();
+  }
+}
+
 benches.register({
   name: 'train',
   description: 'ResNet-18 @ size, SGD-momentum training steps vs PyTorch CPU (2 threads)',
@@ -111,7 +149,15 @@ benches.register({
       log('ferkit: kernel time of one training step');
       for (const line of await profileKernels(step)) log(line);
     }
-    const ours = (o.batch * 1000) / ms;
+    const single = (o.batch * 1000) / ms;
+    log(`ferkit single-thread: ${fmt(single)} img/s`);
+    let ours = single;
+    if (o.workers > 1) {
+      tf.dispose([x, y]);
+      const parallel = await dataParallelThroughput(o);
+      log(`ferkit data-parallel, ${o.workers} workers: ${fmt(parallel)} img/s (${(parallel / single).toFixed(2)}x single-thread)`);
+      ours = Math.max(single, parallel);
+    }
     const torch = torchBaseline('train', o);
     if (torch !== undefined) log(`pytorch: ${fmt(torch)} img/s`);
     log(figureRow(`train-resnet18-${o.size}`, ours, torch));
@@ -145,6 +191,7 @@ benches.register({
 const program = new Command()
   .name('npm run bench --')
   .argument('<name>', `benchmark: ${benches.names().join(', ')}`)
+  .option('--workers <n>', 'data-parallel worker threads for training (1: single thread only)', '2')
   .option('--batch <n>', 'batch size', '16')
   .option('--size <n>', 'input size (pixels)', '112')
   .option('--seconds <s>', 'timed seconds per side (after warm-up)', '20')
@@ -152,6 +199,7 @@ const program = new Command()
   .option('--no-torch', 'skip the PyTorch baseline')
   .action(async (name: string, opts: Record<string, string | boolean>) => {
     await benches.get(name).create({
+      workers: Number(opts.workers),
       batch: Number(opts.batch),
       size: Number(opts.size),
       seconds: Number(opts.seconds),
