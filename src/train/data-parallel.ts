@@ -89,7 +89,8 @@ export class DataParallelTrainer {
     return this.replicas.length;
   }
 
-  /** One step over the shards (one per worker): returns the sample-weighted mean loss. */
+  /** One step over the shards (one per worker): returns the sample-weighted mean loss. The shards'
+   *  buffers are transferred to the workers, so they are detached (empty) here afterwards. */
   async step(shards: Shard[], lr: number): Promise<number> {
     if (shards.length !== this.replicas.length) throw new Error(`expected ${this.replicas.length} shards, got ${shards.length}`);
     const replies = await Promise.all(
