@@ -1,5 +1,6 @@
 // Run the same computation on two TF.js backends from plain arrays, for parity tests.
 import { initEngine, tf } from '../../src/engine/backend.js';
+import { Rng } from '../../src/util/rng.js';
 
 export interface HostTensor {
   shape: number[];
@@ -8,19 +9,12 @@ export interface HostTensor {
 
 /** Deterministic pseudo-random normal data (no dependence on any backend's RNG). */
 export function randn(shape: number[], seed: number): HostTensor {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed || 1);
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const u = Math.max(next(), 1e-12);
-    data[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
+    const u = Math.max(rng.next(), 1e-12);
+    data[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
   }
   return { shape, data };
 }
