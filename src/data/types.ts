@@ -62,4 +62,7 @@ export interface Dataset<S = ImageSample> {
   items: S[];
   /** Problems found (only non-empty when reading with skipBad). */
   skipped: DataProblem[];
+  /** Samples left out on purpose by a dataset rule (DFEW clips under 16 frames, AffectNet
+   *  "none/uncertain/non-face", FER+ rows without a majority): not errors. */
+  dropped?: DataProblem[];
 }
