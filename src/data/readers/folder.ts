@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { ProblemLog } from '../errors.js';
 import { labelFromName } from '../labels.js';
 import type { ImageSample } from '../types.js';
-import { canonicalSplit, finish, listDirs, listImages, requireDir, type DatasetReader, type ReadOptions } from './common.js';
+import { canonicalSplit, checkImageFile, finish, listDirs, listImages, requireDir, type DatasetReader, type ReadOptions } from './common.js';
 
 /** Reads one `<dir>/<class>/*` level into samples. Exported for readers built on it (CK+48). */
 export function readClassFolders(root: string, dir: string, split: string | undefined, log: ProblemLog): ImageSample[] {
@@ -23,6 +23,7 @@ export function readClassFolders(root: string, dir: string, split: string | unde
     }
     for (const f of files) {
       const path = join(classDir, f);
+      if (!checkImageFile(path, log)) continue;
       items.push({ id: relative(root, path), image: { kind: 'file', path }, label, ...(split ? { split } : {}) });
     }
   }
