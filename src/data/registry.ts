@@ -1,6 +1,7 @@
 // Every dataset format, chosen by `--dataset <name>`.
 import { Registry } from '../registry.js';
-import type { DatasetReader } from './readers/common.js';
+import type { DatasetReader, ReadOptions } from './readers/common.js';
+import type { ClipSample, Dataset, ImageSample } from './types.js';
 import { affectnetReader } from './readers/affectnet.js';
 import { affwild2Reader } from './readers/affwild2.js';
 import { ckplusClipsReader, ckplusReader } from './readers/ckplus.js';
@@ -35,6 +36,20 @@ datasets
   .register({ name: 'clips', description: 'CSV path,label[,subject] of videos or frame folders', create: clipsReader, aliases: ['videos'] });
 
 /** Reads a dataset by registry name. */
-export function readDataset(name: string, root: string, opts?: import('./readers/common.js').ReadOptions) {
+export function readDataset(name: string, root: string, opts?: ReadOptions): Promise<Dataset<ImageSample | ClipSample>> {
   return datasets.get(name).create.read(root, opts);
+}
+
+/** Reads an image dataset by name; throws when the reader gives clips. */
+export async function readImages(name: string, root: string, opts?: ReadOptions): Promise<Dataset<ImageSample>> {
+  const entry = datasets.get(name);
+  if (entry.create.kind !== 'image') throw new Error(`dataset "${entry.name}" gives clips, not images`);
+  return (await entry.create.read(root, opts)) as Dataset<ImageSample>;
+}
+
+/** Reads a clip dataset by name; throws when the reader gives images. */
+export async function readClips(name: string, root: string, opts?: ReadOptions): Promise<Dataset<ClipSample>> {
+  const entry = datasets.get(name);
+  if (entry.create.kind !== 'clip') throw new Error(`dataset "${entry.name}" gives images, not clips`);
+  return (await entry.create.read(root, opts)) as Dataset<ClipSample>;
 }

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../../src/data/errors.js';
-import { readDataset } from '../../src/data/registry.js';
-import { CANONICAL_CLASSES, type ClipSample, type Dataset } from '../../src/data/types.js';
+import { readClips, readImages } from '../../src/data/registry.js';
+import { CANONICAL_CLASSES, type ClipSample } from '../../src/data/types.js';
 import { ckSequences, tempDir, writeFrames } from './data-fixtures.js';
 
 const seqs = () => [...ckSequences().values()];
@@ -32,7 +32,7 @@ describe('dfew', () => {
     writeFileSync(join(dir, 'annotation', 'set_3_test.txt'), './dataset/00004 17 9\n');
   });
   it('0-based labels, frames sorted, clips under 16 frames dropped', async () => {
-    const ds = (await readDataset('dfew', dir, { fold: 1 })) as Dataset<ClipSample>;
+    const ds = await readClips('dfew', dir, { fold: 1 });
     assert.deepEqual(ds.items.map((c) => c.id), ['./dataset/00001', './dataset/00002', './dataset/00004']);
     assert.deepEqual(labels(ds.items), ['happy', 'surprise', 'fear']);
     assert.deepEqual(ds.items.map((c) => c.split), ['train', 'train', 'test']);
@@ -41,33 +41,33 @@ describe('dfew', () => {
     assert.deepEqual([...f].sort(), f);
     assert.equal(ds.dropped!.length, 1);
     assert.match(ds.dropped![0]!.problem, /3 frames, fewer than 16/);
-    const lax = await readDataset('dfew', dir, { fold: 1, split: 'train', minFrames: 3 });
+    const lax = await readClips('dfew', dir, { fold: 1, split: 'train', minFrames: 3 });
     assert.equal(lax.items.length, 3);
   });
   it('detects 1-based DFEW labels (a 7 present) or takes labelBase', async () => {
-    const ds = await readDataset('dfew', dir, { fold: 2 });
+    const ds = await readClips('dfew', dir, { fold: 2 });
     assert.deepEqual(labels(ds.items), ['fear', 'happy', 'surprise']);
     // Forcing base 1 on 0-based lines: label 0 is outside 1..7, label 4 reads as Ang.
-    const forced = await readDataset('dfew', dir, { fold: 1, labelBase: 1, split: 'train', skipBad: true });
+    const forced = await readClips('dfew', dir, { fold: 1, labelBase: 1, split: 'train', skipBad: true });
     assert.deepEqual(labels(forced.items), ['angry']);
     assert.match(forced.skipped[0]!.problem, /unknown label "0" \(DFEW labels are 1-7\)/);
   });
   it('errors name the file: frame-count mismatch, missing folder, bad label, bad fold', async () => {
-    await assert.rejects(readDataset('dfew', dir, { fold: 3 }), (e: unknown) => {
+    await assert.rejects(readClips('dfew', dir, { fold: 3 }), (e: unknown) => {
       assert.ok(e instanceof DataError);
       assert.equal(e.file, join(dir, 'dataset', '00002'));
       assert.match(e.problem, /set_3_train\.txt:1 says 19 frames, folder has 20 images/);
       return true;
     });
-    const ds = await readDataset('dfew', dir, { fold: 3, skipBad: true });
+    const ds = await readClips('dfew', dir, { fold: 3, skipBad: true });
     assert.deepEqual(ds.items, []);
     assert.deepEqual(ds.skipped.map((p) => p.problem.replace(/ \(.*/, '').replace(/annotation .* says/, 'says')), [
       'says 19 frames, folder has 20 images',
       'frame folder not found',
       'unknown label "9"',
     ]);
-    await assert.rejects(readDataset('dfew', dir, { fold: 6 }), /fold 6 is not 1\.\.5/);
-    await assert.rejects(readDataset('dfew', dir, { fold: 4 }), /set_4_train\.txt: list file not found/);
+    await assert.rejects(readClips('dfew', dir, { fold: 6 }), /fold 6 is not 1\.\.5/);
+    await assert.rejects(readClips('dfew', dir, { fold: 4 }), /set_4_train\.txt: list file not found/);
   });
 });
 
@@ -78,11 +78,11 @@ describe('oulu, ferv39k, affwild2, clips', () => {
     await writeFrames(join(dir, 'P001', 'Happiness'), s[0]!.frames, 6, '.jpeg');
     await writeFrames(join(dir, 'P001', 'Surprise'), s[1]!.frames, 5, '.jpeg');
     await writeFrames(join(dir, 'P002', 'Anger'), s[2]!.frames, 4, '.jpeg');
-    const clips = (await readDataset('oulu', dir)) as Dataset<ClipSample>;
+    const clips = await readClips('oulu', dir);
     assert.deepEqual(labels(clips.items), ['happy', 'surprise', 'angry']);
     assert.deepEqual(clips.items.map((c) => c.subject), ['P001', 'P001', 'P002']);
     assert.deepEqual(clips.items.map((c) => framePaths(c).length), [6, 5, 4]);
-    const peak = await readDataset('oulu-peak', dir);
+    const peak = await readImages('oulu-peak', dir);
     assert.equal(peak.items.length, 9);
     assert.ok(peak.items[0]!.id.endsWith('00004.jpeg'));
   });
@@ -94,7 +94,7 @@ describe('oulu, ferv39k, affwild2, clips', () => {
     mkdirSync(join(dir, '4_setups', 'All_scenes'), { recursive: true });
     writeFileSync(join(dir, '4_setups', 'All_scenes', 'train_All.csv'), 'Action/Fight/0001 Happy\n');
     writeFileSync(join(dir, '4_setups', 'All_scenes', 'test_All.csv'), 'Daily/Talk/0002 4\n');
-    const ds = (await readDataset('ferv39k', dir)) as Dataset<ClipSample>;
+    const ds = await readClips('ferv39k', dir);
     assert.deepEqual(labels(ds.items), ['happy', 'neutral']);
     assert.deepEqual(ds.items.map((c) => c.split), ['train', 'test']);
     assert.deepEqual(ds.items.map((c) => framePaths(c).length), [8, 9]);
@@ -107,13 +107,13 @@ describe('oulu, ferv39k, affwild2, clips', () => {
     const labelDir = join(dir, 'Annotations', 'EXPR_Classification_Challenge', 'Train_Set');
     mkdirSync(labelDir, { recursive: true });
     writeFileSync(join(labelDir, '1-30-1280x720.txt'), 'Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other\n0\n4\n-1\n6\n7\n');
-    const ds = await readDataset('affwild2', dir);
+    const ds = await readImages('affwild2', dir);
     assert.deepEqual(labels(ds.items), ['neutral', 'happy', 'other']);
     assert.deepEqual(ds.items.map((x) => x.id.split('/')[1]), ['00001.jpg', '00002.jpg', '00005.jpg']);
     assert.ok(ds.items.every((x) => x.subject === '1-30-1280x720' && x.split === 'train'));
     assert.equal(ds.dropped!.length, 2);
     writeFileSync(join(labelDir, '1-30-1280x720.txt'), 'header\n0\n12\n');
-    await assert.rejects(readDataset('affwild2', dir), /1-30-1280x720\.txt:3: unknown label "12"/);
+    await assert.rejects(readImages('affwild2', dir), /1-30-1280x720\.txt:3: unknown label "12"/);
   });
   it('clips CSV: frame folders and video files, labels by name or index, subjects', async () => {
     const dir = tempDir('clips');
@@ -122,13 +122,13 @@ describe('oulu, ferv39k, affwild2, clips', () => {
     await writeFrames(join(dir, 'b'), s[1]!.frames, 3);
     writeFileSync(join(dir, 'c.mp4'), 'not decoded by the reader'); // videos are only listed here
     writeFileSync(join(dir, 'labels.csv'), 'path,label,subject\na,Happiness,s1\nb,5,s2\nc.mp4,anger,s1\n');
-    const ds = (await readDataset('clips', dir)) as Dataset<ClipSample>;
+    const ds = await readClips('clips', dir);
     assert.deepEqual(labels(ds.items), ['happy', 'surprise', 'angry']);
     assert.deepEqual(ds.items.map((c) => c.subject), ['s1', 's2', 's1']);
     assert.equal(framePaths(ds.items[0]!).length, 4);
     assert.deepEqual(ds.items[2]!.frames, { kind: 'video', path: join(dir, 'c.mp4') });
     writeFileSync(join(dir, 'bad.csv'), 'a,joy\nmissing,sad\n');
-    const bad = await readDataset('clips', join(dir, 'bad.csv'), { skipBad: true });
+    const bad = await readClips('clips', join(dir, 'bad.csv'), { skipBad: true });
     assert.deepEqual(bad.skipped, [
       { file: `${join(dir, 'bad.csv')}:1`, problem: 'unknown label "joy"' },
       { file: join(dir, 'missing'), problem: `missing file (listed at ${join(dir, 'bad.csv')}:2)` },

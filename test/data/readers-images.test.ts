@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../../src/data/errors.js';
 import { ferplusVotes } from '../../src/data/readers/ferplus.js';
-import { readDataset } from '../../src/data/registry.js';
+import { readClips, readImages } from '../../src/data/registry.js';
 import { CANONICAL_CLASSES, type ImageSample } from '../../src/data/types.js';
 import { ckSequences, copyAs, ferImages, pixelString, tempDir } from './data-fixtures.js';
 
@@ -33,7 +33,7 @@ describe('fer2013 CSV', () => {
     writeFileSync(join(dir, 'broken.csv'), bad.join('\n'));
   });
   it('decodes pixels exactly, maps Usage to splits and labels to the canonical order', async () => {
-    const ds = await readDataset('fer2013', dir);
+    const ds = await readImages('fer2013', dir);
     assert.equal(ds.items.length, 5);
     ds.items.forEach((s, i) => {
       const img = s.image as Extract<ImageSample['image'], { kind: 'pixels' }>;
@@ -43,17 +43,17 @@ describe('fer2013 CSV', () => {
       assert.equal(s.label, rows[i]!.emotion);
     });
     assert.deepEqual(ds.items.map((s) => s.split), ['train', 'train', 'val', 'test', 'train']);
-    assert.equal((await readDataset('fer2013', join(dir, 'fer2013.csv'), { split: 'val' })).items.length, 1);
+    assert.equal((await readImages('fer2013', join(dir, 'fer2013.csv'), { split: 'val' })).items.length, 1);
   });
   it('stops at the first bad row naming file and line; skipBad collects both', async () => {
     const file = join(dir, 'broken.csv');
-    await assert.rejects(readDataset('fer2013', file), (e: unknown) => {
+    await assert.rejects(readImages('fer2013', file), (e: unknown) => {
       assert.ok(e instanceof DataError);
       assert.equal(e.file, `${file}:3`);
       assert.match(e.message, /broken\.csv:3: unknown label "9"/);
       return true;
     });
-    const ds = await readDataset('fer2013', file, { skipBad: true });
+    const ds = await readImages('fer2013', file, { skipBad: true });
     assert.equal(ds.items.length, 3);
     assert.deepEqual(ds.skipped.map((p) => p.file), [`${file}:3`, `${file}:4`]);
     assert.match(ds.skipped[1]!.problem, /pixels has 2303 values, expected 2304/);
@@ -85,7 +85,7 @@ describe('ferplus votes', () => {
       'PublicTest,fer0000003.png,3,0,0,7,0,0,0,0,0,0',
     ];
     writeFileSync(join(dir, 'fer2013new.csv'), `Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n${votes.join('\n')}\n`);
-    const ds = await readDataset('ferplus', dir);
+    const ds = await readImages('ferplus', dir);
     assert.deepEqual(labels(ds.items), ['happy', 'sad']);
     assert.deepEqual(ds.items.map((s) => s.split), ['train', 'val']);
     assert.deepEqual((ds.items[1]!.image as { data: Uint8Array }).data, (await pixelString(files[3]!)).data);
@@ -95,9 +95,9 @@ describe('ferplus votes', () => {
     writeFileSync(join(dir2, 'fer2013new.csv'), `Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n${votes.join('\n')}\n`);
     await copyAs(files[0]!, join(dir2, 'FER2013Train', 'fer0000000.png'));
     mkdirSync(join(dir2, 'FER2013Valid'));
-    await assert.rejects(readDataset('ferplus', dir2), /FER2013Valid\/fer0000003\.png: missing file/);
+    await assert.rejects(readImages('ferplus', dir2), /FER2013Valid\/fer0000003\.png: missing file/);
     await copyAs(files[3]!, join(dir2, 'FER2013Valid', 'fer0000003.png'));
-    const ds2 = await readDataset('ferplus', dir2);
+    const ds2 = await readImages('ferplus', dir2);
     assert.deepEqual(labels(ds2.items), ['happy', 'sad']);
     assert.equal((ds2.items[0]!.image as { path: string }).path, join(dir2, 'FER2013Train', 'fer0000000.png'));
   });
@@ -112,13 +112,13 @@ describe('rafdb', () => {
     ];
     for (const [name, , cls] of entries) await copyAs(ferImages(cls, 1)[0]!, join(dir, 'Image', 'aligned', name.replace('.jpg', '_aligned.jpg')));
     writeFileSync(join(dir, 'EmoLabel', 'list_patition_label.txt'), entries.map(([n, l]) => `${n} ${l}`).join('\n') + '\n');
-    const ds = await readDataset('rafdb', dir);
+    const ds = await readImages('rafdb', dir);
     assert.deepEqual(labels(ds.items), entries.map((e) => e[2]));
     assert.deepEqual(ds.items.map((s) => s.split), ['train', 'train', 'test', 'test']);
-    assert.equal((await readDataset('rafdb', dir, { split: 'test' })).items.length, 2);
+    assert.equal((await readImages('rafdb', dir, { split: 'test' })).items.length, 2);
     writeFileSync(join(dir, 'EmoLabel', 'list_patition_label.txt'), 'train_00001.jpg 1\ntrain_00009.jpg 2\ntest_0001.jpg 8\n');
-    await assert.rejects(readDataset('rafdb', dir), (e: Error) => e.message === `${join(dir, 'Image', 'aligned', 'train_00009_aligned.jpg')}: missing file`);
-    const skipped = await readDataset('rafdb', dir, { skipBad: true });
+    await assert.rejects(readImages('rafdb', dir), (e: Error) => e.message === `${join(dir, 'Image', 'aligned', 'train_00009_aligned.jpg')}: missing file`);
+    const skipped = await readImages('rafdb', dir, { skipBad: true });
     assert.equal(skipped.items.length, 1);
     assert.match(skipped.skipped[1]!.file, /list_patition_label\.txt:3$/);
     assert.match(skipped.skipped[1]!.problem, /unknown label "8"/);
@@ -136,7 +136,7 @@ describe('affectnet', () => {
     const csv = ['subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal',
       ...rows.map(([p, e], i) => `${p},${i},${i + 1},40,41,"1;2;3",${e},${e === 8 ? -2 : 0.25 * i},-0.5`)];
     writeFileSync(join(dir, 'training.csv'), csv.join('\n') + '\n');
-    const ds = await readDataset('affectnet', dir);
+    const ds = await readImages('affectnet', dir);
     assert.deepEqual(labels(ds.items), ['neutral', 'happy', 'angry', 'contempt']);
     assert.deepEqual(ds.items[1]!.box, [1, 2, 40, 41]);
     assert.equal(ds.items[2]!.valence, 0.5);
@@ -152,11 +152,11 @@ describe('jaffe and ckplus original layout', () => {
     const names: Array<[string, string]> = [['KA.AN1.39.tiff', 'angry'], ['KA.HA2.30.tiff', 'happy'], ['KL.SU1.164.tiff', 'surprise'], ['YM.NE3.51.tiff', 'neutral']];
     for (const [n, cls] of names) await copyAs(ferImages(cls, 1)[0]!, join(dir, n));
     writeFileSync(join(dir, 'README'), 'not an image');
-    const ds = await readDataset('jaffe', dir);
+    const ds = await readImages('jaffe', dir);
     assert.deepEqual(labels(ds.items), names.map((n) => n[1]));
     assert.deepEqual(ds.items.map((s) => s.subject), ['KA', 'KA', 'KL', 'YM']);
     await copyAs(ferImages('sad', 1)[0]!, join(dir, 'KA.XX1.40.tiff'));
-    await assert.rejects(readDataset('jaffe', dir), /KA\.XX1\.40\.tiff: unknown label in file name/);
+    await assert.rejects(readImages('jaffe', dir), /KA\.XX1\.40\.tiff: unknown label in file name/);
   });
   it('original CK+: last 3 frames of labelled sequences; clips neutral→peak; unlabelled skipped', async () => {
     const dir = tempDir('ckplus');
@@ -168,11 +168,11 @@ describe('jaffe and ckplus original layout', () => {
       mkdirSync(join(dir, 'Emotion', subj, num), { recursive: true });
       if (i < 2) writeFileSync(join(dir, 'Emotion', subj, num, `${id}_00000005_emotion.txt`), `   ${i === 0 ? '3' : '7'}.0000000e+00\n`);
     }
-    const images = await readDataset('ckplus', dir);
+    const images = await readImages('ckplus', dir);
     assert.equal(images.items.length, 6);
     assert.deepEqual([...new Set(labels(images.items))], ['disgust', 'surprise']);
     assert.ok(images.items[0]!.id.endsWith('00000003.png'));
-    const clips = await readDataset('ckplus-clips', dir);
+    const clips = await readClips('ckplus-clips', dir);
     assert.equal(clips.items.length, 2);
     assert.equal((clips.items[0]!.frames as unknown[]).length, 5);
     assert.equal(clips.items[0]!.subject, seqs[0]![0].split('_')[0]);
