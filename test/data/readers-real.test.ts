@@ -53,6 +53,9 @@ describe('real CK+48 through the ckplus readers', () => {
     // 3 frames per clip, same class counts / 3
     assert.deepEqual(named(ds), { angry: 26, disgust: 46, fear: 17, happy: 46, sad: 17, surprise: 60, contempt: 11 });
   });
+  it('a split on a dataset without splits is refused, pointing to subject folds', async () => {
+    await assert.rejects(readDataset('ckplus', sharedData('ckplus48'), { split: 'train' }), /ckplus48: ckplus has no "train" split .*subject folds/);
+  });
   it('the registry knows every format and its aliases', () => {
     for (const n of ['folder', 'fer2013', 'ferplus', 'rafdb', 'affectnet', 'ckplus', 'ckplus-clips', 'jaffe', 'oulu', 'oulu-peak', 'dfew', 'ferv39k', 'affwild2', 'clips']) {
       assert.ok(datasets.has(n), n);

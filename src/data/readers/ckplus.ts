@@ -12,7 +12,7 @@ import { ProblemLog } from '../errors.js';
 import { labelFromCode } from '../labels.js';
 import type { ClipSample, ImageSample } from '../types.js';
 import { readClassFolders } from './folder.js';
-import { finish, listDirs, listFrames, requireDir, type DatasetReader, type ReadOptions } from './common.js';
+import { finish, refuseSplit, listDirs, listFrames, requireDir, type DatasetReader, type ReadOptions } from './common.js';
 
 const PEAK_FRAMES = 3;
 const CK48_NAME = /^(S\d+)_(\d+)_(\d+)\.[a-z]+$/i;
@@ -95,6 +95,7 @@ const isOriginal = (root: string): boolean => existsSync(join(root, 'cohn-kanade
 export const ckplusReader: DatasetReader = {
   kind: 'image',
   async read(root: string, opts: ReadOptions = {}) {
+    refuseSplit('ckplus', root, opts);
     requireDir(root, 'CK+ root');
     const log = new ProblemLog(opts.skipBad);
     let items: ImageSample[];
@@ -118,6 +119,7 @@ export const ckplusReader: DatasetReader = {
 export const ckplusClipsReader: DatasetReader = {
   kind: 'clip',
   async read(root: string, opts: ReadOptions = {}) {
+    refuseSplit('ckplus-clips', root, opts);
     requireDir(root, 'CK+ root');
     const log = new ProblemLog(opts.skipBad);
     const seqs = isOriginal(root) ? originalSequences(root, log) : ck48Sequences(root, log);

@@ -137,17 +137,16 @@ export function resolveFrom(base: string, p: string): string {
   return isAbsolute(p) ? p : resolve(base, p);
 }
 
-/** Assembles the Dataset a reader returns, filtering by split when asked. */
-export function finish<S extends { split?: string; label: number }>(
-  name: string,
-  root: string,
-  classes: number[],
-  items: S[],
-  log: ProblemLog,
-  split?: string,
-): Dataset<S> {
-  const kept = split === undefined ? items : items.filter((s) => s.split === split);
-  return { name, root, classes, items: kept, skipped: log.skipped, dropped: log.dropped };
+/** Assembles the Dataset a reader returns. */
+export function finish<S>(name: string, root: string, classes: number[], items: S[], log: ProblemLog): Dataset<S> {
+  return { name, root, classes, items, skipped: log.skipped, dropped: log.dropped };
+}
+
+/** Readers of datasets without splits refuse `split` rather than return nothing. */
+export function refuseSplit(name: string, root: string, opts: ReadOptions): void {
+  if (opts.split !== undefined) {
+    throw new DataError(root, `${name} has no "${opts.split}" split (it has no splits): use subject folds (src/data/folds.ts)`);
+  }
 }
 
 /** Canonical split names for the names datasets use. */

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { ProblemLog } from '../errors.js';
 import { labelFromJaffeCode } from '../labels.js';
 import type { ImageSample } from '../types.js';
-import { finish, listImages, requireDir, type DatasetReader, type ReadOptions } from './common.js';
+import { finish, refuseSplit, listImages, requireDir, type DatasetReader, type ReadOptions } from './common.js';
 
 export const jaffeReader: DatasetReader = {
   kind: 'image',
   async read(root: string, opts: ReadOptions = {}) {
+    refuseSplit('jaffe', root, opts);
     requireDir(root, 'JAFFE folder');
     const log = new ProblemLog(opts.skipBad);
     const items: ImageSample[] = [];

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { ProblemLog } from '../errors.js';
 import { labelFromName } from '../labels.js';
 import type { ClipSample, ImageSample } from '../types.js';
-import { finish, listDirs, listFrames, requireDir, type DatasetReader, type ReadOptions } from './common.js';
+import { finish, refuseSplit, listDirs, listFrames, requireDir, type DatasetReader, type ReadOptions } from './common.js';
 
 const PEAK_FRAMES = 3;
 
@@ -39,6 +39,7 @@ const classesIn = (items: Array<{ label: number }>): number[] => [...new Set(ite
 export const ouluReader: DatasetReader = {
   kind: 'clip',
   async read(root: string, opts: ReadOptions = {}) {
+    refuseSplit('oulu', root, opts);
     const log = new ProblemLog(opts.skipBad);
     const items = ouluSequences(root, log);
     return finish('oulu', root, classesIn(items), items, log);
@@ -48,6 +49,7 @@ export const ouluReader: DatasetReader = {
 export const ouluPeakReader: DatasetReader = {
   kind: 'image',
   async read(root: string, opts: ReadOptions = {}) {
+    refuseSplit('oulu-peak', root, opts);
     const log = new ProblemLog(opts.skipBad);
     const items: ImageSample[] = ouluSequences(root, log).flatMap((clip) =>
       (clip.frames as Array<{ kind: 'file'; path: string }>).slice(-PEAK_FRAMES).map((f) => ({
