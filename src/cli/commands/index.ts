@@ -1,7 +1,13 @@
-// Every CLI command, each a module that adds itself to the program. Later issues add train, eval,
-// predict, demo, serve, export, report and data here.
+// Every CLI command, by name: each lives in its own module and exports a function that adds itself
+// to the commander program. Later issues register train, eval, predict, demo, serve, export and
+// report here, one line each.
 import type { Command } from 'commander';
+import { Registry } from '../../registry.js';
 import { register as data } from './data.js';
 import { register as info } from './info.js';
 
-export const commands: Array<(program: Command) => void> = [info, data];
+export type AddCommand = (program: Command) => void;
+
+export const commands = new Registry<AddCommand>('command')
+  .register({ name: 'info', description: 'ferkit, TF.js, backend, onnxruntime and ffmpeg facts as JSON', create: info })
+  .register({ name: 'data', description: 'dataset tools', create: data });

@@ -1,15 +1,15 @@
 // `ferkit info`: what runs here, as JSON.
 import type { Command } from 'commander';
-import { initEngine } from '../../engine/backend.js';
 import { probeFfmpeg, probeOnnxRuntime } from '../../util/tools.js';
+import { startEngine } from '../global-options.js';
 import { packageVersion } from '../version.js';
 
 export function register(program: Command): void {
   program
     .command('info')
     .description('print ferkit, TF.js, backend, onnxruntime and ffmpeg facts as JSON')
-    .action(async () => {
-      const engine = await initEngine(program.opts().backend as string | undefined);
+    .action(async (_opts: unknown, cmd: Command) => {
+      const engine = await startEngine(cmd);
       const info = {
         ferkit: packageVersion(),
         tfjs: engine.tfjsVersion,
