@@ -1,58 +1,102 @@
-// The ferkit command as a user runs it: help, info JSON, clear errors.
+// The ferkit command as a user runs it (spawned through bin/ferkit.js): help, version, info JSON,
+// clear errors and exit codes.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
 function ferkit(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['bin/ferkit.js', ...args], {
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    env: { ...process.env, FERKIT_DEBUG: '', ...env },
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('ferkit CLI', () => {
-  it('--help lists the commands and exits 0', () => {
+  it('--help lists the global options and every registered command, exit 0', () => {
     const r = ferkit(['--help']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Usage: ferkit/);
-    assert.match(r.stdout, /info/);
+    assert.match(r.stdout, /^Usage: ferkit \[options\] \[command\]/);
+    for (const text of ['--backend <name>', '--quiet', '--version', 'info', 'data']) {
+      assert.ok(r.stdout.includes(text), `help mentions ${text}`);
+    }
   });
 
-  it('info prints the engine facts as JSON (default backend: wasm)', () => {
+  it('--version prints the version from package.json', () => {
+    const r = ferkit(['--version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), pkg.version);
+  });
+
+  it('info prints the engine and tool facts as JSON (default backend: wasm)', () => {
     const r = ferkit(['info'], { FERKIT_BACKEND: '' });
     assert.equal(r.code, 0, r.stderr);
     const info = JSON.parse(r.stdout);
-    assert.equal(info.backend, 'wasm');
+    assert.deepEqual(Object.keys(info).sort(), ['backend', 'backendReason', 'ferkit', 'ffmpeg', 'node', 'onnxruntime', 'platform', 'tfjs', 'threads']);
+    assert.equal(info.ferkit, pkg.version);
     assert.equal(info.tfjs, '4.22.0');
-    assert.equal(typeof info.ferkit, 'string');
-    assert.equal(typeof info.backendReason, 'string');
-    assert.equal(info.threads, 1);
+    assert.equal(info.backend, 'wasm');
+    assert.match(info.backendReason, /default/);
+    assert.equal(info.threads, 1, 'wasm in Node computes on one thread');
+    assert.equal(info.node, process.version);
+    assert.equal(info.platform, `${process.platform}-${process.arch}`);
     assert.equal(typeof info.onnxruntime.available, 'boolean');
+    if (info.onnxruntime.available) assert.match(info.onnxruntime.version, /^\d+\.\d+\.\d+/);
     assert.equal(typeof info.ffmpeg.available, 'boolean');
+    assert.equal(info.ffmpeg.path, process.env.FERKIT_FFMPEG || 'ffmpeg');
+    if (info.ffmpeg.available) assert.equal(typeof info.ffmpeg.version, 'string');
   });
 
-  it('FERKIT_BACKEND and --backend choose the backend and say why', () => {
+  it('FERKIT_BACKEND and --backend choose the backend and say why; --backend wins', () => {
     const env = ferkit(['info'], { FERKIT_BACKEND: 'cpu' });
     assert.equal(env.code, 0, env.stderr);
-    assert.equal(JSON.parse(env.stdout).backend, 'cpu');
-    assert.match(JSON.parse(env.stdout).backendReason, /FERKIT_BACKEND/);
+    const fromEnv = JSON.parse(env.stdout);
+    assert.equal(fromEnv.backend, 'cpu');
+    assert.match(fromEnv.backendReason, /FERKIT_BACKEND=cpu/);
     const flag = ferkit(['--backend', 'cpu', 'info'], { FERKIT_BACKEND: 'wasm' });
-    assert.equal(JSON.parse(flag.stdout).backend, 'cpu');
-    assert.match(JSON.parse(flag.stdout).backendReason, /--backend/);
+    assert.equal(flag.code, 0, flag.stderr);
+    const fromFlag = JSON.parse(flag.stdout);
+    assert.equal(fromFlag.backend, 'cpu');
+    assert.match(fromFlag.backendReason, /--backend cpu/);
   });
 
-  it('an unknown backend is a clear error with exit code 1', () => {
-    const r = ferkit(['--backend', 'gpu9000', 'info']);
+  it('a missing ffmpeg is reported as unavailable, not an error', () => {
+    const r = ferkit(['--backend', 'cpu', 'info'], { FERKIT_FFMPEG: '/nonexistent/ffmpeg' });
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    assert.equal(info.ffmpeg.available, false);
+    assert.equal(info.ffmpeg.path, '/nonexistent/ffmpeg');
+    assert.equal(info.ffmpeg.version, undefined);
+  });
+
+  it('an unknown backend is a clear error with exit code 1 and no stack trace', () => {
+    const flag = ferkit(['--backend', 'gpu9000', 'info']);
+    assert.equal(flag.code, 1);
+    assert.equal(flag.stdout, '');
+    assert.equal(flag.stderr, 'ferkit: --backend: unknown backend "gpu9000"; expected one of wasm, tensorflow, cpu\n');
+    const env = ferkit(['info'], { FERKIT_BACKEND: 'tpu' });
+    assert.equal(env.code, 1);
+    assert.match(env.stderr, /^ferkit: FERKIT_BACKEND: unknown backend "tpu"/);
+  });
+
+  it('FERKIT_DEBUG=1 adds the stack trace', () => {
+    const r = ferkit(['--backend', 'gpu9000', 'info'], { FERKIT_DEBUG: '1' });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^ferkit: --backend: unknown backend "gpu9000"; expected one of wasm, tensorflow, cpu/);
-    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace without FERKIT_DEBUG');
+    assert.match(r.stderr, /^ferkit: --backend: unknown backend/);
+    assert.match(r.stderr, /\n\s+at .*backend\.(ts|js):\d+/);
   });
 
-  it('an unknown command fails and shows help', () => {
+  it('an unknown command fails with exit 1, names it, and suggests the near one', () => {
     const r = ferkit(['bogus']);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /unknown command 'bogus'/);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^ferkit: unknown command 'bogus'/);
+    assert.match(r.stderr, /--help/);
+    const near = ferkit(['inf']);
+    assert.equal(near.code, 1);
+    assert.match(near.stderr, /Did you mean info\?/);
   });
 });
