@@ -3,7 +3,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { crossEntropy } from '../../src/losses/ce.js';
+import { crossEntropy, smoothTargets } from '../../src/losses/ce.js';
 import { ialTotalLoss, intensityAwareLoss, largestNonTarget } from '../../src/losses/ial.js';
 import { groupSizes, rankRegularization, relabel, weightedCrossEntropy } from '../../src/losses/scn.js';
 import {
@@ -24,6 +24,28 @@ const num = (t: tf.Tensor) => t.dataSync()[0];
 
 before(async () => {
   await initEngine('wasm');
+});
+
+describe('cross-entropy (PyTorch F.cross_entropy on the same inputs)', () => {
+  const z = () => tf.tensor2d([[2.0, 0.5, -1.0, 0.0], [0.1, 0.2, 0.3, -0.4], [1.0, -1.0, 0.5, 0.5]]);
+  const w = () => tf.tensor1d([1.0, 2.0, 0.5, 1.5]);
+  const y = () => tf.tensor1d([0, 2, 3], 'int32');
+  it('hard labels with class weights 0.9858878; soft targets 1.2718371, weighted 1.6685123', () => {
+    close(num(crossEntropy(z(), y(), w())), 0.9858877636, 1e-5, 'hard weighted');
+    const t = tf.tensor2d([[0.7, 0.1, 0.1, 0.1], [0.0, 0.5, 0.5, 0.0], [0.25, 0.25, 0.25, 0.25]]);
+    close(num(crossEntropy(z(), t)), 1.2718371341, 1e-5, 'soft');
+    close(num(crossEntropy(z(), t, w())), 1.6685122719, 1e-5, 'soft weighted');
+  });
+  it('label smoothing 0.1 gives 1.0260038; one-hot soft targets equal hard labels', () => {
+    close(num(crossEntropy(z(), smoothTargets(y(), 4, 0.1))), 1.0260038008, 1e-5, 'smoothed');
+    close(num(crossEntropy(z(), smoothTargets(y(), 4, 0))), num(crossEntropy(z(), y())), 1e-6, 'one-hot');
+  });
+  it('stays finite for huge logits and names shape mismatches', () => {
+    const big = crossEntropy(tf.tensor2d([[1000, -1000, 0]]), tf.tensor1d([1], 'int32'));
+    close(num(big), 2000, 1e-2, 'log-softmax of ±1000');
+    assert.throws(() => crossEntropy(z(), tf.tensor1d([0, 1], 'int32')), /2 labels for 3 rows/);
+    assert.throws(() => crossEntropy(z(), tf.zeros([3, 5]) as tf.Tensor2D), /soft targets of shape \[3,5\]/);
+  });
 });
 
 describe('IAL (methods.md §1.16)', () => {
@@ -129,6 +151,11 @@ describe('ARBEx (methods.md §3.7)', () => {
     closeAll(classWeights([50, 30, 20]), [0.6666667, 1.1111111, 1.6666667], 1e-6, 'w');
     const nll = weightedNll(tf.tensor2d([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]]), tf.tensor1d([0, 1], 'int32'), classWeights([50, 30, 20]));
     close(num(nll), 1.1974583, 1e-5, 'NLL');
+    // golden_arbex.py: y = [0, 2] → 0.5108256 (both −ln 0.6); one sample → −ln p_y, the weight cancels.
+    const nll2 = weightedNll(tf.tensor2d([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]]), tf.tensor1d([0, 2], 'int32'), classWeights([50, 30, 20]));
+    close(num(nll2), 0.5108256, 1e-5, 'NLL y=[0,2]');
+    const fin = tf.tensor2d([[0.5010546, 0.3378993, 0.1610462]]);
+    close(num(weightedNll(fin, tf.tensor1d([1], 'int32'), classWeights([50, 30, 20]))), 1.0850074, 1e-5, 'NLL B=1');
     close(num(anchorLoss(anchors())), -19.0918831, 1e-4, 'anchor loss');
     const { distances } = anchorSimilarities(tf.tensor2d([[1, 1]]), anchors(), 1);
     close(num(centerLoss(distances, tf.tensor1d([0], 'int32'), tf.tensor1d([0.1826546]), 2)), 0.1291563, 1e-5, 'center');
