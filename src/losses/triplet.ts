@@ -50,3 +50,37 @@ export function batchHardTriplet(embeddings: tf.Tensor2D, labels: ArrayLike<numb
     return (count > 0 ? tf.div(total, count) : tf.mul(total, 0)) as tf.Scalar;
   });
 }
+
+/**
+ * The same rule as plain loops over classes and anchors on host arrays, as the pattern-map seed
+ * writes it (no gradient): a reference for the vectorised form and for host-side checks.
+ */
+export function batchHardTripletLoop(embeddings: ArrayLike<number>[], labels: ArrayLike<number>, opts: TripletOptions): number {
+  if (embeddings.length !== labels.length) throw new Error(`triplet: ${embeddings.length} embeddings but ${labels.length} labels`);
+  const dist = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let s = 0;
+    for (let k = 0; k < a.length; k++) s += (a[k] - b[k]) ** 2;
+    return opts.squared ? s : Math.sqrt(s);
+  };
+  const n = labels.length;
+  let total = 0;
+  let anchors = 0;
+  for (const cls of new Set(Array.from(labels))) {
+    const members: number[] = [];
+    const others: number[] = [];
+    for (let i = 0; i < n; i++) (labels[i] === cls ? members : others).push(i);
+    if (others.length === 0) continue;
+    for (const a of members) {
+      const pos = members.filter((p) => opts.includeSelf || p !== a);
+      if (pos.length === 0) continue;
+      let dap = -Infinity;
+      for (const p of pos) dap = Math.max(dap, dist(embeddings[a], embeddings[p]));
+      let dan = Infinity;
+      for (const q of others) dan = Math.min(dan, dist(embeddings[a], embeddings[q]));
+      total += Math.max(0, dap - dan + opts.margin);
+      anchors++;
+    }
+  }
+  if (opts.reduction === 'batch') return total / n;
+  return anchors > 0 ? total / anchors : 0;
+}

@@ -1,26 +1,9 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { batchHardTriplet, PATTERN_MAP_TRIPLET } from '../../src/losses/triplet.js';
+import { batchHardTriplet, batchHardTripletLoop, PATTERN_MAP_TRIPLET } from '../../src/losses/triplet.js';
 import { snippetFilter } from '../../src/losses/snippet-filter.js';
 import { randn } from '../helpers/backends.js';
-
-/** The pattern-map seed's rule as plain loops over classes and anchors. */
-function seedLoop(e: number[][], labels: number[], margin: number): number {
-  const d = (a: number[], b: number[]) => a.reduce((s, v, k) => s + (v - b[k]) ** 2, 0);
-  let total = 0;
-  for (const cls of new Set(labels)) {
-    const pos = labels.flatMap((l, i) => (l === cls ? [i] : []));
-    const neg = labels.flatMap((l, i) => (l !== cls ? [i] : []));
-    if (neg.length === 0) continue;
-    for (const a of pos) {
-      const dap = Math.max(...pos.map((p) => d(e[a], e[p])));
-      const dan = Math.min(...neg.map((q) => d(e[a], e[q])));
-      total += Math.max(0, dap - dan + margin);
-    }
-  }
-  return total / labels.length;
-}
 
 const EUCLID = { margin: 0.3, squared: false, includeSelf: false, reduction: 'anchors' } as const;
 
@@ -34,6 +17,21 @@ describe('batch-hard triplet loss', () => {
     assert.ok(Math.abs(hard.dataSync()[0] - 0.3900981) < 1e-5, `${hard.dataSync()[0]}`);
     const easy = batchHardTriplet(tf.tensor2d([[0, 0], [0, 1], [3, 0], [2, 1]]), [0, 0, 1, 1], EUCLID);
     assert.equal(easy.dataSync()[0], 0);
+    const loop = batchHardTripletLoop([[0, 0], [0, 1], [1, 0], [1, 1.2]], [0, 0, 1, 1], EUCLID);
+    assert.ok(Math.abs(loop - 0.3900981) < 1e-6, `loop ${loop}`);
+  });
+  it('the seed rule by hand: 3 points on a line', () => {
+    // Squared distances: a=0 (class 0) has positives {itself 0, x=1 → 1}, negative x=3 → 9.
+    // Anchors: 0 → max(0, 1 − 9 + 0.2) = 0; 1 → max(0, 1 − 4 + 0.2) = 0; class 1 has no positive
+    // but itself → d_ap 0, d_an 4 → 0. With margin 5: 0 (1−9+5 < 0) + 2 (1−4+5) + 1 (0−4+5) = 3, / 3 = 1.
+    const e = [[0], [1], [3]];
+    const opts = { ...PATTERN_MAP_TRIPLET, margin: 5 };
+    assert.equal(batchHardTripletLoop(e, [0, 0, 1], opts), 1);
+    assert.ok(Math.abs(batchHardTriplet(tf.tensor2d(e), [0, 0, 1], opts).dataSync()[0] - 1) < 1e-6);
+    // Self-exclusive: the single-sample class contributes nothing; the rest is averaged over 2.
+    const excl = { margin: 5, squared: true, includeSelf: false, reduction: 'anchors' } as const;
+    assert.equal(batchHardTripletLoop(e, [0, 0, 1], excl), 1);
+    assert.ok(Math.abs(batchHardTriplet(tf.tensor2d(e), [0, 0, 1], excl).dataSync()[0] - 1) < 1e-6);
   });
   it('the vectorised form equals the seed loop rule on random data (with a single-sample class)', () => {
     for (let seed = 1; seed <= 5; seed++) {
@@ -41,8 +39,12 @@ describe('batch-hard triplet loss', () => {
       const e = Array.from({ length: 9 }, (_, i) => Array.from(h.data.slice(i * 4, i * 4 + 4)).map((v) => v * 0.3));
       const labels = [0, 1, 2, 0, 1, 2, 0, 1, 3];
       const got = batchHardTriplet(tf.tensor2d(e), labels, PATTERN_MAP_TRIPLET).dataSync()[0];
-      const want = seedLoop(e, labels, 0.2);
+      const want = batchHardTripletLoop(e, labels, PATTERN_MAP_TRIPLET);
+      assert.ok(want > 0, 'the random case exercises the hinge');
       assert.ok(Math.abs(got - want) < 1e-4 * Math.max(1, want), `seed ${seed}: ${got} vs ${want}`);
+      const euclid = batchHardTriplet(tf.tensor2d(e), labels, EUCLID).dataSync()[0];
+      const euclidLoop = batchHardTripletLoop(e, labels, EUCLID);
+      assert.ok(Math.abs(euclid - euclidLoop) < 1e-4 * Math.max(1, euclidLoop), `seed ${seed} euclid: ${euclid} vs ${euclidLoop}`);
     }
   });
   it('has a finite gradient', () => {
