@@ -14,6 +14,8 @@ export interface ClassificationReport {
   confusion: number[][];
   /** Classes with no ground-truth sample (left out of UAR and macro-F1). */
   absent: number[];
+  /** Plain-language notes for reports, e.g. which classes were left out of UAR and why. */
+  notes: string[];
 }
 
 export function classificationReport(labels: ArrayLike<number>, preds: ArrayLike<number>, numClasses: number): ClassificationReport {
@@ -54,6 +56,7 @@ export function classificationReport(labels: ArrayLike<number>, preds: ArrayLike
     macroF1: f1Present.length ? f1Present.reduce((a, b) => a + b, 0) / f1Present.length : 0,
     confusion,
     absent,
+    notes: absent.map((c) => `class ${c} has no ground-truth samples: its recall is undefined and it is left out of UAR and macro-F1`),
   };
 }
 
@@ -67,6 +70,8 @@ export interface ReliabilityBin {
 
 /** ECE with equal-width confidence bins: Σ_b (n_b/N)·|acc_b − conf_b|, and the bins themselves. */
 export function calibration(probs: number[][], labels: ArrayLike<number>, bins = 15): { ece: number; bins: ReliabilityBin[] } {
+  if (probs.length !== labels.length) throw new Error(`calibration: ${probs.length} probability rows but ${labels.length} labels`);
+  if (!Number.isInteger(bins) || bins < 1) throw new Error(`calibration: bins must be a positive integer (got ${bins})`);
   const out: ReliabilityBin[] = Array.from({ length: bins }, (_, b) => ({ lower: b / bins, upper: (b + 1) / bins, count: 0, confidence: 0, accuracy: 0 }));
   probs.forEach((p, i) => {
     let best = 0;
