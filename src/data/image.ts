@@ -87,6 +87,8 @@ export async function decodeImageFile(path: string, opts: DecodeOptions = {}): P
       throw new DataError(path, `decoded to ${info.channels} channels (CMYK or an unusual colour space is not supported)`);
     }
     const r: Raster = { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    // sharp hands greyscale files back as sRGB; 'keep' asks the header what the file really holds.
+    if (mode === 'keep' && r.channels === 3 && (await sharp(path).metadata()).space === 'b-w') return toGrey(r);
     return withChannels(r, mode);
   } catch (e) {
     if (e instanceof DataError) throw e;
@@ -180,7 +182,7 @@ function bilinearTaps(inSize: number, outSize: number, inStart = 0, inExtent = i
 
 /**
  * Bilinear resize to exactly width×height (not aspect-preserving), optionally of a crop box
- * [x, y, w, h] of the source. Separable: rows, then columns, in float; rounded once at the end.
+ * [x, y, w, h] of the source. Separable: rows, then columns, each pass rounded to 8 bits as PIL does.
  */
 export function resizeBilinear(r: Raster, width: number, height: number, box?: [number, number, number, number]): Raster {
   const [bx, by, bw, bh] = box ?? [0, 0, r.width, r.height];
@@ -192,7 +194,7 @@ export function resizeBilinear(r: Raster, width: number, height: number, box?: [
   // Horizontal pass over only the rows the vertical pass will read.
   const rowLo = ty.start[0];
   const rowHi = ty.start[height - 1] + ty.count[height - 1];
-  const tmp = new Float32Array((rowHi - rowLo) * width * c);
+  const tmp = new Uint8Array((rowHi - rowLo) * width * c);
   const src = r.data;
   for (let y = rowLo; y < rowHi; y++) {
     const inRow = y * r.width * c;
@@ -204,7 +206,9 @@ export function resizeBilinear(r: Raster, width: number, height: number, box?: [
       for (let ch = 0; ch < c; ch++) {
         let acc = 0;
         for (let k = 0; k < n; k++) acc += tx.weights[wo + k] * src[inRow + (s + k) * c + ch];
-        tmp[outRow + x * c + ch] = acc;
+        // PIL rounds the horizontal pass to 8 bits before the vertical one; so do we, to match it.
+        const v = Math.round(acc);
+        tmp[outRow + x * c + ch] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
     }
   }
