@@ -51,6 +51,6 @@ export function maxPoolValid(x: tf.Tensor4D, kernel: [number, number], stride: [
         return [tf.slice(dx, [0, 0, 0, 0], [n, h, w, c])];
       },
     };
-  }) as unknown as (x: tf.Tensor4D) => tf.Tensor4D);
-  return f(x);
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor4D;
 }
