@@ -29,7 +29,7 @@ describe('faces (face-api on the ferkit engine)', () => {
   it('shares the running TF.js engine', async () => {
     const fa = await loadFaceApi();
     assert.equal((fa.tf as unknown as { engine(): unknown }).engine(), tf.engine());
-    assert.equal(fa.tf.getBackend(), tf.getBackend());
+    assert.equal((fa.tf as unknown as { getBackend(): string }).getBackend(), tf.getBackend());
   });
 
   it('finds the faces of a real photo: boxes inside the image, landmarks inside their box', () => {
