@@ -23,7 +23,7 @@ class Net extends Module {
 }
 
 const stats = (t: tf.Tensor) => {
-  const d = t.dataSync();
+  const d = Array.from(t.dataSync() as Float32Array);
   const mean = d.reduce((a, b) => a + b, 0) / d.length;
   const std = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / d.length);
   return { mean, std, max: Math.max(...d), min: Math.min(...d) };
