@@ -8,6 +8,7 @@ import { Registry } from '../src/registry.js';
 import { DataParallelTrainer } from '../src/train/data-parallel.js';
 import { findTorchPython } from '../src/util/python.js';
 import { BenchResNet18 } from './resnet18.js';
+import { benchData } from './data.js';
 
 interface BenchOptions {
   workers: number;
@@ -185,6 +186,14 @@ benches.register({
     const torch = torchBaseline('infer', o);
     if (torch !== undefined) log(`pytorch: ${fmt(torch)} img/s`);
     log(figureRow(`infer-resnet18-${o.size}`, ours, torch));
+  },
+});
+
+benches.register({
+  name: 'data',
+  description: 'data pipeline: FER2013 48x48 grey decode+augment+tensor (img/s) and 16x112x112 RGB clips (clips/s), main thread and decode workers',
+  create: async (o) => {
+    await benchData({ seconds: o.seconds, batch: Math.max(o.batch, 64), workers: o.workers > 1 ? o.workers : 0, log });
   },
 });
 

@@ -12,11 +12,11 @@ import {
   crop,
   decodeImage,
   decodeImageFile,
-  rastersToTensor,
   resizeBilinear,
   toGrey,
   type Raster,
 } from '../../src/data/image.js';
+import { rastersToTensor } from '../../src/data/tensor.js';
 import { sharedData, tempDir } from './data-fixtures.js';
 
 const ckFile = () => join(sharedData('ckplus48', 'happy'), readdirSync(sharedData('ckplus48', 'happy')).sort()[0]);
