@@ -1,23 +1,22 @@
-// The benchmark's ResNet-18 as a data-parallel replica: SGD momentum 0.9 with PyTorch's coupled
-// weight decay, cross-entropy on 7 classes.
+// The benchmark's ResNet-18 (src/models/backbones, torchvision layout) as a data-parallel
+// replica: SGD momentum 0.9 with PyTorch's coupled weight decay, cross-entropy on 7 classes.
+// Every replica builds the same weights from the same seed.
 import { tf } from '../src/engine/backend.js';
+import { resnet18 } from '../src/models/backbones/resnet.js';
+import { Random } from '../src/nn/random.js';
+import { SGD } from '../src/train/optim.js';
 import type { Replica } from '../src/train/replica-worker.js';
-import { BenchResNet18 } from './resnet18.js';
 
-export function createReplica(options: { weightDecay?: number }): Replica {
-  const model = new BenchResNet18(7);
-  const wd = options.weightDecay ?? 1e-4;
-  const momentum = model.variables.map((v) => tf.variable(tf.zerosLike(v), false));
+export function createReplica(options: { weightDecay?: number; seed?: number }): Replica {
+  const model = resnet18({ numClasses: 7, rng: new Random(options.seed ?? 1) }).train();
+  const variables = model.trainableParameters();
+  const optimizer = new SGD(variables, { lr: 0.01, momentum: 0.9, weightDecay: options.weightDecay ?? 1e-4 });
   return {
-    variables: model.variables,
-    loss: (x, y) => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 7), model.forwardTrain(x as tf.Tensor4D)) as tf.Scalar,
-    apply: (grads, lr) =>
-      tf.tidy(() => {
-        model.variables.forEach((v, i) => {
-          const g = tf.add(grads[i], tf.mul(v, wd));
-          momentum[i].assign(tf.add(tf.mul(momentum[i], 0.9), g));
-          v.assign(tf.sub(v, tf.mul(momentum[i], lr)));
-        });
-      }),
+    variables,
+    loss: (x, y) => tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 7), model.forward(x)) as tf.Scalar),
+    apply: (grads, lr) => {
+      optimizer.setLr(lr);
+      optimizer.step(Object.fromEntries(variables.map((v, i) => [v.name, grads[i]])));
+    },
   };
 }

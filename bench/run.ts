@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { initEngine, tf } from '../src/engine/backend.js';
 import { Registry } from '../src/registry.js';
+import { resnet18 } from '../src/models/backbones/resnet.js';
+import { Random } from '../src/nn/random.js';
 import { DataParallelTrainer } from '../src/train/data-parallel.js';
+import { SGD } from '../src/train/optim.js';
+import { trainStep } from '../src/train/step.js';
 import { findTorchPython } from '../src/util/python.js';
 import { BenchResNet18 } from './resnet18.js';
 import { benchData } from './data.js';
@@ -15,8 +19,12 @@ interface BenchOptions {
   batch: number;
   size: number;
   seconds: number;
+  /** Fixed number of timed steps (0: as many as fit in `seconds`). */
+  steps: number;
   profile: boolean;
   torch: boolean;
+  /** infer: also time the BatchNorm-folded, fused-conv graph of bench/resnet18.ts. */
+  folded: boolean;
 }
 type Bench = (o: BenchOptions) => Promise<void>;
 
@@ -25,16 +33,25 @@ const benches = new Registry<Bench>('benchmark');
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
 const log = (msg: string) => process.stdout.write(`${msg}\n`);
 
-/** Runs `step` for a warm-up, then for about `seconds` (at least 3 steps); ms per step. */
-async function timeSteps(step: () => void, seconds: number, onStep?: () => void): Promise<{ ms: number; steps: number }> {
+/**
+ * Warm-up, then timed steps: `fixed` of them, or as many as fit in `seconds`. A slow backend (the
+ * pure-JS cpu one takes minutes per ResNet step) gets one warm-up step and may stop after one
+ * timed step, so the benchmark never runs for ages. Returns ms per step.
+ */
+async function timeSteps(step: () => void, seconds: number, fixed = 0, onStep?: () => void): Promise<{ ms: number; steps: number }> {
+  const w0 = performance.now();
   step();
-  step();
+  const first = performance.now() - w0;
+  if (first < (seconds * 1000) / 5) step();
+  log(`warm-up done (first step ${first.toFixed(0)} ms)`);
+  const minSteps = fixed || (first > (seconds * 1000) / 3 ? 1 : 3);
   let steps = 0;
   const t0 = performance.now();
-  while (steps < 3 || performance.now() - t0 < seconds * 1000) {
+  while (steps < minSteps || (!fixed && performance.now() - t0 < seconds * 1000)) {
     step();
     onStep?.();
     steps++;
+    if (steps % 5 === 0) log(`  ${steps} steps, ${((performance.now() - t0) / steps).toFixed(0)} ms/step`);
   }
   return { ms: (performance.now() - t0) / steps, steps };
 }
@@ -123,29 +140,22 @@ benches.register({
   create: async (o) => {
     const engine = await initEngine();
     log(`ferkit: backend ${engine.backend} (${engine.reason}), batch ${o.batch}, ${o.size}x${o.size}`);
-    const model = new BenchResNet18(7);
-    const optimizer = tf.train.momentum(0.01, 0.9);
+    const model = resnet18({ numClasses: 7, rng: new Random(1) }).train();
+    const optimizer = new SGD(model.trainableParameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
     const x = tf.randomNormal([o.batch, o.size, o.size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
     const y = tf.oneHot(tf.tensor1d(Array.from({ length: o.batch }, (_, i) => i % 7), 'int32'), 7);
-    const wd = 1e-4;
+    let loss = NaN;
     const step = () => {
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.forwardTrain(x)) as tf.Scalar, model.variables);
-      // PyTorch's coupled weight decay: g ← g + wd·w.
-      const decayed: Record<string, tf.Tensor> = tf.tidy(() =>
-        Object.fromEntries(model.variables.map((v) => [v.name, tf.add(grads[v.name], tf.mul(v, wd))])),
-      );
-      optimizer.applyGradients(decayed as Record<string, tf.Variable>);
-      value.dataSync();
-      tf.dispose([value, ...Object.values(grads), ...Object.values(decayed)]);
+      loss = trainStep(model, () => tf.losses.softmaxCrossEntropy(y, model.forward(x)) as tf.Scalar, optimizer);
     };
     let peakRss = 0;
-    const { ms, steps } = await timeSteps(step, o.seconds, () => {
+    const { ms, steps } = await timeSteps(step, o.seconds, o.steps, () => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     });
     const before = tf.memory().numTensors;
     step();
     const leaked = tf.memory().numTensors - before;
-    log(`ferkit: ${steps} steps, ${ms.toFixed(0)} ms/step, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, tensors leaked per step: ${leaked}`);
+    log(`ferkit: ${steps} steps, ${ms.toFixed(0)} ms/step, loss ${loss.toFixed(3)}, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, tensors leaked per step: ${leaked}`);
     if (o.profile) {
       log('ferkit: kernel time of one training step');
       for (const line of await profileKernels(step)) log(line);
@@ -171,17 +181,29 @@ benches.register({
   create: async (o) => {
     const engine = await initEngine();
     log(`ferkit: backend ${engine.backend} (${engine.reason}), batch ${o.batch}, ${o.size}x${o.size}`);
-    const model = new BenchResNet18(7);
-    const infer = model.inferenceFn();
+    const model = resnet18({ numClasses: 7, rng: new Random(1) }).eval();
     const x = tf.randomNormal([o.batch, o.size, o.size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
     const step = () => {
-      const out = infer(x);
+      const out = model.forward(x);
       out.dataSync();
       out.dispose();
     };
-    const { ms, steps } = await timeSteps(step, o.seconds);
+    const { ms, steps } = await timeSteps(step, o.seconds, o.steps);
     log(`ferkit: ${steps} batches, ${ms.toFixed(1)} ms/batch`);
     if (o.profile) for (const line of await profileKernels(step)) log(line);
+    if (o.folded) {
+      const infer = new BenchResNet18(7).inferenceFn();
+      const folded = await timeSteps(
+        () => {
+          const out = infer(x);
+          out.dataSync();
+          out.dispose();
+        },
+        o.seconds,
+        o.steps,
+      );
+      log(`ferkit, BatchNorm folded + fused conv: ${fmt((o.batch * 1000) / folded.ms)} img/s`);
+    }
     const ours = (o.batch * 1000) / ms;
     const torch = torchBaseline('infer', o);
     if (torch !== undefined) log(`pytorch: ${fmt(torch)} img/s`);
@@ -204,7 +226,9 @@ const program = new Command()
   .option('--batch <n>', 'batch size', '16')
   .option('--size <n>', 'input size (pixels)', '112')
   .option('--seconds <s>', 'timed seconds per side (after warm-up)', '20')
+  .option('--steps <n>', 'timed steps (default: as many as fit in --seconds)', '0')
   .option('--profile', 'print per-kernel time of one step', false)
+  .option('--folded', 'infer: also time the BatchNorm-folded, fused-conv graph', false)
   .option('--no-torch', 'skip the PyTorch baseline')
   .action(async (name: string, opts: Record<string, string | boolean>) => {
     await benches.get(name).create({
@@ -212,7 +236,9 @@ const program = new Command()
       batch: Number(opts.batch),
       size: Number(opts.size),
       seconds: Number(opts.seconds),
+      steps: Number(opts.steps),
       profile: Boolean(opts.profile),
+      folded: Boolean(opts.folded),
       torch: opts.torch !== false,
     });
   });
