@@ -1,0 +1,70 @@
+// A run interrupted after 2 steps and resumed from its checkpoint (model, BN statistics, Adam
+// state, schedule, RNG) ends exactly where the uninterrupted run does.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initEngine, tf } from '../../src/engine/backend.js';
+import { relu } from '../../src/nn/activations.js';
+import { loadModule } from '../../src/nn/checkpoint.js';
+import { Conv2d } from '../../src/nn/conv.js';
+import { Dropout } from '../../src/nn/dropout.js';
+import { Linear } from '../../src/nn/linear.js';
+import { Sequential } from '../../src/nn/module.js';
+import { BatchNorm2d } from '../../src/nn/norm.js';
+import { globalAvgPool } from '../../src/nn/pool.js';
+import { Random } from '../../src/nn/random.js';
+import { loadTrainingCheckpoint, saveTrainingCheckpoint } from '../../src/train/checkpoint.js';
+import { Adam } from '../../src/train/optim.js';
+import { StepLR } from '../../src/train/schedule.js';
+import { trainStep } from '../../src/train/step.js';
+
+function setup() {
+  const rng = new Random(11);
+  const model = new Sequential(new Conv2d(1, 4, 3, { padding: 1, rng }), new BatchNorm2d(4), relu, globalAvgPool, new Dropout(0.3, { rng }), new Linear(4, 3, { rng }));
+  const optimizer = new Adam(model.trainableParameters(), { lr: 0.01 });
+  const scheduler = new StepLR(optimizer, 1, 0.5);
+  return { model, optimizer, scheduler, rng };
+}
+
+describe('training checkpoint', () => {
+  before(async () => {
+    await initEngine();
+  });
+
+  it('resuming after step 2 reproduces steps 3-4 of the uninterrupted run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferkit-train-ckpt-'));
+    const batch = (rng: Random) => ({ x: tf.tensor(rng.fillNormal(4 * 6 * 6), [4, 6, 6, 1]), y: tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3) });
+    const run = (s: ReturnType<typeof setup>, n: number) => {
+      const losses: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const { x, y } = batch(s.rng); // data drawn from the same stream as the dropout masks
+        losses.push(trainStep(s.model, () => tf.losses.softmaxCrossEntropy(y, s.model.forward(x)) as tf.Scalar, s.optimizer));
+        s.scheduler.step();
+        tf.dispose([x, y]);
+      }
+      return losses;
+    };
+    const full = setup();
+    const expected = run(full, 4);
+    const first = setup();
+    run(first, 2);
+    const path = join(dir, 'ckpt.safetensors');
+    await saveTrainingCheckpoint(path, first, { epoch: 2 }, { method: 'test' });
+    const resumed = setup();
+    const { progress, metadata } = await loadTrainingCheckpoint(path, resumed);
+    assert.deepEqual(progress, { epoch: 2 });
+    assert.equal(metadata.method, 'test');
+    assert.deepEqual(resumed.optimizer.getLr(), [0.0025]);
+    assert.deepEqual(run(resumed, 2), expected.slice(2));
+    for (const [k, v] of Object.entries(full.model.stateDict())) assert.deepEqual(Array.from(resumed.model.stateDict()[k].dataSync()), Array.from(v.dataSync()), k);
+    // the same file loads as plain weights (optimizer entries are then unexpected, reported)
+    const plain = setup().model;
+    const r = await loadModule(path, plain, { strict: false });
+    assert.ok(r.unexpected.length > 0 && r.unexpected.every((k) => k.startsWith('optimizer.state.')));
+    assert.deepEqual(r.missing, []);
+    await assert.rejects(loadTrainingCheckpoint(path, { ...setup(), model: new Sequential(new Linear(2, 2)) }), /ckpt\.safetensors: cannot load into Sequential/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
