@@ -1,0 +1,8 @@
+// Registers every method with the methods registry. Import this (not the method folders) to get
+// the full set; each method adds one line here.
+import { methods } from './methods.js';
+import { ceMethod } from './ce/model.js';
+
+methods.register({ name: 'ce', description: 'backbone + linear classifier, cross-entropy (optionally label-smoothed)', create: ceMethod, aliases: ['baseline'] });
+
+export { methods };

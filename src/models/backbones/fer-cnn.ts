@@ -1,0 +1,96 @@
+// A compact VGG-style CNN for small grey face crops (FER2013's 48x48): conv3x3-BN-ReLU pairs in
+// four stages with max-pooling between them and global average pooling at the end. Small enough to
+// train on a CPU in TF.js wasm (the ResNets are 10-50x the work per image), deep enough to reach
+// mini-Xception accuracy on FER2013. Any input size works: the head sees pooled features.
+import { tf } from '../../engine/backend.js';
+import { relu } from '../../nn/activations.js';
+import { Conv2d } from '../../nn/conv.js';
+import { kaimingNormal } from '../../nn/init.js';
+import { Linear } from '../../nn/linear.js';
+import { Module, Sequential } from '../../nn/module.js';
+import { BatchNorm2d } from '../../nn/norm.js';
+import { globalAvgPool, MaxPool2d } from '../../nn/pool.js';
+import { Dropout } from '../../nn/dropout.js';
+import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Backbone, BackboneOptions } from './backbone.js';
+
+export interface FerCnnOptions extends BackboneOptions {
+  /** Channels per conv, stage by stage, before the width multiplier. */
+  stages?: number[][];
+  /** Dropout before the classifier (only with numClasses). */
+  dropout?: number;
+}
+
+export const FER_CNN_STAGES = [
+  [32, 32],
+  [64, 64],
+  [128, 128],
+  [256, 256],
+];
+
+class ConvBnRelu extends Module {
+  readonly conv: Conv2d;
+  readonly bn: BatchNorm2d;
+  constructor(cin: number, cout: number, rng: Random) {
+    super();
+    const init = (shape: number[], _fanIn: number, fanOut: number, r: Random) => kaimingNormal(shape, fanOut, 'relu', 0, r);
+    this.conv = this.registerModule('conv', new Conv2d(cin, cout, 3, { padding: 1, bias: false, rng, weightInit: init }));
+    this.bn = this.registerModule('bn', new BatchNorm2d(cout));
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => relu(this.bn.forward(this.conv.forward(x))));
+  }
+}
+
+export class FerCnn extends Module implements Backbone {
+  readonly featureDim: number;
+  readonly stages: Sequential[] = [];
+  readonly pool = new MaxPool2d(2);
+  readonly dropout?: Dropout;
+  readonly fc?: Linear;
+
+  constructor(options: FerCnnOptions = {}) {
+    super();
+    const rng = options.rng ?? defaultRandom();
+    const m = options.widthMultiplier ?? 1;
+    if (!(m > 0)) throw new Error(`FerCnn: widthMultiplier must be positive, got ${m}`);
+    let cin = options.inChannels ?? 1;
+    (options.stages ?? FER_CNN_STAGES).forEach((widths, i) => {
+      const stage = new Sequential();
+      for (const w of widths) {
+        const cout = Math.max(1, Math.round(w * m));
+        stage.append(new ConvBnRelu(cin, cout, rng));
+        cin = cout;
+      }
+      this.stages.push(this.registerModule(`stage${i + 1}`, stage));
+    });
+    this.featureDim = cin;
+    if (options.numClasses) {
+      if (options.dropout) this.dropout = this.registerModule('dropout', new Dropout(options.dropout, { rng }));
+      this.fc = this.registerModule('fc', new Linear(cin, options.numClasses, { rng }));
+    }
+  }
+
+  features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
+    if (training !== undefined && training !== this.training) this.train(training);
+    return tf.tidy(() => {
+      let h = x;
+      this.stages.forEach((stage, i) => {
+        // Pool between stages, never below 3x3 (keeps small inputs valid).
+        if (i > 0 && Math.min(h.shape[1]!, h.shape[2]!) >= 6) h = this.pool.forward(h);
+        h = stage.forward(h);
+      });
+      return globalAvgPool(h);
+    });
+  }
+
+  forward(x: tf.Tensor, training?: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
+      const f = this.features(x, training);
+      if (!this.fc) return f;
+      return this.fc.forward(this.dropout ? this.dropout.forward(f) : f) as tf.Tensor2D;
+    });
+  }
+}
+
+export const ferCnn = (options: FerCnnOptions = {}) => new FerCnn(options);

@@ -1,0 +1,80 @@
+// A saved model is a folder: config.json (what the network is and how to feed it) and
+// model.safetensors (its weights, PyTorch-style names). Loading rebuilds the network through the
+// methods registry, so a new method's models load without changes here.
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModule, saveModule } from '../nn/checkpoint.js';
+import { defaultRandom, type Random } from '../nn/random.js';
+import { packageRoot } from '../util/package-root.js';
+import { methods } from './all-methods.js';
+import type { FerModel, ModelConfig } from './model.js';
+
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+/** The model ferkit uses when none is given (trained on FER2013 by `scripts/train-bundled.sh`). */
+export const BUNDLED_MODEL = 'fer2013-cnn';
+
+/** Folder of a model that ships with ferkit (`models/<name>`). */
+export function bundledModelDir(name = BUNDLED_MODEL): string {
+  return join(packageRoot(), 'models', name);
+}
+
+/** Checks a parsed config and says what is wrong with it, naming the file. */
+export function checkConfig(raw: unknown, source: string): ModelConfig {
+  const c = raw as Partial<ModelConfig>;
+  const fail = (what: string): never => {
+    throw new Error(`${source}: not a ferkit model config (${what})`);
+  };
+  if (!c || typeof c !== 'object') fail('not a JSON object');
+  if (c.format !== 'ferkit-model') fail(`format is ${JSON.stringify(c.format)}, expected "ferkit-model"`);
+  if (c.version !== 1) fail(`unsupported version ${JSON.stringify(c.version)}`);
+  if (typeof c.method !== 'string') fail('no method');
+  if (!methods.has(c.method!)) fail(`unknown method "${c.method}"; known: ${methods.names().join(', ')}`);
+  if (typeof c.backbone !== 'string') fail('no backbone');
+  if (!Array.isArray(c.classes) || c.classes.length < 2) fail('classes must list at least two names');
+  const i = c.input;
+  if (!i || (i.kind !== 'image' && i.kind !== 'clip')) fail('input.kind must be "image" or "clip"');
+  if (!Array.isArray(i!.size) || i!.size.length !== 2 || !i!.size.every((s) => Number.isInteger(s) && s > 0)) fail('input.size must be [height, width]');
+  if (i!.channels !== 1 && i!.channels !== 3) fail('input.channels must be 1 or 3');
+  if (!Array.isArray(i!.mean) || i!.mean.length !== i!.channels || !Array.isArray(i!.std) || i!.std.length !== i!.channels) {
+    fail('input.mean and input.std need one value per channel');
+  }
+  if (i!.kind === 'clip' && !(Number.isInteger(i!.frames) && i!.frames! > 0)) fail('clip models need input.frames');
+  return c as ModelConfig;
+}
+
+/** Builds a fresh (untrained) model for a config. */
+export function createModel(config: ModelConfig, rng: Random = defaultRandom()): FerModel {
+  return methods.get(config.method).create.createModel(config, rng);
+}
+
+export async function saveModel(dir: string, model: FerModel): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await saveModule(join(dir, WEIGHTS_FILE), model, { method: model.config.method });
+  const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
+  await writeFile(tmp, JSON.stringify(model.config, null, 2) + '\n');
+  await rename(tmp, join(dir, CONFIG_FILE));
+}
+
+/** Loads a model folder (or the bundled model when `dir` is undefined), in eval mode. */
+export async function loadModel(dir: string = bundledModelDir()): Promise<FerModel> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: no such model folder`);
+  const configPath = join(dir, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch {
+    throw new Error(`${configPath}: missing (a model folder holds ${CONFIG_FILE} and ${WEIGHTS_FILE})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${configPath}: invalid JSON (${(e as Error).message})`);
+  }
+  const model = createModel(checkConfig(raw, configPath));
+  await loadModule(join(dir, WEIGHTS_FILE), model, { strict: true });
+  model.eval();
+  return model;
+}

@@ -1,0 +1,57 @@
+// Methods by name (`--method ce|scn|arbex|ial|patternmap`): how to build a method's model from a
+// config and how to train it (its objective). Each method lives in its own folder and registers
+// itself in all-methods.ts.
+import { Registry } from '../registry.js';
+import type { tf } from '../engine/backend.js';
+import type { Random } from '../nn/random.js';
+import type { FerModel, InputSpec, ModelConfig, ModelOutput } from './model.js';
+
+/** One training batch as the objective sees it. */
+export interface TrainBatch {
+  /** Normalised inputs (NHWC images, or [N, T, H, W, C] clips). */
+  x: tf.Tensor;
+  /** Current training labels of the batch's samples (after any relabeling). */
+  y: tf.Tensor1D;
+  /** Dataset indices of the batch's samples (for per-sample state such as SCN's relabels). */
+  index: Int32Array;
+  epoch: number;
+}
+
+/** A method's training objective. Stateful methods (SCN relabeling) keep their state here and
+ *  expose it for checkpoints. */
+export interface Objective {
+  /** Scalar loss of a batch; runs the model (already in training mode). */
+  loss(model: FerModel, batch: TrainBatch): tf.Scalar;
+  /** JSON-safe state for resumable checkpoints. */
+  state?(): Record<string, unknown>;
+  loadState?(state: Record<string, unknown>): void;
+  /** Labels changed by the objective (index → new label), e.g. SCN relabeling; the trainer
+   *  applies them to its label table and clears the list. */
+  takeRelabels?(): Array<[number, number]>;
+}
+
+/** What a method's defaults fill into a config the user did not spell out. */
+export interface MethodDefaults {
+  backbone: string;
+  backboneOptions?: Record<string, unknown>;
+  methodOptions?: Record<string, unknown>;
+  input: InputSpec;
+  /** Augmentation presets (registry names) for training and evaluation. */
+  trainAugment: string;
+  testAugment: string;
+}
+
+export interface MethodDef {
+  /** Image or clip model. */
+  kind: 'image' | 'clip';
+  defaults: MethodDefaults;
+  createModel(config: ModelConfig, rng?: Random): FerModel;
+  createObjective(model: FerModel, options: Record<string, unknown>): Objective;
+}
+
+export const methods = new Registry<MethodDef>('method');
+
+/** softmax(logits) unless the method supplies its own probabilities. */
+export function outputProbs(out: ModelOutput, tfns: typeof tf): tf.Tensor2D {
+  return out.probs ? out.probs.clone() : tfns.softmax(out.logits);
+}
