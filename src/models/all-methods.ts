@@ -2,7 +2,9 @@
 // the full set; each method adds one line here.
 import { methods } from './methods.js';
 import { ceMethod } from './ce/model.js';
+import { scnMethod } from './scn/method.js';
 
 methods.register({ name: 'ce', description: 'backbone + linear classifier, cross-entropy (optionally label-smoothed)', create: ceMethod, aliases: ['baseline'] });
+methods.register({ name: 'scn', description: 'Self-Cure Network: importance weights, rank regularisation, relabeling', create: scnMethod });
 
 export { methods };
