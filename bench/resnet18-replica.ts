@@ -5,7 +5,7 @@ import { tf } from '../src/engine/backend.js';
 import { resnet18 } from '../src/models/backbones/resnet.js';
 import { Random } from '../src/nn/random.js';
 import { SGD } from '../src/train/optim.js';
-import type { Replica } from '../src/train/replica-worker.js';
+import type { Replica } from '../src/train/replica-host.js';
 
 export function createReplica(options: { weightDecay?: number; seed?: number }): Replica {
   const model = resnet18({ numClasses: 7, rng: new Random(options.seed ?? 1) }).train();

@@ -15,6 +15,7 @@ import { jaffeReader } from './readers/jaffe.js';
 import { ouluPeakReader, ouluReader } from './readers/oulu.js';
 import { rafdbReader } from './readers/rafdb.js';
 
+import { packedReader } from './readers/packed.js';
 export type { DatasetReader, ReadOptions } from './readers/common.js';
 
 export const datasets = new Registry<DatasetReader>('dataset');
@@ -33,6 +34,7 @@ datasets
   .register({ name: 'dfew', description: 'DFEW annotation/set_<k>_{train,test}.txt frame folders, folds 1-5', create: dfewReader })
   .register({ name: 'ferv39k', description: 'FERV39k train/test lists of frame folders', create: ferv39kReader })
   .register({ name: 'affwild2', description: 'Aff-Wild2 EXPR per-video label files + cropped_aligned frames', create: affwild2Reader, aliases: ['aff-wild2'] })
+  .register({ name: 'packed', description: 'one-file pack written by `ferkit data pack` (pixels, labels, ids)', create: packedReader, aliases: ['pack'] })
   .register({ name: 'clips', description: 'CSV path,label[,subject] of videos or frame folders', create: clipsReader, aliases: ['videos'] });
 
 /** Reads a dataset by registry name. */

@@ -8,12 +8,9 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 
-/** One shard of a batch, as plain transferable arrays. */
-export interface Shard {
-  x: Float32Array;
-  xShape: number[];
-  y: Int32Array;
-}
+import { ReplicaHost, type Replica, type Shard } from './replica-host.js';
+
+export type { Shard } from './replica-host.js';
 
 export interface DataParallelOptions {
   /** Module (file URL) whose `createReplica(options)` builds a replica in a worker. */
@@ -27,6 +24,7 @@ type Reply =
   | { type: 'grads'; loss: number; count: number; grads: Float32Array }
   | { type: 'stepped' }
   | { type: 'checksum'; value: number }
+  | { type: 'value'; value: unknown }
   | { type: 'error'; message: string };
 
 class ReplicaHandle {
@@ -53,7 +51,78 @@ class ReplicaHandle {
   }
 }
 
-export class DataParallelTrainer {
+/** What a training loop drives: N replicas taking synchronous steps (in workers or in-process). */
+export interface ReplicaSet {
+  readonly workers: number;
+  /** One step over the shards (one per replica); the sample-weighted mean loss. */
+  step(shards: Shard[], lr: number): Promise<number>;
+  /** Replica 0 writes a training checkpoint. */
+  save(path: string, progress: Record<string, unknown>): Promise<void>;
+  /** Every replica loads the same checkpoint; returns its progress. */
+  load(path: string): Promise<Record<string, unknown>>;
+  /** Copies replica 0's buffers (BatchNorm statistics, which each replica keeps from its own
+   *  shards, as in DDP) to all, so predictions agree. */
+  syncBuffers(): Promise<void>;
+  /** Eval-mode probabilities for a batch, split across the replicas. */
+  predict(x: Float32Array, shape: number[]): Promise<Float32Array>;
+  checksums(): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+/** Splits a batch's rows into `parts` contiguous ranges (sizes differ by at most one). */
+export function splitRows(n: number, parts: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let start = 0;
+  for (let i = 0; i < parts; i++) {
+    const size = Math.floor(n / parts) + (i < n % parts ? 1 : 0);
+    out.push([start, start + size]);
+    start += size;
+  }
+  return out;
+}
+
+async function predictSplit(n: number, x: Float32Array, shape: number[], parts: number, run: (i: number, x: Float32Array, shape: number[]) => Promise<Float32Array>): Promise<Float32Array> {
+  const per = x.length / n;
+  const ranges = splitRows(n, parts).filter(([a, b]) => b > a);
+  const outs = await Promise.all(ranges.map(([a, b], i) => run(i, x.slice(a * per, b * per), [b - a, ...shape.slice(1)])));
+  const classes = outs[0].length / (ranges[0][1] - ranges[0][0]);
+  const out = new Float32Array(n * classes);
+  ranges.forEach(([a], i) => out.set(outs[i], a * classes));
+  return out;
+}
+
+/** The same protocol in the main thread, for one replica (no worker, no copies). */
+export class InProcessTrainer implements ReplicaSet {
+  readonly workers = 1;
+  private readonly host: ReplicaHost;
+  constructor(replica: Replica) {
+    this.host = new ReplicaHost(replica);
+  }
+  async step(shards: Shard[], lr: number): Promise<number> {
+    if (shards.length !== 1) throw new Error(`expected 1 shard, got ${shards.length}`);
+    const g = this.host.grads(shards[0]);
+    this.host.apply(g.grads, lr);
+    return g.loss;
+  }
+  async save(path: string, progress: Record<string, unknown>): Promise<void> {
+    if (!this.host.replica.save) throw new Error('replica cannot save');
+    await this.host.replica.save(path, progress);
+  }
+  async load(path: string): Promise<Record<string, unknown>> {
+    if (!this.host.replica.load) throw new Error('replica cannot load');
+    return this.host.replica.load(path);
+  }
+  async syncBuffers(): Promise<void> {}
+  async predict(x: Float32Array, shape: number[]): Promise<Float32Array> {
+    return this.host.predict(x, shape);
+  }
+  async checksums(): Promise<number[]> {
+    return [this.host.checksum()];
+  }
+  async close(): Promise<void> {}
+}
+
+export class DataParallelTrainer implements ReplicaSet {
   private constructor(
     private readonly replicas: ReplicaHandle[],
     private readonly shared: Float32Array,
@@ -109,6 +178,28 @@ export class DataParallelTrainer {
     }
     await Promise.all(this.replicas.map((r) => r.request({ type: 'apply', lr })));
     return loss;
+  }
+
+  async save(path: string, progress: Record<string, unknown>): Promise<void> {
+    await this.replicas[0].request({ type: 'save', path, progress });
+  }
+
+  async load(path: string): Promise<Record<string, unknown>> {
+    const replies = await Promise.all(this.replicas.map((r) => r.request({ type: 'load', path })));
+    return (replies[0] as { value: Record<string, unknown> }).value;
+  }
+
+  async syncBuffers(): Promise<void> {
+    const reply = await this.replicas[0].request({ type: 'buffers' });
+    const values = (reply as { value: Float32Array[] }).value;
+    await Promise.all(this.replicas.slice(1).map((r) => r.request({ type: 'setBuffers', values })));
+  }
+
+  async predict(x: Float32Array, shape: number[]): Promise<Float32Array> {
+    return predictSplit(shape[0], x, shape, this.replicas.length, async (i, xs, sh) => {
+      const reply = await this.replicas[i].request({ type: 'predict', x: xs, shape: sh }, [xs.buffer as ArrayBuffer]);
+      return (reply as { value: Float32Array }).value;
+    });
   }
 
   /** A checksum of each replica's weights: equal values mean the replicas are in sync. */

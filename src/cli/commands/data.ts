@@ -105,4 +105,32 @@ export function register(program: Command): void {
       if (o.skipReport) await writeSkipReport(dataset, o.skipReport);
       process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
     });
+  data
+    .command('pack')
+    .description('decode an image dataset once into a single pack file (pixels at one size, labels, ids) for fast training or moving to another machine')
+    .requiredOption('--dataset <name>', `dataset format: ${datasets.names().join(', ')}`)
+    .requiredOption('--root <dir>', 'dataset root folder')
+    .requiredOption('--out <file>', 'pack file to write')
+    .option('--split <name>', 'only this split (train, val, test)')
+    .option('--size <px>', 'side of the packed images', '48')
+    .option('--channels <n>', '1 (grey) or 3 (RGB)', '1')
+    .option('--skip-bad', 'leave out unreadable samples instead of stopping')
+    .action(async (o: { dataset: string; root: string; out: string; split?: string; size: string; channels: string; skipBad?: boolean }) => {
+      const { readImages } = await import('../../data/registry.js');
+      const { loadSampleStore } = await import('../../train/sample-store.js');
+      const { writePack } = await import('../../data/pack.js');
+      const size = Number(o.size);
+      const channels = Number(o.channels);
+      if (!(Number.isInteger(size) && size > 0)) throw new Error(`--size must be a positive integer, not "${o.size}"`);
+      if (channels !== 1 && channels !== 3) throw new Error(`--channels must be 1 or 3, not "${o.channels}"`);
+      const ds = await readImages(o.dataset, o.root, { split: o.split, skipBad: o.skipBad });
+      const input = { kind: 'image' as const, size: [size, size] as [number, number], channels: channels as 1 | 3, mean: [0], std: [1] };
+      const store = await loadSampleStore(ds.items, input, { cache: false });
+      await writePack(
+        o.out,
+        ds.items.map((s, i) => ({ id: s.id, label: s.label, subject: s.subject, raster: store.frame(i, 0) })),
+        { dataset: o.dataset, root: o.root, split: o.split ?? null },
+      );
+      process.stdout.write(`${o.out}: ${ds.items.length} images, ${size}x${size}x${channels}${ds.skipped.length ? `, ${ds.skipped.length} skipped` : ''}\n`);
+    });
 }

@@ -1,0 +1,64 @@
+// A training replica for any registered method: the model, its objective and its optimizer,
+// built identically (same seed, same initial weights) in every worker. The trainer drives a set of
+// these through data-parallel.ts; checkpoints hold the model, optimizer, RNG and objective state.
+import { tf } from '../engine/backend.js';
+import { Random } from '../nn/random.js';
+import { createModel } from '../models/io.js';
+import { methods } from '../models/all-methods.js';
+import type { ModelConfig } from '../models/model.js';
+import { optimizers, type OptimizerOptions } from './optim.js';
+import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
+import type { Replica } from './replica-host.js';
+
+export interface MethodReplicaOptions {
+  config: ModelConfig;
+  objective?: Record<string, unknown>;
+  optimizer: { name: string } & OptimizerOptions;
+  seed: number;
+  /** Initial weights (a model.safetensors or a training checkpoint), e.g. for fine-tuning. */
+  init?: string;
+}
+
+export function createReplica(options: Record<string, unknown>): Replica {
+  const o = options as unknown as MethodReplicaOptions;
+  const rng = new Random(o.seed);
+  const model = createModel(o.config, rng);
+  model.train();
+  const objective = methods.get(o.config.method).create.createObjective(model, o.objective ?? {});
+  const variables = model.trainableParameters();
+  const optimizer = optimizers.get(o.optimizer.name).create(variables, o.optimizer);
+  const buffers = () => model.namedBuffers().map(([, v]) => v);
+  return {
+    variables,
+    loss: (x, y, index, epoch) => objective.loss(model, { x, y, index: index ?? new Int32Array(y.shape[0]), epoch: epoch ?? 0 }),
+    apply(grads, lr) {
+      optimizer.setLr(lr);
+      const named: tf.NamedTensorMap = {};
+      variables.forEach((v, i) => (named[v.name] = grads[i]));
+      optimizer.step(named);
+    },
+    async save(path, progress) {
+      await saveTrainingCheckpoint(path, { model, optimizer, rng }, { ...progress, objective: objective.state?.() ?? {} }, { config: JSON.stringify(o.config) });
+    },
+    async load(path) {
+      const { progress } = await loadTrainingCheckpoint(path, { model, optimizer, rng });
+      if (objective.loadState && progress.objective) objective.loadState(progress.objective as Record<string, unknown>);
+      return progress;
+    },
+    buffers: () => buffers().map((v) => Float32Array.from(v.dataSync() as Float32Array)),
+    setBuffers(values) {
+      tf.tidy(() => buffers().forEach((v, i) => v.assign(tf.tensor(values[i], v.shape, v.dtype))));
+    },
+    predict(x) {
+      model.eval();
+      try {
+        return tf.tidy(() => {
+          const out = model.forward(x);
+          return out.probs ? out.probs : tf.softmax(out.logits);
+        });
+      } finally {
+        model.train();
+      }
+    },
+  };
+}

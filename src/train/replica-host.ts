@@ -1,0 +1,86 @@
+// The work of one data-parallel replica, independent of where it runs: in a worker thread
+// (replica-worker.ts) or in the main thread (InProcessTrainer, for one worker and for tests).
+import { tf } from '../engine/backend.js';
+
+/** One shard of a batch, as plain transferable arrays. */
+export interface Shard {
+  x: Float32Array;
+  xShape: number[];
+  y: Int32Array;
+  /** Dataset indices of the shard's samples and the epoch (for per-sample objectives). */
+  index?: Int32Array;
+  epoch?: number;
+}
+
+/** What a replica module's `createReplica` returns. */
+export interface Replica {
+  variables: tf.Variable[];
+  /** Scalar loss of one shard (inputs float, integer labels). */
+  loss(x: tf.Tensor, y: tf.Tensor1D, index?: Int32Array, epoch?: number): tf.Scalar;
+  /** Apply averaged gradients (same order as `variables`) with learning rate `lr`. */
+  apply(grads: tf.Tensor[], lr: number): void;
+  /** Optional, for training runs (checkpoints, evaluation): */
+  save?(path: string, progress: Record<string, unknown>): Promise<void>;
+  load?(path: string): Promise<Record<string, unknown>>;
+  /** Non-trainable state (BatchNorm statistics) as flat arrays, and setting it. */
+  buffers?(): Float32Array[];
+  setBuffers?(values: Float32Array[]): void;
+  /** Eval-mode class probabilities [N × C] for inputs of `shape`. */
+  predict?(x: tf.Tensor): tf.Tensor2D;
+}
+
+export class ReplicaHost {
+  constructor(readonly replica: Replica) {}
+
+  get numParams(): number {
+    return this.replica.variables.reduce((a, v) => a + v.size, 0);
+  }
+
+  grads(s: Shard): { loss: number; count: number; grads: Float32Array } {
+    const r = this.replica;
+    const x = tf.tensor(s.x, s.xShape);
+    const y = tf.tensor1d(s.y, 'int32');
+    const index = s.index ?? new Int32Array(s.y.length);
+    const { value, grads } = tf.variableGrads(() => r.loss(x, y, index, s.epoch ?? 0), r.variables);
+    try {
+      const loss = value.dataSync()[0];
+      // Frozen or unused variables get zeros, so every replica's flat vector has one layout.
+      const flat = tf.tidy(() => tf.concat(r.variables.map((v) => tf.reshape(grads[v.name] ?? tf.zerosLike(v), [-1]))));
+      const out = Float32Array.from(flat.dataSync() as Float32Array);
+      flat.dispose();
+      return { loss, count: s.y.length, grads: out };
+    } finally {
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+    }
+  }
+
+  apply(shared: Float32Array, lr: number): void {
+    const r = this.replica;
+    let offset = 0;
+    const grads = r.variables.map((v) => {
+      const t = tf.tensor(shared.subarray(offset, offset + v.size), v.shape);
+      offset += v.size;
+      return t;
+    });
+    try {
+      r.apply(grads, lr);
+    } finally {
+      tf.dispose(grads);
+    }
+  }
+
+  checksum(): number {
+    let sum = 0;
+    for (const v of this.replica.variables) for (const x of v.dataSync()) sum += x;
+    return sum;
+  }
+
+  predict(x: Float32Array, shape: number[]): Float32Array {
+    if (!this.replica.predict) throw new Error('this replica cannot predict');
+    const t = tf.tensor(x, shape);
+    const p = this.replica.predict(t);
+    const out = Float32Array.from(p.dataSync() as Float32Array);
+    tf.dispose([t, p]);
+    return out;
+  }
+}

@@ -1,0 +1,222 @@
+// The training loop every single-objective method shares: batches from a SampleStore, augmented
+// with the method's preset, split over data-parallel replicas (worker threads, or in-process for
+// one), lr from a schedule each step, evaluation on the validation set after each epoch, the best
+// model (by val WAR or UAR) saved as a model folder, a resumable checkpoint after every epoch and
+// when the time budget runs out, progress on the terminal and a JSONL log.
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { permutation, toBatches } from '../data/samplers.js';
+import { Rng } from '../data/rng.js';
+import { classificationReport, calibration, type ClassificationReport } from '../eval/metrics.js';
+import { createModel, saveModel } from '../models/io.js';
+import type { ModelConfig } from '../models/model.js';
+import { loadTrainingCheckpoint } from './checkpoint.js';
+import { DataParallelTrainer, InProcessTrainer, splitRows, type ReplicaSet, type Shard } from './data-parallel.js';
+import { BatchBuilder, mixSeed } from './batches.js';
+import { lrSchedules } from './lr-schedule.js';
+import { createReplica, type MethodReplicaOptions } from './method-replica.js';
+import type { SampleStore } from './sample-store.js';
+import type { OptimizerOptions } from './optim.js';
+
+export interface TrainerOptions {
+  config: ModelConfig;
+  objective?: Record<string, unknown>;
+  train: { store: SampleStore; labels: Int32Array };
+  val?: { store: SampleStore; labels: Int32Array };
+  outDir: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: { name: string } & OptimizerOptions;
+  schedule: { name: string; warmupEpochs?: number; stepSize?: number; gamma?: number; minLr?: number };
+  /** Replicas in worker threads; 0 or 1 trains in the main thread. */
+  workers: number;
+  seed: number;
+  /** Continue from outDir/checkpoint.safetensors when it exists. */
+  resume?: boolean;
+  trainAugment?: string;
+  /** Average predictions with the horizontally flipped input at evaluation. */
+  tta?: boolean;
+  selectBy?: 'war' | 'uar';
+  /** Stop (with a checkpoint) after this many seconds; a later --resume continues. */
+  timeBudgetSec?: number;
+  /** Cap on steps per epoch (quick runs, tests). */
+  maxStepsPerEpoch?: number;
+  onProgress?: (p: { epoch: number; step: number; steps: number; loss: number; imgPerSec: number }) => void;
+  log?: (line: string) => void;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  lr: number;
+  imgPerSec: number;
+  seconds: number;
+  val?: { war: number; uar: number; ece: number };
+}
+
+export interface TrainResult {
+  epochsDone: number;
+  finished: boolean;
+  best?: { epoch: number; war: number; uar: number };
+  history: EpochRecord[];
+  bestDir: string;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const BEST_DIR = 'best';
+
+async function openReplicas(o: TrainerOptions): Promise<ReplicaSet> {
+  const replicaOptions: MethodReplicaOptions = { config: o.config, objective: o.objective, optimizer: o.optimizer, seed: o.seed };
+  if (o.workers <= 1) return new InProcessTrainer(createReplica(replicaOptions as unknown as Record<string, unknown>));
+  const fromSource = import.meta.url.endsWith('.ts');
+  const replicaModule = new URL(fromSource ? './method-replica.ts' : './method-replica.js', import.meta.url).href;
+  return DataParallelTrainer.start({ replicaModule, replicaOptions: replicaOptions as unknown as Record<string, unknown>, workers: o.workers });
+}
+
+/** Class probabilities for every sample of a store (eval mode, optional flip TTA). */
+export async function predictStore(replicas: ReplicaSet, builder: BatchBuilder, numClasses: number, tta = false, batch = 256): Promise<Float32Array> {
+  const n = builder.store.size;
+  const out = new Float32Array(n * numClasses);
+  for (let a = 0; a < n; a += batch) {
+    const idx = Array.from({ length: Math.min(batch, n - a) }, (_, k) => a + k);
+    const { x, shape } = builder.build(idx);
+    const p = await replicas.predict(x, shape);
+    if (tta) {
+      const f = builder.build(idx, undefined, true);
+      const q = await replicas.predict(f.x, f.shape);
+      for (let i = 0; i < p.length; i++) p[i] = (p[i] + q[i]) / 2;
+    }
+    out.set(p, a * numClasses);
+  }
+  return out;
+}
+
+export function scoreProbs(probs: Float32Array, labels: Int32Array, numClasses: number): { report: ClassificationReport; ece: number } {
+  const n = labels.length;
+  const preds = new Int32Array(n);
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(probs.subarray(i * numClasses, (i + 1) * numClasses));
+    rows.push(row);
+    preds[i] = row.indexOf(Math.max(...row));
+  }
+  return { report: classificationReport(labels, preds, numClasses), ece: calibration(rows, labels).ece };
+}
+
+export async function train(o: TrainerOptions): Promise<TrainResult> {
+  const log = o.log ?? (() => {});
+  await mkdir(o.outDir, { recursive: true });
+  const ckpt = join(o.outDir, CHECKPOINT_FILE);
+  const logFile = join(o.outDir, 'log.jsonl');
+  const bestDir = join(o.outDir, BEST_DIR);
+  const numClasses = o.config.classes.length;
+  const n = o.train.labels.length;
+  const steps = Math.min(Math.floor(n / o.batchSize), o.maxStepsPerEpoch ?? Infinity);
+  if (steps < 1) throw new Error(`training set has ${n} samples, fewer than one batch of ${o.batchSize}`);
+  const workers = Math.max(1, o.workers);
+  if (o.batchSize < workers) throw new Error(`batch size ${o.batchSize} is smaller than the ${workers} workers`);
+  const schedule = lrSchedules.get(o.schedule.name).create({ base: o.optimizer.lr, epochs: o.epochs, ...o.schedule });
+  const trainBuilder = new BatchBuilder(o.train.store, o.config.input, o.trainAugment);
+  const valBuilder = o.val ? new BatchBuilder(o.val.store, o.config.input) : undefined;
+  const selectBy = o.selectBy ?? 'war';
+
+  const replicas = await openReplicas(o);
+  const started = Date.now();
+  let history: EpochRecord[] = [];
+  let best: TrainResult['best'];
+  let epoch = 0;
+  let batchStart = 0;
+  let partial = { loss: 0, count: 0, seconds: 0 };
+  try {
+    if (o.resume && existsSync(ckpt)) {
+      const p = (await replicas.load(ckpt)) as { epoch: number; batch: number; history: EpochRecord[]; best?: TrainResult['best']; partial?: typeof partial };
+      ({ epoch, history } = p);
+      batchStart = p.batch ?? 0;
+      best = p.best;
+      partial = p.partial ?? partial;
+      log(`resumed from ${ckpt} at epoch ${epoch + 1}, step ${batchStart}`);
+    }
+    const save = (nextBatch: number) => replicas.save(ckpt, { epoch, batch: nextBatch, history, best, partial });
+    for (; epoch < o.epochs; epoch++) {
+      const order = permutation(n, new Rng(mixSeed(o.seed, epoch, 1)));
+      const batches = toBatches(order, o.batchSize, true).slice(0, steps);
+      let t0 = Date.now();
+      for (let b = batchStart; b < batches.length; b++) {
+        const idx = batches[b];
+        const { x, shape } = trainBuilder.build(idx, mixSeed(o.seed, epoch, b, 2));
+        const per = x.length / idx.length;
+        const shards: Shard[] = splitRows(idx.length, workers).map(([a, z]) => ({
+          x: x.slice(a * per, z * per),
+          xShape: [z - a, ...shape.slice(1)],
+          y: Int32Array.from(idx.slice(a, z), (i) => o.train.labels[i]),
+          index: Int32Array.from(idx.slice(a, z)),
+          epoch,
+        }));
+        const lr = schedule(epoch + b / batches.length);
+        const loss = await replicas.step(shards, lr);
+        partial.loss += loss * idx.length;
+        partial.count += idx.length;
+        const now = Date.now();
+        partial.seconds += (now - t0) / 1000;
+        t0 = now;
+        o.onProgress?.({ epoch, step: b + 1, steps: batches.length, loss: partial.loss / partial.count, imgPerSec: partial.count / Math.max(1e-9, partial.seconds) });
+        if (o.timeBudgetSec !== undefined && (now - started) / 1000 > o.timeBudgetSec && b + 1 < batches.length) {
+          await save(b + 1);
+          log(`time budget of ${o.timeBudgetSec}s reached: checkpoint at epoch ${epoch + 1}, step ${b + 1}; continue with --resume`);
+          return { epochsDone: epoch, finished: false, best, history, bestDir };
+        }
+      }
+      batchStart = 0;
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        loss: partial.loss / Math.max(1, partial.count),
+        lr: schedule(epoch + 1 - 1e-9),
+        imgPerSec: partial.count / Math.max(1e-9, partial.seconds),
+        seconds: partial.seconds,
+      };
+      partial = { loss: 0, count: 0, seconds: 0 };
+      if (valBuilder && o.val) {
+        await replicas.syncBuffers();
+        const probs = await predictStore(replicas, valBuilder, numClasses, o.tta);
+        const { report, ece } = scoreProbs(probs, o.val.labels, numClasses);
+        record.val = { war: report.war, uar: report.uar, ece };
+        const score = selectBy === 'uar' ? report.uar : report.war;
+        if (!best || score > (selectBy === 'uar' ? best.uar : best.war)) {
+          best = { epoch: epoch + 1, war: report.war, uar: report.uar };
+          await saveBest(replicas, o, bestDir, { ...best, ece, perClassRecall: report.recall });
+        }
+      }
+      history.push(record);
+      await appendFile(logFile, JSON.stringify(record) + '\n');
+      log(
+        `epoch ${epoch + 1}/${o.epochs}: loss ${record.loss.toFixed(4)}, ${record.imgPerSec.toFixed(1)} img/s` +
+          (record.val ? `, val WAR ${(record.val.war * 100).toFixed(2)}% UAR ${(record.val.uar * 100).toFixed(2)}%` : ''),
+      );
+      const next = epoch + 1;
+      await replicas.save(ckpt, { epoch: next, batch: 0, history, best, partial });
+      if (o.timeBudgetSec !== undefined && (Date.now() - started) / 1000 > o.timeBudgetSec && next < o.epochs) {
+        log(`time budget of ${o.timeBudgetSec}s reached after epoch ${next}; continue with --resume`);
+        return { epochsDone: next, finished: false, best, history, bestDir };
+      }
+    }
+    if (!o.val) await saveBest(replicas, o, bestDir, { epoch: o.epochs });
+    return { epochsDone: o.epochs, finished: true, best, history, bestDir };
+  } finally {
+    await replicas.close();
+  }
+}
+
+/** Replica 0's weights (with its BatchNorm statistics) as a model folder. */
+async function saveBest(replicas: ReplicaSet, o: TrainerOptions, dir: string, info: Record<string, unknown>): Promise<void> {
+  const tmp = join(o.outDir, 'best-weights.tmp.safetensors');
+  await replicas.save(tmp, {});
+  const model = createModel({ ...o.config, info: { ...(o.config.info ?? {}), ...info } });
+  try {
+    await loadTrainingCheckpoint(tmp, { model });
+    await saveModel(dir, model);
+  } finally {
+    model.dispose();
+  }
+}
+
