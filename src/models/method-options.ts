@@ -31,3 +31,9 @@ export function numberListOption(o: Options, key: string, fallback: number[] | u
 export function mergedOptions(methodOptions: Options | undefined, objective: Options): Options {
   return { ...(methodOptions ?? {}), ...objective };
 }
+
+export function booleanOption(o: Options, key: string, fallback: boolean): boolean {
+  const v = o[key] ?? fallback;
+  if (typeof v !== 'boolean') throw new Error(`option ${key} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
