@@ -12,7 +12,7 @@ import { Random } from '../../src/nn/random.js';
 import { loadTorchStateDict } from '../../src/nn/torch-layout.js';
 import { methods } from '../../src/models/all-methods.js';
 import { createModel, loadModel, saveModel } from '../../src/models/io.js';
-import type { ModelConfig } from '../../src/models/model.js';
+import { disposeOutput, type ModelConfig } from '../../src/models/model.js';
 import { ArbexModel } from '../../src/models/arbex/model.js';
 import { ArbexObjective } from '../../src/models/arbex/objective.js';
 import { IDENTITY, asInput } from './identity-backbone.js';
@@ -198,6 +198,23 @@ describe('ARBEx model on a real backbone', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('forward and the objective leave no tensors behind', () => {
+    const model = createModel(config(), new Random(9)) as ArbexModel;
+    const obj = methods.get('arbex').create.createObjective(model, { trust: 0.5 });
+    const x = tf.randomNormal([4, 12, 12, 1], 0, 1, 'float32', 12);
+    const y = tf.tensor1d([0, 1, 2, 3], 'int32');
+    for (const training of [true, false]) {
+      const n0 = tf.memory().numTensors;
+      disposeOutput(model.forward(x, training));
+      assert.equal(tf.memory().numTensors, n0, `forward (training=${training})`);
+    }
+    model.train();
+    const n0 = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => obj.loss(model, { x, y, index: Int32Array.from([0, 1, 2, 3]), epoch: 0 }));
+    tf.dispose([value, ...Object.values(grads)]);
+    assert.equal(tf.memory().numTensors, n0, 'loss and gradients');
   });
 
   it('rejects bad options by name', () => {
