@@ -11,7 +11,10 @@ export const arbexMethod: MethodDef = {
   defaults: {
     backbone: 'fer-cnn',
     methodOptions: {
-      hiddenSizes: [64, 64],
+      // A linear head: trained from scratch on FER2013, the paper's 2×64 BN/dropout MLP learned
+      // more slowly than a linear head, and the model ended up predicting the majority class
+      // (docs/results.md). The MLP is meant for a pre-trained embedding.
+      hiddenSizes: [],
       headBatchNorm: true,
       headDropout: 0.5,
       anchors: 10,

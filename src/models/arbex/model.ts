@@ -15,7 +15,7 @@ import { ATTENTION_MODES, SelfAttention, type AttentionMode } from './attention.
 import { MlpHead } from './head.js';
 
 export interface ArbexModelOptions {
-  /** MLP hidden widths: the paper's [64, 64] here; the code's default is [384, 192, 96]. */
+  /** MLP hidden widths ([] = linear); the paper's [64, 64], the code's [384, 192, 96]. */
   hiddenSizes: number[];
   headBatchNorm: boolean;
   headDropout: number;
@@ -41,7 +41,7 @@ export function arbexModelOptions(o: Options): ArbexModelOptions {
   const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
   const temperature = numberOption(o, 'temperature', 1, (v) => v > 0, 'positive');
   return {
-    hiddenSizes: numberListOption(o, 'hiddenSizes', [64, 64])!,
+    hiddenSizes: numberListOption(o, 'hiddenSizes', [])!,
     headBatchNorm: booleanOption(o, 'headBatchNorm', true),
     headDropout: numberOption(o, 'headDropout', 0.5, (v) => v >= 0 && v < 1, 'in [0, 1)'),
     anchors: numberOption(o, 'anchors', 10, positiveInt, 'a positive integer'),
