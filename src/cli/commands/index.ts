@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { Registry } from '../../registry.js';
 import { register as data } from './data.js';
+import { register as evaluate } from './eval.js';
 import { register as info } from './info.js';
 import { register as train } from './train.js';
 
@@ -12,4 +13,5 @@ export type AddCommand = (program: Command) => void;
 export const commands = new Registry<AddCommand>('command')
   .register({ name: 'info', description: 'ferkit, TF.js, backend, onnxruntime and ffmpeg facts as JSON', create: info })
   .register({ name: 'data', description: 'dataset tools', create: data })
-  .register({ name: 'train', description: 'train a model', create: train });
+  .register({ name: 'train', description: 'train a model', create: train })
+  .register({ name: 'eval', description: 'score a model on a labelled dataset', create: evaluate });

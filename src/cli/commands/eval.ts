@@ -1,0 +1,85 @@
+// `ferkit eval`: score a model (the bundled one by default) on a labelled dataset: WAR, UAR,
+// per-class recall/precision/F1, macro-F1 and ECE, as a table or JSON.
+import type { Command } from 'commander';
+import { globalOptions, startEngine } from '../global-options.js';
+
+interface EvalFlags {
+  model?: string;
+  data?: string;
+  dataset?: string;
+  root?: string;
+  split?: string;
+  align?: boolean;
+  tta?: boolean;
+  json?: boolean;
+  skipBad?: boolean;
+  limit?: string;
+}
+
+async function run(flags: EvalFlags, cmd: Command): Promise<void> {
+  const { quiet } = globalOptions(cmd);
+  await startEngine(cmd);
+  const { datasets } = await import('../../data/registry.js');
+  const { loadModel, bundledModelDir } = await import('../../models/io.js');
+  const { evaluate, evaluationJson } = await import('../../eval/evaluate.js');
+  const say = (s: string) => {
+    if (!quiet) process.stderr.write(s + '\n');
+  };
+  const root = flags.root ?? flags.data;
+  if (!root) throw new Error('give --data <folder> (folder per class) or --dataset <name> --root <dir>');
+  const modelDir = flags.model ?? bundledModelDir();
+  const model = await loadModel(modelDir);
+  const clipModel = model.config.input.kind === 'clip';
+  // Clip models read a dataset's clip variant (ckplus → ckplus-clips) when it has one.
+  let entry = datasets.get(flags.dataset ?? 'folder');
+  if (clipModel && entry.create.kind === 'image' && datasets.has(`${entry.name}-clips`)) entry = datasets.get(`${entry.name}-clips`);
+  if ((entry.create.kind === 'clip') !== clipModel) {
+    throw new Error(`${modelDir} is a${clipModel ? ' clip' : 'n image'} model, but dataset "${entry.name}" gives ${entry.create.kind}s`);
+  }
+  const ds = await entry.create.read(root, { split: flags.split, skipBad: flags.skipBad });
+  let items = ds.items;
+  if (flags.limit) items = items.slice(0, Number(flags.limit));
+  if (ds.skipped.length) say(`${ds.skipped.length} unreadable samples skipped`);
+  if (flags.align) {
+    if (clipModel) throw new Error('--align works on image datasets; clip datasets are aligned frame by frame by recognizeVideo');
+    const { buildAlignedCache } = await import('../../data/faces.js');
+    const imgs = items as import('../../data/types.js').ImageSample[];
+    const entries = await buildAlignedCache(imgs, { size: model.config.input.size[0], channels: model.config.input.channels, noFace: 'skip', progress: !quiet && process.stderr.isTTY });
+    const aligned = imgs.flatMap((s, i) => (entries[i].path ? [{ ...s, image: { kind: 'file' as const, path: entries[i].path! } }] : []));
+    say(`aligned ${aligned.length} of ${imgs.length} images (${imgs.length - aligned.length} without a detectable face left out)`);
+    items = aligned;
+  }
+  const e = await evaluate(model, items, { tta: flags.tta });
+  for (const [c, n] of Object.entries(e.unknown)) say(`left out: ${n} samples of class "${c}", which the model does not know`);
+  const json = evaluationJson(e);
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(json) + '\n');
+    return;
+  }
+  const pct = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(2).padStart(6)}`);
+  const lines = [`${modelDir} on ${entry.name} ${root}${flags.split ? ` (${flags.split})` : ''}: ${e.n} samples`];
+  lines.push(`WAR ${pct(e.war)}%  UAR ${pct(e.uar)}%  macro-F1 ${pct(e.macroF1)}%  ECE ${e.ece.toFixed(4)}`);
+  lines.push(`${'class'.padEnd(10)} recall  precision  F1      support`);
+  e.classes.forEach((c, i) => {
+    const support = e.report.confusion[i].reduce((a, b) => a + b, 0);
+    lines.push(`${c.padEnd(10)} ${pct(e.report.recall[i])}  ${pct(e.report.precision[i])}    ${pct(e.report.f1[i])}  ${String(support).padStart(6)}`);
+  });
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('score a model (default: the bundled one) on a labelled dataset: WAR, UAR, per-class, macro-F1, ECE')
+    .option('--model <dir>', 'model folder (default: the bundled FER2013 model)')
+    .option('--data <dir>', 'folder-per-class images (shorthand for --dataset folder --root DIR)')
+    .option('--dataset <name>', 'dataset reader name (folder, fer2013, rafdb, ckplus, dfew, ...)')
+    .option('--root <dir>', 'dataset root')
+    .option('--split <name>', 'split of the dataset (e.g. val)')
+    .option('--align', 'detect and align the face in each image first (raw photos rather than face crops)')
+    .option('--tta', 'average with horizontally flipped inputs')
+    .option('--limit <n>', 'only the first n samples')
+    .option('--skip-bad', 'skip unreadable samples instead of stopping')
+    .option('--json', 'print {"n","war","uar","per_class","macro_f1","ece",...} as JSON')
+    .action((flags: EvalFlags, cmd: Command) => run(flags, cmd));
+}
