@@ -96,6 +96,27 @@ describe('ARBEx model: golden values through its own head, anchors and attention
     assert.throws(() => resumed.loadState({ step: -1 }), /step must be a non-negative integer/);
   });
 
+  it("center loss: its confidence weight sends gradient to the head ('graph', reference) or none ('detached')", () => {
+    const model = toyModel();
+    const head = model.head.net.get(0) as unknown as { bias: tf.Variable };
+    const batch = { x: E(), y: tf.tensor1d([0], 'int32'), index: Int32Array.from([0]), epoch: 0 };
+    const grad = (centerConfidence: string) => {
+      const obj = methods.get('arbex').create.createObjective(model, { trust: 1, lambdaCls: 0, lambdaAnchor: 0, centerConfidence });
+      const { value, grads } = tf.variableGrads(() => obj.loss(model, batch), [head.bias, model.anchors]);
+      close(value.dataSync()[0], 0.1291563, 1e-5, `center loss (${centerConfidence})`);
+      return { head: grads[head.bias.name].arraySync() as number[], anchors: tf.sum(tf.abs(grads[model.anchors.name])).dataSync()[0] };
+    };
+    const graph = grad('graph');
+    const detached = grad('detached');
+    // d(c·d_min/√D)/d bias_k = (d_min/√D)·dc/d bias_k with dc/dz_k = p_k(ln p_k + H)/ln C.
+    const p = [0.6, 0.3, 0.1];
+    const h = -p.reduce((a, x) => a + x * Math.log(x), 0);
+    closeAll(graph.head, p.map((x) => ((1.0 / Math.SQRT2) * x * (Math.log(x) + h)) / Math.log(3)), 1e-5, 'graph: head gradient');
+    assert.deepEqual(detached.head, [0, 0, 0]);
+    close(detached.anchors, graph.anchors, 1e-6, 'the anchors get the same pull either way');
+    assert.ok(graph.anchors > 0);
+  });
+
   it('class-weighted NLL with counts [50, 30, 20]: 1.1974583', () => {
     const model = toyModel();
     const head = model.head.net.get(0) as unknown as { weight: tf.Variable; bias: tf.Variable };

@@ -5,7 +5,7 @@ import { tf } from '../../engine/backend.js';
 import { anchorLoss, centerLoss, classWeights, weightedNll } from '../../losses/arbex.js';
 import type { FerModel } from '../model.js';
 import type { Objective, TrainBatch } from '../methods.js';
-import { numberListOption, numberOption, type Options } from '../method-options.js';
+import { choiceOption, numberListOption, numberOption, type Options } from '../method-options.js';
 import { ArbexModel } from './model.js';
 
 export interface ArbexObjectiveOptions {
@@ -18,6 +18,9 @@ export interface ArbexObjectiveOptions {
   trust?: number;
   /** Training-set class counts for the inverse-frequency NLL weights; absent: all weights 1. */
   classCounts?: number[];
+  /** 'graph' (reference): the center loss's weight c_i is differentiated, which rewards a flat
+   *  head far from the anchors; 'detached' treats it as a constant. */
+  centerConfidence: 'graph' | 'detached';
 }
 
 export function arbexObjectiveOptions(o: Options): ArbexObjectiveOptions {
@@ -29,6 +32,7 @@ export function arbexObjectiveOptions(o: Options): ArbexObjectiveOptions {
     trustSteps: numberOption(o, 'trustSteps', 2000, (v) => Number.isInteger(v) && v > 0, 'a positive integer'),
     trust: o.trust === undefined ? undefined : numberOption(o, 'trust', 0, (v) => v >= 0 && v <= 1, 'in [0, 1]'),
     classCounts: numberListOption(o, 'classCounts', undefined),
+    centerConfidence: choiceOption(o, 'centerConfidence', 'graph', ['graph', 'detached'] as const),
   };
 }
 
@@ -58,7 +62,9 @@ export class ArbexObjective implements Objective {
       let total = tf.mul(weightedNll(parts.final, batch.y, w), o.lambdaCls);
       if (t > 0) {
         const anchors = tf.mul(anchorLoss(model.anchors as tf.Tensor3D), t * o.lambdaAnchor);
-        const center = tf.mul(centerLoss(parts.distances, batch.y, parts.c, model.embeddingDim), t * o.lambdaCenter);
+        // A fresh tensor from the values carries no gradient back to the head.
+        const c = o.centerConfidence === 'detached' ? tf.tensor1d(parts.c.dataSync()) : parts.c;
+        const center = tf.mul(centerLoss(parts.distances, batch.y, c, model.embeddingDim), t * o.lambdaCenter);
         total = tf.add(total, tf.add(anchors, center));
       }
       return total as tf.Scalar;
