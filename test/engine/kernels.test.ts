@@ -6,6 +6,7 @@ import { tf } from '../../src/engine/backend.js';
 import { trainingKernels } from '../../src/engine/kernels/index.js';
 import { randn, relMaxDiff, runOn, type HostTensor } from '../helpers/backends.js';
 import { naiveFilterGrad, naiveInputGrad } from '../helpers/naive-conv.js';
+import { setFilterGradMode } from '../../src/engine/kernels/conv-grads.js';
 
 const TOL = 1e-4;
 
@@ -120,6 +121,26 @@ describe('wasm kernels registered by ferkit', () => {
       await parity(`input grad ${label(c)}`, [dy, w], (a, b) =>
         tf.engine().runKernel('Conv2DBackpropInput', { dy: a, filter: b }, { ...attrs, inputShape } as never) as tf.Tensor,
       );
+    }
+  });
+
+  it('both filter-gradient forms (im2col matmul and conv) match cpu on every case', async () => {
+    let seed = 500;
+    try {
+      for (const mode of ['im2col', 'conv'] as const) {
+        setFilterGradMode(mode);
+        for (const c of convCases()) {
+          const filterShape = [c.k[0], c.k[1], c.cin, c.cout];
+          const inputShape = [c.n, c.h, c.w, c.cin];
+          const [oh, ow] = outHW(inputShape, filterShape, c.stride, c.pad);
+          const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+          await parity(`${mode} filter grad ${label(c)}`, [randn(inputShape, seed++), randn([c.n, oh, ow, c.cout], seed++)], (a, b) =>
+            tf.engine().runKernel('Conv2DBackpropFilter', { x: a, dy: b }, { ...attrs, filterShape } as never) as tf.Tensor,
+          );
+        }
+      }
+    } finally {
+      setFilterGradMode('auto');
     }
   });
 
