@@ -1,0 +1,4 @@
+// Every module class that exports to ONNX registers its emitter by being imported here (a new
+// method adds one import line for its emitter file).
+import './nn-emitters.js';
+import './model-emitters.js';

@@ -1,0 +1,97 @@
+// Per-module ONNX emitters, keyed by module class. A module's forward is code, not data, so each
+// class that can appear in an exported model registers a function that writes the ONNX nodes its
+// eval-mode forward computes. Lookup walks the class chain (BatchNorm2d finds BatchNorm's emitter
+// unless it has its own). A method with its own modules registers emitters for them beside its
+// code (see builtin.ts for the shapes of these functions) and imports them from all-emitters.ts.
+import type { tf } from '../../engine/backend.js';
+import { Module } from '../../nn/module.js';
+import type { FerModel } from '../../models/model.js';
+import type { GraphBuilder, Value } from './graph.js';
+
+// Modules are classes with any constructor arguments.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ModuleClass<M extends Module = Module> = abstract new (...args: any[]) => M;
+
+/** Writes the nodes of `module`'s eval forward on `x` and returns the result. Layouts inside the
+ *  graph: 4-D values are NCHW; other ranks keep TF.js's layout. */
+export type LayerEmitter<M extends Module = Module> = (ctx: ExportContext, module: M, x: Value) => Value;
+
+/** The graph values of a FerModel's outputs (ModelOutput's fields). */
+export interface ModelValues {
+  logits: Value;
+  probs?: Value;
+  confidence?: Value;
+  embedding?: Value;
+}
+
+/** Writes a whole FerModel: normalised input (images: NCHW) → its outputs. */
+export type ModelEmitter<M extends FerModel = FerModel> = (ctx: ExportContext, model: M, x: Value) => ModelValues;
+
+const layerEmitters = new Map<ModuleClass, LayerEmitter>();
+const modelEmitters = new Map<ModuleClass, ModelEmitter>();
+
+export function registerLayerEmitter<M extends Module>(cls: ModuleClass<M>, emit: LayerEmitter<M>): void {
+  layerEmitters.set(cls, emit as LayerEmitter);
+}
+
+export function registerModelEmitter<M extends FerModel>(cls: ModuleClass<M>, emit: ModelEmitter<M>): void {
+  modelEmitters.set(cls, emit as unknown as ModelEmitter);
+}
+
+function lookup<E>(table: Map<ModuleClass, E>, module: object): E | undefined {
+  for (let c = module.constructor; c && c !== Module && c !== Object; c = Object.getPrototypeOf(c)) {
+    const e = table.get(c as ModuleClass);
+    if (e) return e;
+  }
+  return undefined;
+}
+
+const known = (table: Map<ModuleClass, unknown>) => [...table.keys()].map((c) => c.name).sort().join(', ');
+
+export function modelEmitterFor(model: FerModel): ModelEmitter {
+  const e = lookup(modelEmitters, model);
+  if (!e) {
+    throw new Error(`ONNX export: no emitter for model class ${model.constructor.name} (method "${model.config.method}"); models that export: ${known(modelEmitters)}`);
+  }
+  return e;
+}
+
+/** What emitters share: the graph, module paths for node names, and weight reading. */
+export class ExportContext {
+  private readonly paths = new Map<Module, string>();
+
+  constructor(
+    readonly g: GraphBuilder,
+    root: Module,
+  ) {
+    for (const [p, m] of root.namedModules()) this.paths.set(m, p);
+  }
+
+  /** The module's dotted path in the exported model ('' for the root). Modules kept outside the
+   *  tree (ResNet's maxpool, which has no parameters) go by their class name. */
+  path(module: Module): string {
+    return this.paths.get(module) ?? module.constructor.name;
+  }
+
+  /** Emits a module through the registry; an unknown class is an error naming it and its path. */
+  emit(module: Module, x: Value): Value {
+    const e = lookup(layerEmitters, module);
+    if (!e) {
+      throw new Error(
+        `ONNX export: no emitter for module "${this.path(module) || '<root>'}" of class ${module.constructor.name}; classes that export: ${known(layerEmitters)}`,
+      );
+    }
+    return e(this, module, x);
+  }
+
+  /** A node name base under the module's path ("layer1.0.conv1/Conv"). */
+  name(module: Module, what: string): string {
+    const p = this.path(module);
+    return p ? `${p}/${what}` : what;
+  }
+
+  /** A tensor's values (weights are small next to inference; sync keeps emitters simple). */
+  read(t: tf.Tensor): Float32Array {
+    return Float32Array.from(t.dataSync() as Float32Array);
+  }
+}

@@ -1,0 +1,64 @@
+// FerModel → ONNX. The graph takes what the runner contract takes: `input`, normalised NHWC
+// images [N, H, W, C] (N dynamic), transposes once to NCHW (ONNX's convolution layout, which
+// onnxruntime's kernels are built for) and returns `logits` and `probs` ([N, classes]), plus
+// `embedding` and `confidence` when the model has them. Always the eval-mode forward (running
+// BatchNorm statistics, no dropout), whatever mode the model is in.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FerModel } from '../../models/model.js';
+import { ExportContext, modelEmitterFor } from './emitters.js';
+import { encodeModel } from './encode.js';
+import { foldBatchNorms } from './fold.js';
+import { GraphBuilder } from './graph.js';
+import './all-emitters.js';
+
+export const ONNX_FILE = 'model.onnx';
+
+export interface OnnxExportOptions {
+  /** Fold BatchNorm into the preceding conv (default true). */
+  foldBatchNorm?: boolean;
+}
+
+/** The model's graph before encoding (tests and passes inspect it). */
+export function buildOnnxGraph(model: FerModel, options: OnnxExportOptions = {}): GraphBuilder {
+  const { input } = model.config;
+  if (input.kind !== 'image') throw new Error(`ONNX export: ${input.kind} models (method "${model.config.method}") are not supported yet; image models only`);
+  const emit = modelEmitterFor(model);
+  const g = new GraphBuilder();
+  const ctx = new ExportContext(g, model);
+  const [h, w] = input.size;
+  const x = g.input('input', [-1, h, w, input.channels]);
+  const nchw = g.node('Transpose', [x.name], [-1, input.channels, h, w], { perm: [0, 3, 1, 2] }, 'input/to_nchw');
+  const out = emit(ctx, model, nchw);
+  const classes = model.config.classes.length;
+  if (out.logits.shape.length !== 2 || out.logits.shape[1] !== classes) {
+    throw new Error(`ONNX export: ${model.constructor.name} emitted logits of shape [${out.logits.shape}], expected [N, ${classes}]`);
+  }
+  const probs = out.probs ?? g.node('Softmax', [out.logits.name], out.logits.shape, { axis: -1 }, 'softmax');
+  g.output(out.logits, 'logits');
+  g.output(probs, 'probs');
+  if (out.embedding) g.output(out.embedding, 'embedding');
+  if (out.confidence) g.output(out.confidence, 'confidence');
+  if (options.foldBatchNorm ?? true) foldBatchNorms(g);
+  return g;
+}
+
+/** ONNX model bytes; the model's config travels in metadata_props["ferkit.config"]. */
+export function exportOnnx(model: FerModel, options: OnnxExportOptions = {}): Uint8Array {
+  const g = buildOnnxGraph(model, options);
+  return encodeModel(g, {
+    graphName: `ferkit-${model.config.method}-${model.config.backbone}`,
+    docString: 'ferkit FER model: input = normalised NHWC images (see ferkit.config input), outputs logits and probs',
+    metadata: { 'ferkit.config': JSON.stringify(model.config) },
+  });
+}
+
+/** Writes `model.onnx` into a model folder (or to `path` when it ends in .onnx); returns the file. */
+export async function writeOnnx(model: FerModel, dirOrFile: string, options: OnnxExportOptions = {}): Promise<string> {
+  const file = dirOrFile.endsWith('.onnx') ? dirOrFile : join(dirOrFile, ONNX_FILE);
+  await mkdir(join(file, '..'), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, exportOnnx(model, options));
+  await rename(tmp, file);
+  return file;
+}

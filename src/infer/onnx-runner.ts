@@ -1,0 +1,98 @@
+// ModelRunner on onnxruntime-node: runs a model folder's model.onnx (written by `ferkit export
+// --format onnx`) with every graph optimisation on and one intra-op thread per core. Same input
+// as every runner: normalised NHWC images as a flat Float32Array.
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type * as Ort from 'onnxruntime-node';
+import type { ModelConfig } from '../models/model.js';
+import type { ModelRunner, RunnerOutput } from './runner.js';
+
+export const ONNX_MODEL_FILE = 'model.onnx';
+
+export interface OnnxRunnerOptions {
+  /** Intra-op threads (default: the machine's cores). */
+  threads?: number;
+  /** Also return the embedding output when the graph has one. */
+  embedding?: boolean;
+}
+
+export class OnnxRunner implements ModelRunner {
+  readonly engine = 'onnxruntime';
+  private readonly fetches: string[];
+
+  private constructor(
+    readonly config: ModelConfig,
+    private readonly ort: typeof Ort,
+    private readonly session: Ort.InferenceSession,
+    private readonly file: string,
+    options: OnnxRunnerOptions,
+  ) {
+    if (!session.inputNames.includes('input')) throw new Error(`${file}: not a ferkit ONNX model (no "input" input; inputs: ${session.inputNames.join(', ')})`);
+    if (!session.outputNames.includes('probs')) throw new Error(`${file}: not a ferkit ONNX model (no "probs" output; outputs: ${session.outputNames.join(', ')})`);
+    this.fetches = ['probs'];
+    if (session.outputNames.includes('confidence')) this.fetches.push('confidence');
+    if (options.embedding && session.outputNames.includes('embedding')) this.fetches.push('embedding');
+  }
+
+  /** Opens an ONNX file (or bytes) for a model with the given config. */
+  static async create(model: string | Uint8Array, config: ModelConfig, options: OnnxRunnerOptions = {}): Promise<OnnxRunner> {
+    const ort = await import('onnxruntime-node');
+    const sessionOptions: Ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: options.threads ?? availableParallelism(),
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    };
+    const label = typeof model === 'string' ? model : '<ONNX bytes>';
+    let session: Ort.InferenceSession;
+    try {
+      // (two calls: the overloads take a path or bytes, not their union)
+      session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+    } catch (e) {
+      throw new Error(`${label}: onnxruntime cannot load it: ${(e as Error).message.split('\n')[0]}`);
+    }
+    return new OnnxRunner(config, ort, session, label, options);
+  }
+
+  async run(x: Float32Array, shape: number[]): Promise<RunnerOutput> {
+    const { size, channels } = this.config.input;
+    const want = [size[0], size[1], channels];
+    if (shape.length !== 4 || shape.slice(1).some((d, i) => d !== want[i])) {
+      throw new Error(`${this.file}: input shape [${shape}] does not match the model's [N, ${want.join(', ')}] (NHWC)`);
+    }
+    if (x.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`${this.file}: input has ${x.length} values for shape [${shape}]`);
+    const input = new this.ort.Tensor('float32', x, shape);
+    const out = await this.session.run({ input }, this.fetches);
+    const data = (name: string) => out[name].data as Float32Array;
+    const result: RunnerOutput = { probs: data('probs') };
+    if (out.confidence) result.confidence = data('confidence');
+    if (out.embedding) {
+      result.embedding = data('embedding');
+      result.embeddingDim = out.embedding.dims[1];
+    }
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** The ONNX runner of a model folder holding config.json and model.onnx. */
+export async function loadOnnxRunner(dir: string, options: OnnxRunnerOptions = {}): Promise<OnnxRunner> {
+  const file = join(dir, ONNX_MODEL_FILE);
+  if (!existsSync(file)) throw new Error(`${file}: missing (export it with \`ferkit export --model ${dir} --format onnx\`)`);
+  const configPath = join(dir, 'config.json');
+  let config: ModelConfig;
+  try {
+    config = JSON.parse(await readFile(configPath, 'utf8')) as ModelConfig;
+  } catch (e) {
+    throw new Error(`${configPath}: cannot read the model config (${(e as Error).message})`);
+  }
+  if (config?.format !== 'ferkit-model' || config.input?.kind !== 'image') {
+    throw new Error(`${configPath}: not a ferkit image-model config (the ONNX runner takes image models)`);
+  }
+  return OnnxRunner.create(file, config, options);
+}
