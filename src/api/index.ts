@@ -1,0 +1,7 @@
+// The recognition API: load a recognizer once, then recognize images, videos and live streams.
+export { Recognizer, loadRecognizer, type ImageInput, type RecognizerOptions } from './recognizer.js';
+export { recognizeVideo, recognizeStream, summarise, FrameAnalyser, type VideoOptions, type VideoFrames, type StreamFrame, type TemporalOptions } from './video.js';
+export { decodeImageBytes } from './decode.js';
+export { topLabel } from './results.js';
+export { iou, IouTracker } from './tracker.js';
+export type * from './types.js';

@@ -1,0 +1,24 @@
+// Model outputs → the API's result objects.
+import type { Face } from '../data/faces.js';
+import type { FaceResult } from './types.js';
+
+/** The label with the highest probability. */
+export function topLabel(probs: Record<string, number>): string {
+  let best = '';
+  let bestP = -Infinity;
+  for (const [k, p] of Object.entries(probs)) if (p > bestP) [best, bestP] = [k, p];
+  return best;
+}
+
+export function faceResult(f: Face, probabilities: Record<string, number>, confidence: number): FaceResult {
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  return {
+    box: f.box.map(r2) as FaceResult['box'],
+    detectionScore: f.score,
+    landmarks: f.landmarks.map(([x, y]) => [r2(x), r2(y)]),
+    probabilities,
+    label: topLabel(probabilities),
+    confidence,
+  };
+}
+
