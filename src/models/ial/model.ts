@@ -1,0 +1,189 @@
+// The IAL + GCA dynamic FER network (Li et al., AAAI 2023; spec §1.4): per frame a residual stem
+// and three stages (GCA in layer2 and layer3, with auxiliary classifiers on their descriptors),
+// dynamic-static fusion over adjacent frames, a temporal transformer over the T−1 fused frame
+// tokens, their mean and a linear classifier. The NR-DFERNet variant (§1.13) replaces the mean by
+// a mean class token and, at test time, filters neutral with per-snippet predictions.
+// Input: clips [N, T, H, W, C]; names follow the reference (s_former.layer2.0.conv1.weight, fc_f).
+import { tf } from '../../engine/backend.js';
+import { normal } from '../../nn/init.js';
+import { Linear } from '../../nn/linear.js';
+import { Module, Sequential } from '../../nn/module.js';
+import { BatchNorm2d } from '../../nn/norm.js';
+import { MaxPool2d } from '../../nn/pool.js';
+import { defaultRandom, type Random } from '../../nn/random.js';
+import { snippetFilter, SNIPPET_FILTER_DEFAULTS } from '../../losses/snippet-filter.js';
+import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
+import { conv, halve, IalStage } from './blocks.js';
+import { DynamicStaticFusion } from './dsf.js';
+import { ialNetworkOptions, type IalNetworkOptions } from './options.js';
+import { Transformer } from './transformer.js';
+
+/** The `backbone` name of IAL configs: the trunk is part of the method, not the backbones registry. */
+export const IAL_BACKBONE = 'ial-resnet';
+
+/** Everything before the classifier (the reference's `s_former`): clip → frame tokens. */
+export class IalNetwork extends Module {
+  readonly conv1: Sequential;
+  readonly bn1: BatchNorm2d;
+  readonly maxpool = new MaxPool2d(3, 2, 1);
+  readonly stages: IalStage[] = [];
+  readonly dsf: DynamicStaticFusion;
+  readonly temporal_transformer: Transformer;
+  readonly pos_embedding: tf.Variable;
+  /** Features of one temporal token (C·H'·W': 4096 at full size). */
+  readonly tokenDim: number;
+
+  constructor(
+    readonly o: IalNetworkOptions,
+    rng: Random,
+  ) {
+    super();
+    const [c1, c2, c3] = o.widths;
+    // Stem: conv3×3 s2 → BN → ReLU → conv3×3 → (bn1 → ReLU → max-pool s2).
+    this.conv1 = this.registerModule('conv1', new Sequential(conv(o.inChannels, c1, 3, 2, rng), new BatchNorm2d(c1), (t) => tf.relu(t), conv(c1, c1, 3, 1, rng)));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(c1));
+    let map: [number, number] = [halve(halve(o.size[0])), halve(halve(o.size[1]))];
+    let cin = c1;
+    [c1, c2, c3].forEach((cout, i) => {
+      const stride = i === 0 ? 1 : 2;
+      if (stride === 2) map = [halve(map[0]), halve(map[1])];
+      const attend = o.attentionStages.includes(i + 1);
+      const stage = new IalStage({
+        cin,
+        cout,
+        stride,
+        blocks: o.layers[i],
+        map,
+        attention: attend ? o.attention : 'none',
+        reduction: o.reduction,
+        auxClasses: attend && o.aux ? o.numClasses : 0,
+        rng,
+      });
+      this.stages.push(this.registerModule(`layer${i + 1}`, stage));
+      cin = cout;
+    });
+    this.dsf = this.registerModule('dsf', new DynamicStaticFusion({ channels: c3, map, blocks: o.layers[3], spatial: o.spatial, rng }));
+    this.tokenDim = c3 * this.dsf.outMap[0] * this.dsf.outMap[1];
+    this.temporal_transformer = this.registerModule('temporal_transformer', new Transformer({ dim: this.tokenDim, ...o.temporal }, rng));
+    // One row per frame (the reference's 16; the mean variant uses T−1, the class-token one T).
+    this.pos_embedding = this.registerParameter('pos_embedding', normal([1, o.frames, this.tokenDim], 0, 1, rng));
+  }
+
+  /** x: [N, T, H, W, C] → frame tokens [N, T−1, tokenDim] (before positional embedding) and the
+   *  aux logits of the attention stages, keyed aux1..aux3 by stage. */
+  forward(x: tf.Tensor): { tokens: tf.Tensor3D; aux: Record<string, tf.Tensor2D> } {
+    const { frames, size, inChannels } = this.o;
+    if (x.rank !== 5 || x.shape[1] !== frames || x.shape[2] !== size[0] || x.shape[3] !== size[1] || x.shape[4] !== inChannels) {
+      throw new Error(`ial: expected clips [N, ${frames}, ${size[0]}, ${size[1]}, ${inChannels}], got [${x.shape}]`);
+    }
+    const n = x.shape[0];
+    const aux: Record<string, tf.Tensor2D> = {};
+    const tokens = tf.tidy(() => {
+      const stem = this.conv1.forward(tf.reshape(x, [n * frames, size[0], size[1], inChannels]));
+      let h = this.maxpool.forward(tf.relu(this.bn1.forward(stem))) as tf.Tensor4D;
+      this.stages.forEach((stage, i) => {
+        const out = stage.forward(h, frames);
+        h = out.y;
+        if (out.aux) aux[`aux${i + 1}`] = tf.keep(out.aux);
+      });
+      const fused = this.dsf.forward(h, frames); // [N·(T−1), H', W', C]
+      // Channel-major flatten (c·H'W' + h·W' + w) as the reference's reshape of NCHW maps, so
+      // pos_embedding and fc_f weights have PyTorch's meaning.
+      return tf.reshape(tf.transpose(fused, [0, 3, 1, 2]), [n, frames - 1, this.tokenDim]) as tf.Tensor3D;
+    });
+    return { tokens, aux };
+  }
+
+  /** Tokens [M, L, D] + pos_embedding[:, :L] through the temporal transformer. */
+  temporal(tokens: tf.Tensor3D): tf.Tensor3D {
+    const l = tokens.shape[1];
+    return tf.tidy(() => this.temporal_transformer.forward(tf.add(tokens, tf.slice(this.pos_embedding, [0, 0, 0], [1, l, this.tokenDim]))) as tf.Tensor3D);
+  }
+}
+
+/** [M, L, D] → [M, 1 + L, D] with the tokens' mean in front (NR-DFERNet's dynamic class token). */
+function withMeanToken(tokens: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => tf.concat([tf.mean(tokens, 1, true), tokens], 1) as tf.Tensor3D);
+}
+
+/** Token 0 of each sequence: [M, L, D] → [M, D]. */
+function firstToken(seq: tf.Tensor3D): tf.Tensor2D {
+  return tf.tidy(() => tf.reshape(tf.slice(seq, [0, 0, 0], [-1, 1, -1]), [seq.shape[0], seq.shape[2]]) as tf.Tensor2D);
+}
+
+export class IalModel extends Module implements FerModel {
+  readonly s_former: IalNetwork;
+  readonly fc_f: Linear;
+  readonly options: IalNetworkOptions;
+  /** Index of the neutral class for the snippet filter (−1: no neutral class, no filter). */
+  private readonly neutral: number;
+
+  constructor(
+    readonly config: ModelConfig,
+    rng: Random = defaultRandom(),
+  ) {
+    super();
+    if (config.backbone !== IAL_BACKBONE) {
+      throw new Error(`ial: the network has its own residual trunk; backbone must be "${IAL_BACKBONE}", got "${config.backbone}" (shape it with --width and backboneOptions.layers)`);
+    }
+    this.options = ialNetworkOptions(config);
+    this.s_former = this.registerModule('s_former', new IalNetwork(this.options, rng));
+    this.fc_f = this.registerModule('fc_f', new Linear(this.s_former.tokenDim, config.classes.length, { rng }));
+    this.neutral = config.classes.indexOf('neutral');
+    const o = this.options;
+    if (o.variant === 'nr-dfernet' && o.snippetFilter && this.neutral >= 0 && o.frames - 1 < o.snippetSize) {
+      throw new Error(`ial: the snippet filter needs at least ${o.snippetSize} frame tokens (frames ≥ ${o.snippetSize + 1}), got ${o.frames} frames; set methodOptions.snippetFilter false`);
+    }
+  }
+
+  forward(x: tf.Tensor, training?: boolean): ModelOutput {
+    if (training !== undefined && training !== this.training) this.train(training);
+    const { tokens, aux } = this.s_former.forward(x);
+    try {
+      if (this.options.variant === 'ial') {
+        const embedding = tf.tidy(() => tf.mean(this.s_former.temporal(tokens), 1) as tf.Tensor2D);
+        return { logits: this.fc_f.forward(embedding) as tf.Tensor2D, embedding, extras: aux };
+      }
+      const embedding = tf.tidy(() => firstToken(this.s_former.temporal(withMeanToken(tokens))));
+      let logits = this.fc_f.forward(embedding) as tf.Tensor2D;
+      if (!this.training && this.options.snippetFilter && this.neutral >= 0) {
+        const snippetProbs = this.snippetProbs(tokens);
+        const filtered = this.filterNeutral(logits, snippetProbs);
+        logits.dispose();
+        logits = filtered;
+        return { logits, embedding, extras: { ...aux, snippetProbs } };
+      }
+      return { logits, embedding, extras: aux };
+    } finally {
+      tokens.dispose();
+    }
+  }
+
+  /** Overlapping snippets of the frame tokens ([0:3], [2:5], … at the defaults), each with its own
+   *  mean token through the shared temporal transformer and classifier: [N, S, K] probabilities. */
+  snippetProbs(tokens: tf.Tensor3D): tf.Tensor3D {
+    const { snippetSize: size, snippetStride: stride } = this.options;
+    const [n, l, d] = tokens.shape;
+    const starts: number[] = [];
+    for (let s = 0; s + size <= l; s += stride) starts.push(s);
+    return tf.tidy(() => {
+      // [S, N, size, D] → [S·N, size, D]; snippet-major, regrouped to [N, S, K] below.
+      const snippets = tf.reshape(tf.stack(starts.map((s) => tf.slice(tokens, [0, s, 0], [-1, size, -1]))), [starts.length * n, size, d]) as tf.Tensor3D;
+      const logits = this.fc_f.forward(firstToken(this.s_former.temporal(withMeanToken(snippets))));
+      return tf.transpose(tf.reshape(tf.softmax(logits as tf.Tensor2D), [starts.length, n, -1]), [1, 0, 2]) as tf.Tensor3D;
+    });
+  }
+
+  /** Sets the neutral logit to −1000 for the clips the snippet filter flags (spec §1.13). */
+  private filterNeutral(logits: tf.Tensor2D, snippetProbs: tf.Tensor3D): tf.Tensor2D {
+    const [n, s, k] = snippetProbs.shape;
+    const p = snippetProbs.dataSync();
+    const rows = logits.arraySync();
+    for (let i = 0; i < n; i++) {
+      const clip = Array.from({ length: s }, (_, j) => Array.from(p.subarray((i * s + j) * k, (i * s + j + 1) * k)));
+      if (snippetFilter(clip, { ...SNIPPET_FILTER_DEFAULTS, neutral: this.neutral })) rows[i][this.neutral] = -1000;
+    }
+    return tf.tensor2d(rows, logits.shape);
+  }
+}
+
