@@ -47,6 +47,9 @@ export interface MethodDef {
   defaults: MethodDefaults;
   createModel(config: ModelConfig, rng?: Random): FerModel;
   createObjective(model: FerModel, options: Record<string, unknown>): Objective;
+  /** A method whose training is not one objective (pattern-map's three-step epoch) brings its own
+   *  loop; `ferkit train` calls it with the trainer's options instead of the generic trainer. */
+  train?(options: import('../train/trainer.js').TrainerOptions): Promise<import('../train/trainer.js').TrainResult>;
 }
 
 export const methods = new Registry<MethodDef>('method');

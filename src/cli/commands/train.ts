@@ -132,7 +132,7 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
   say(`training ${method.name} (${config.backbone}) on ${trainItems.length} ${kind}s, ${classes.length} classes, ${workers} worker(s)`);
 
   let epochBar: SingleBar | undefined;
-  const result = await train({
+  const result = await (method.create.train ?? train)({
     config,
     objective: json(flags.objective, 'objective'),
     train: { store: trainStore, labels: trainLabels },

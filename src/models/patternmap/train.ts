@@ -1,0 +1,253 @@
+// The pattern-map method's own training loop (the generic trainer runs one objective; this epoch
+// has three): 1. EFE alone over the training set in shuffled batches (L_EFE); 2. EFE + EMR on P×K
+// triplet batches with the trunk's first convs frozen (L_EMR); 3. EPMG on triplet batches with the
+// EFE frozen (L_EPMG). Each step has its own SGD optimizer and lr (seed: 1e-3, 1e-4, 1e-3) and
+// clips each module's gradient norm separately, as the seed's code does. After each epoch the model
+// is scored on the validation set and the best one is saved as a model folder.
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf } from '../../engine/backend.js';
+import { Rng } from '../../data/rng.js';
+import { permutation, toBatches, tripletBatches } from '../../data/samplers.js';
+import { loadSafetensors } from '../../nn/checkpoint.js';
+import { manualSeed } from '../../nn/random.js';
+import { BatchBuilder, mixSeed } from '../../train/batches.js';
+import { optimizers, type Optimizer } from '../../train/optim.js';
+import { clipGradNorm } from '../../train/step.js';
+import { scoreProbs, BEST_DIR, type EpochRecord, type TrainerOptions, type TrainResult } from '../../train/trainer.js';
+import { WEIGHTS_FILE, saveModel } from '../io.js';
+import { mergedOptions, numberOption } from '../method-options.js';
+import { efeLoss, emrLoss, epmgLoss, greyTarget, lossWeights, type PatternMapLossWeights } from './losses.js';
+import { PatternMapModel } from './model.js';
+import { leadingConvParams } from './trunk.js';
+
+export interface PatternMapSchedule {
+  lrEfe: number;
+  lrEmr: number;
+  lrEpmg: number;
+  /** Max gradient norms (the seed's EFE_GT, EMR_GT, EPMG_GT). */
+  clipEfe: number;
+  clipEmr: number;
+  clipEpmg: number;
+  /** Images per class in a triplet batch (t). */
+  tripletPerClass: number;
+  /** Triplet-batch iterations of steps 2 and 3 per epoch. */
+  tripletIterations: number;
+  /** Trunk conv layers frozen in step 2. */
+  freezeConvs: number;
+  weights: PatternMapLossWeights;
+}
+
+export function patternMapSchedule(o: Record<string, unknown>): PatternMapSchedule {
+  const pos = (v: number) => v > 0;
+  const int = (v: number) => Number.isInteger(v) && v >= 0;
+  return {
+    lrEfe: numberOption(o, 'lrEfe', 1e-3, pos, 'a positive number'),
+    lrEmr: numberOption(o, 'lrEmr', 1e-4, pos, 'a positive number'),
+    lrEpmg: numberOption(o, 'lrEpmg', 1e-3, pos, 'a positive number'),
+    clipEfe: numberOption(o, 'clipEfe', 10, pos, 'a positive number'),
+    clipEmr: numberOption(o, 'clipEmr', 10, pos, 'a positive number'),
+    clipEpmg: numberOption(o, 'clipEpmg', 10, pos, 'a positive number'),
+    tripletPerClass: numberOption(o, 'tripletPerClass', 8, (v) => int(v) && v > 0, 'a positive integer'),
+    tripletIterations: numberOption(o, 'tripletIterations', 100, int, 'a non-negative integer'),
+    freezeConvs: numberOption(o, 'freezeConvs', 5, int, 'a non-negative integer'),
+    weights: lossWeights(o),
+  };
+}
+
+/** Variables and clip norm of one module group. */
+export interface ClipGroup {
+  vars: tf.Variable[];
+  maxNorm: number;
+}
+
+/** One update: gradients of `lossFn` for every group's variables (others get none), each group's
+ *  gradient norm clipped on its own, one optimizer step. Returns the loss. */
+export function groupStep(groups: ClipGroup[], lossFn: () => tf.Scalar, optimizer: Optimizer): number {
+  const { value, grads } = tf.variableGrads(lossFn, groups.flatMap((g) => g.vars));
+  const clipped: tf.NamedTensorMap = {};
+  try {
+    const loss = value.dataSync()[0];
+    if (!Number.isFinite(loss)) throw new Error(`pattern-map training loss is ${loss}: the step diverged (lower the learning rates?)`);
+    for (const g of groups) {
+      const own: tf.NamedTensorMap = {};
+      for (const v of g.vars) if (grads[v.name]) own[v.name] = grads[v.name];
+      Object.assign(clipped, clipGradNorm(own, g.maxNorm).grads);
+    }
+    optimizer.step(clipped);
+    return loss;
+  } finally {
+    tf.dispose([value, ...Object.values(grads), ...Object.values(clipped)]);
+  }
+}
+
+/** The three steps' trainable groups: step 2 leaves out the trunk's first `freezeConvs` convs. */
+export function stepGroups(model: PatternMapModel, s: PatternMapSchedule): Record<'efe' | 'emr' | 'epmg', ClipGroup[]> {
+  const frozen = leadingConvParams(model.backbone, s.freezeConvs);
+  return {
+    efe: [{ vars: model.groupParams('efe'), maxNorm: s.clipEfe }],
+    emr: [
+      { vars: model.groupParams('efe').filter((v) => !frozen.has(v)), maxNorm: s.clipEfe },
+      { vars: model.groupParams('emr'), maxNorm: s.clipEmr },
+    ],
+    epmg: [{ vars: model.groupParams('epmg'), maxNorm: s.clipEpmg }],
+  };
+}
+
+/** Copies a trained model folder's trunk (`backbone.*`) and, when the class count matches, its
+ *  linear head (`fc.*` → the EFE classifier) into the model: the spec's pretrained trunk. */
+export async function initFromModel(model: PatternMapModel, dir: string): Promise<string[]> {
+  const { tensors } = await loadSafetensors(join(dir, WEIGHTS_FILE));
+  const dict: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(tensors)) {
+    if (k.startsWith('backbone.')) dict[k] = v;
+    else if (k === 'fc.weight' || k === 'fc.bias') {
+      const mine = model.efeHead[k === 'fc.weight' ? 'weight' : 'bias'];
+      if (mine && v.shape.join() === mine.shape.join()) dict[`efeHead.${k.slice(3)}`] = v;
+    }
+  }
+  const r = model.loadStateDict(dict, { strict: false, source: dir });
+  tf.dispose(Object.values(tensors));
+  if (r.unexpected.length) throw new Error(`${dir}: weights do not fit the pattern-map trunk: ${r.unexpected.slice(0, 3).join(', ')}`);
+  return Object.keys(dict);
+}
+
+export interface StepRecord extends EpochRecord {
+  efe: number;
+  emr: number;
+  epmg: number;
+  parts: Record<string, number>;
+}
+
+/** Softmax of the recognition logits over a store, optional flip TTA. */
+async function predictProbs(model: PatternMapModel, builder: BatchBuilder, tta: boolean): Promise<Float32Array> {
+  const n = builder.store.size;
+  const k = model.config.classes.length;
+  const out = new Float32Array(n * k);
+  model.eval();
+  for (let a = 0; a < n; a += 128) {
+    const idx = Array.from({ length: Math.min(128, n - a) }, (_, i) => a + i);
+    const views = tta ? [false, true] : [false];
+    const p = tf.tidy(() => {
+      const ps = views.map((flip) => {
+        const { x, shape } = builder.build(idx, undefined, flip);
+        const out = model.forward(tf.tensor(x, shape));
+        return tf.softmax(out.logits);
+      });
+      return tf.div(tf.addN(ps), ps.length);
+    });
+    out.set(p.dataSync() as Float32Array, a * k);
+    p.dispose();
+  }
+  return out;
+}
+
+export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
+  if (o.resume) throw new Error('patternmap: --resume is not supported by the three-step loop yet; start a fresh run');
+  const log = o.log ?? (() => {});
+  const opts = mergedOptions(o.config.methodOptions, o.objective ?? {});
+  const s = patternMapSchedule(opts);
+  await mkdir(o.outDir, { recursive: true });
+  const model = new PatternMapModel(o.config, manualSeed(o.seed));
+  const bestDir = join(o.outDir, BEST_DIR);
+  try {
+    if (typeof opts.init === 'string') {
+      const n = await initFromModel(model, opts.init);
+      log(`initialised ${n.length} trunk/head tensors from ${opts.init}`);
+    }
+    const groups = stepGroups(model, s);
+    const optim = (g: ClipGroup[], lr: number) =>
+      optimizers.get(o.optimizer.name).create(
+        g.flatMap((x) => x.vars),
+        { ...o.optimizer, lr },
+      );
+    const opt = { efe: optim(groups.efe, s.lrEfe), emr: optim(groups.emr, s.lrEmr), epmg: optim(groups.epmg, s.lrEpmg) };
+    const labels = Array.from(o.train.labels);
+    const n = labels.length;
+    const steps = Math.min(Math.floor(n / o.batchSize), o.maxStepsPerEpoch ?? Infinity);
+    const iters = Math.min(s.tripletIterations, o.maxStepsPerEpoch ?? Infinity);
+    const builder = new BatchBuilder(o.train.store, o.config.input, o.trainAugment);
+    const valBuilder = o.val ? new BatchBuilder(o.val.store, o.config.input) : undefined;
+    const started = Date.now();
+    const history: StepRecord[] = [];
+    let best: TrainResult['best'];
+    const batchOf = (idx: number[], seed: number) => {
+      const { x, shape } = builder.build(idx, seed);
+      return { x: tf.tensor4d(x, shape as [number, number, number, number]), y: Int32Array.from(idx, (i) => labels[i]) };
+    };
+    const overBudget = () => o.timeBudgetSec !== undefined && (Date.now() - started) / 1000 > o.timeBudgetSec;
+    let epoch = 0;
+    for (; epoch < o.epochs && !overBudget(); epoch++) {
+      const t0 = Date.now();
+      const mean = { efe: 0, emr: 0, epmg: 0 };
+      const parts: Record<string, number> = {};
+      // Step 1: EFE alone, every parameter trainable, shuffled batches.
+      model.train(true);
+      const order = toBatches(permutation(n, new Rng(mixSeed(o.seed, epoch, 1))), o.batchSize, true).slice(0, steps);
+      for (const [b, idx] of order.entries()) {
+        const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 2));
+        const yt = tf.tensor1d(y, 'int32');
+        mean.efe += groupStep(groups.efe, () => efeLoss(model, x, yt), opt.efe) / order.length;
+        tf.dispose([x, yt]);
+        o.onProgress?.({ epoch, step: b + 1, steps: order.length + 2 * iters, loss: mean.efe, imgPerSec: 0 });
+      }
+      // Step 2: EFE + EMR on triplet batches, leading trunk convs frozen.
+      const trip = (tag: number) => tripletBatches(labels, new Rng(mixSeed(o.seed, epoch, tag)), { perClass: s.tripletPerClass, count: iters });
+      for (const [b, idx] of trip(3).entries()) {
+        const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 4));
+        const p: Record<string, number> = {};
+        mean.emr += groupStep(groups.emr, () => emrLoss(model, x, y, s.weights, p), opt.emr) / iters;
+        for (const [k, v] of Object.entries(p)) parts[`emr.${k}`] = (parts[`emr.${k}`] ?? 0) + v / iters;
+        x.dispose();
+        o.onProgress?.({ epoch, step: order.length + b + 1, steps: order.length + 2 * iters, loss: mean.emr, imgPerSec: 0 });
+      }
+      // Step 3: EPMG on the frozen EFE's masked features (computed outside the gradient tape, with
+      // the trunk in eval mode: frozen entirely, running statistics included).
+      for (const [b, idx] of trip(5).entries()) {
+        const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 6));
+        const { gms, mask, efeLogits } = model.efe(x, false);
+        const grey = greyTarget(x, o.config.input);
+        const p: Record<string, number> = {};
+        mean.epmg += groupStep(groups.epmg, () => epmgLoss(model, gms, grey, y, s.weights, p), opt.epmg) / iters;
+        for (const [k, v] of Object.entries(p)) parts[`epmg.${k}`] = (parts[`epmg.${k}`] ?? 0) + v / iters;
+        tf.dispose([x, gms, mask, efeLogits, grey]);
+        o.onProgress?.({ epoch, step: order.length + iters + b + 1, steps: order.length + 2 * iters, loss: mean.epmg, imgPerSec: 0 });
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      const images = order.length * o.batchSize + 2 * iters * s.tripletPerClass * new Set(labels).size;
+      const record: StepRecord = { epoch: epoch + 1, loss: mean.efe + mean.emr + mean.epmg, lr: s.lrEfe, imgPerSec: images / seconds, seconds, ...mean, parts };
+      if (valBuilder && o.val) {
+        const probs = await predictProbs(model, valBuilder, Boolean(o.tta));
+        const { report, ece } = scoreProbs(probs, o.val.labels, o.config.classes.length);
+        record.val = { war: report.war, uar: report.uar, ece };
+        const score = (r: { war: number; uar: number }) => (o.selectBy === 'uar' ? r.uar : r.war);
+        if (!best || score(report) > score(best)) {
+          best = { epoch: epoch + 1, war: report.war, uar: report.uar };
+          await saveWithInfo(model, bestDir, { ...best, ece, perClassRecall: report.recall });
+        }
+      }
+      history.push(record);
+      await appendFile(join(o.outDir, 'log.jsonl'), JSON.stringify(record) + '\n');
+      log(
+        `epoch ${epoch + 1}/${o.epochs}: L_EFE ${mean.efe.toFixed(4)}, L_EMR ${mean.emr.toFixed(4)}, L_EPMG ${mean.epmg.toFixed(4)}, ${seconds.toFixed(0)} s` +
+          (record.val ? `, val WAR ${(record.val.war * 100).toFixed(2)}% UAR ${(record.val.uar * 100).toFixed(2)}%` : ''),
+      );
+    }
+    if (!o.val) await saveWithInfo(model, bestDir, { epoch });
+    if (epoch < o.epochs) log(`time budget of ${o.timeBudgetSec}s reached after epoch ${epoch}`);
+    return { epochsDone: epoch, finished: epoch === o.epochs, best, history, bestDir };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function saveWithInfo(model: PatternMapModel, dir: string, info: Record<string, unknown>): Promise<void> {
+  const config = model.config as { info?: Record<string, unknown> };
+  const before = config.info;
+  config.info = { ...(before ?? {}), ...info };
+  try {
+    await saveModel(dir, model);
+  } finally {
+    config.info = before;
+  }
+}
