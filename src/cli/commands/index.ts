@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { Registry } from '../../registry.js';
 import { register as data } from './data.js';
 import { register as evaluate } from './eval.js';
+import { register as exportModel } from './export.js';
 import { register as info } from './info.js';
 import { register as train } from './train.js';
 
@@ -14,4 +15,5 @@ export const commands = new Registry<AddCommand>('command')
   .register({ name: 'info', description: 'ferkit, TF.js, backend, onnxruntime and ffmpeg facts as JSON', create: info })
   .register({ name: 'data', description: 'dataset tools', create: data })
   .register({ name: 'train', description: 'train a model', create: train })
-  .register({ name: 'eval', description: 'score a model on a labelled dataset', create: evaluate });
+  .register({ name: 'eval', description: 'score a model on a labelled dataset', create: evaluate })
+  .register({ name: 'export', description: 'export a model to ONNX or the TF.js folder format', create: exportModel });

@@ -1,0 +1,215 @@
+// ONNX export: TF.js and onnxruntime agree (max abs diff ≤ 1e-4) on real FER2013 val faces for a
+// fer-cnn and a ResNet-18 classifier with non-trivial BatchNorm statistics and for the bundled
+// model (its committed model.onnx included); BatchNorm is folded into the convs; a module class
+// registered by another method exports; unknown classes fail naming the module.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { initEngine, tf } from '../../src/engine/backend.js';
+import { decodeImageFile } from '../../src/data/image.js';
+import { createModel, bundledModelDir, loadModel } from '../../src/models/io.js';
+import { imagesToInput } from '../../src/models/preprocess.js';
+import type { FerModel, ModelConfig, ModelOutput } from '../../src/models/model.js';
+import { Conv2d } from '../../src/nn/conv.js';
+import { Linear } from '../../src/nn/linear.js';
+import { Module, Sequential } from '../../src/nn/module.js';
+import { BatchNorm, BatchNorm2d } from '../../src/nn/norm.js';
+import { Flatten } from '../../src/nn/pool.js';
+import { relu } from '../../src/nn/activations.js';
+import { Random } from '../../src/nn/random.js';
+import { buildOnnxGraph, decodeModel, exportOnnx, OPSET, registerModelEmitter } from '../../src/export/onnx/index.js';
+import { loadOnnxRunner, OnnxRunner } from '../../src/infer/onnx-runner.js';
+import { sharedData } from '../data/data-fixtures.js';
+
+const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
+const TOL = 1e-4;
+
+function config(backbone: string, channels: 1 | 3, size: number, backboneOptions?: Record<string, unknown>): ModelConfig {
+  const stat = (v: number) => Array<number>(channels).fill(v);
+  return {
+    format: 'ferkit-model',
+    version: 1,
+    method: 'ce',
+    backbone,
+    ...(backboneOptions ? { backboneOptions } : {}),
+    methodOptions: { dropout: 0.3 },
+    input: { kind: 'image', size: [size, size], channels, mean: stat(0.5), std: stat(0.25) },
+    classes: CLASSES,
+  };
+}
+
+/** Running statistics and affine parameters far from their init, so an unfolded or misfolded
+ *  BatchNorm shows in the outputs. */
+function scrambleBatchNorms(model: Module, seed: number): void {
+  let s = seed;
+  for (const [, m] of model.namedModules()) {
+    if (!(m instanceof BatchNorm)) continue;
+    const shape = m.runningMean.shape;
+    tf.tidy(() => {
+      m.runningMean.assign(tf.randomNormal(shape, 0, 0.3, 'float32', s++));
+      m.runningVar.assign(tf.randomUniform(shape, 0.3, 3, 'float32', s++));
+      m.weight?.assign(tf.randomUniform(shape, 0.5, 1.5, 'float32', s++));
+      m.bias?.assign(tf.randomNormal(shape, 0, 0.2, 'float32', s++));
+    });
+  }
+}
+
+/** `perClass` real FER2013 val faces of every class, preprocessed for `cfg`. */
+async function realFaces(cfg: ModelConfig, perClass: number): Promise<tf.Tensor4D> {
+  const files = CLASSES.flatMap((c) => {
+    const dir = sharedData('fer2013', 'val', c);
+    return readdirSync(dir).sort().slice(0, perClass).map((f) => join(dir, f));
+  });
+  const rasters = await Promise.all(files.map((f) => decodeImageFile(f, { channels: cfg.input.channels })));
+  return imagesToInput(rasters, cfg.input);
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'output sizes differ');
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+/** Every output of the ONNX graph, straight from onnxruntime. */
+async function onnxOutputs(bytes: Uint8Array, x: tf.Tensor4D): Promise<Record<string, Float32Array>> {
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+  const out = await session.run({ input: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape) });
+  await session.release();
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
+}
+
+/** Asserts logits, probs and embedding agree; returns the logits difference. */
+async function assertParity(model: FerModel, x: tf.Tensor4D, bytes: Uint8Array): Promise<number> {
+  const out: ModelOutput = model.forward(x, false);
+  const probs = tf.softmax(out.logits);
+  const onnx = await onnxOutputs(bytes, x);
+  const dLogits = maxAbsDiff(out.logits.dataSync(), onnx.logits);
+  const dProbs = maxAbsDiff(probs.dataSync(), onnx.probs);
+  const dEmb = maxAbsDiff(out.embedding!.dataSync(), onnx.embedding);
+  assert.ok(dLogits <= TOL && dProbs <= TOL && dEmb <= TOL, `TF.js vs ONNX max abs diff: logits ${dLogits}, probs ${dProbs}, embedding ${dEmb}`);
+  // the runner (what inference uses) returns the same probabilities
+  const runner = await OnnxRunner.create(bytes, model.config);
+  const viaRunner = await runner.run(x.dataSync() as Float32Array, x.shape);
+  await runner.dispose();
+  assert.ok(maxAbsDiff(probs.dataSync(), viaRunner.probs) <= TOL, 'OnnxRunner probs differ from TF.js');
+  // the faces are not all given the same answer (a degenerate model would pass trivially)
+  const top = tf.tidy(() => tf.argMax(out.logits, 1).dataSync());
+  const spread = tf.tidy(() => tf.sub(tf.max(out.logits, 0), tf.min(out.logits, 0)).max().dataSync()[0]);
+  assert.ok(spread > 0.05 || new Set(top).size > 1, `logits barely vary across faces (spread ${spread})`);
+  tf.dispose([out.logits, out.embedding!, probs]);
+  return dLogits;
+}
+
+describe('ONNX export', () => {
+  before(async () => {
+    await initEngine();
+  });
+
+  it('fer-cnn classifier (48x48 grey, BN statistics set): TF.js and onnxruntime agree on real faces', async () => {
+    const cfg = config('fer-cnn', 1, 48, { widthMultiplier: 0.5 });
+    const model = createModel(cfg, new Random(7));
+    scrambleBatchNorms(model, 100);
+    model.eval();
+    const x = await realFaces(cfg, 3);
+    const bytes = exportOnnx(model);
+    const unfolded = exportOnnx(model, { foldBatchNorm: false });
+    assert.ok(bytes.length < unfolded.length, 'folding removes the BatchNorm parameters');
+    await assertParity(model, x, bytes);
+    await assertParity(model, x, unfolded);
+    tf.dispose(x);
+    model.dispose();
+  });
+
+  it('ResNet-18 classifier (112x112 RGB): parity on real faces, BatchNorm folded into all 20 convs', async () => {
+    const cfg = config('resnet18', 3, 112);
+    const model = createModel(cfg, new Random(3));
+    scrambleBatchNorms(model, 500);
+    model.eval();
+    const g = buildOnnxGraph(model);
+    const ops = g.nodes.map((n) => n.op);
+    assert.equal(ops.filter((o) => o === 'Conv').length, 20);
+    assert.equal(ops.filter((o) => o === 'BatchNormalization').length, 0, 'every BatchNorm follows a conv and is folded');
+    assert.deepEqual(ops.slice(0, 1), ['Transpose']);
+    const bytes = exportOnnx(model);
+    const decoded = decodeModel(bytes);
+    assert.equal(Number(decoded.opsetImport[0].version), OPSET);
+    const input = decoded.graph!.input![0];
+    assert.equal(input.name, 'input');
+    assert.deepEqual(
+      input.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue)),
+      ['N', 112, 112, 3],
+      'NHWC input with a dynamic batch',
+    );
+    assert.deepEqual(decoded.graph!.output!.map((o) => o.name), ['logits', 'probs', 'embedding']);
+    assert.deepEqual(JSON.parse(decoded.metadataProps.find((p) => p.key === 'ferkit.config')!.value!), cfg);
+    const x = await realFaces(cfg, 1);
+    await assertParity(model, x, bytes);
+    tf.dispose(x);
+    model.dispose();
+  });
+
+  it('the bundled model: a fresh export and the committed model.onnx agree with TF.js on real faces', async () => {
+    const dir = bundledModelDir();
+    const model = await loadModel(dir);
+    const x = await realFaces(model.config, 4);
+    await assertParity(model, x, exportOnnx(model));
+    const runner = await loadOnnxRunner(dir);
+    const probs = tf.tidy(() => tf.softmax(model.forward(x, false).logits).dataSync());
+    const got = await runner.run(x.dataSync() as Float32Array, x.shape);
+    await runner.dispose();
+    const d = maxAbsDiff(probs, got.probs);
+    assert.ok(d <= TOL, `${dir}/model.onnx is stale or wrong: max abs diff ${d} (re-run \`ferkit export --format onnx\`)`);
+    tf.dispose(x);
+    model.dispose();
+  });
+
+  it("a new method's module class exports once it registers an emitter (Flatten keeps TF.js's NHWC order)", async () => {
+    class TinyModel extends Module implements FerModel {
+      readonly body: Sequential;
+      readonly head: Linear;
+      constructor(readonly config: ModelConfig) {
+        super();
+        const rng = new Random(11);
+        this.body = this.registerModule('body', new Sequential(new Conv2d(1, 4, 3, { stride: 2, padding: 'same', rng }), new BatchNorm2d(4), relu, new Flatten()));
+        this.head = this.registerModule('head', new Linear(24 * 24 * 4, config.classes.length, { rng }));
+      }
+      forward(x: tf.Tensor, training?: boolean): ModelOutput {
+        if (training !== undefined) this.train(training);
+        const embedding = this.body.forward(x) as tf.Tensor2D;
+        return { logits: this.head.forward(embedding) as tf.Tensor2D, embedding };
+      }
+    }
+    const cfg = config('none', 1, 48);
+    const model = new TinyModel(cfg);
+    scrambleBatchNorms(model, 900);
+    model.eval();
+    assert.throws(() => exportOnnx(model), /no emitter for model class TinyModel/);
+    registerModelEmitter(TinyModel, (ctx, m, x) => {
+      const embedding = ctx.emit(m.body, x);
+      return { logits: ctx.emit(m.head, embedding), embedding };
+    });
+    const x = await realFaces(cfg, 2);
+    await assertParity(model, x, exportOnnx(model));
+    tf.dispose(x);
+    model.dispose();
+  });
+
+  it('a module class without an emitter is an error naming its path and class', () => {
+    class Mystery extends Module {
+      forward(x: tf.Tensor): tf.Tensor {
+        return x;
+      }
+    }
+    const resnet = createModel(config('resnet18', 3, 64, { widthMultiplier: 0.125 }), new Random(1)) as FerModel & { backbone: { layers: Sequential[] } };
+    resnet.backbone.layers[1].append(new Mystery());
+    assert.throws(() => exportOnnx(resnet), /no emitter for module "backbone\.layer2\.2" of class Mystery/);
+    resnet.dispose();
+    const model = createModel(config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), new Random(1)) as FerModel & { backbone: { stages: Sequential[] } };
+    model.backbone.stages[1].append(new Mystery());
+    assert.throws(() => exportOnnx(model), /fer-cnn block "backbone\.stage2\.2" \(Mystery\) is not a conv \+ bn block/);
+    model.dispose();
+  });
+});
