@@ -1,0 +1,139 @@
+// recognizeVideo on an mp4 made from real CK+48 faces (two people side by side): one timeline per
+// face, tracked by IoU; EMA smoothing follows its formula; a clip model's sliding window; the live
+// stream gives the same frames as the file.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadRecognizer, Recognizer, IouTracker, iou, type Box, type VideoResult } from '../../src/api/index.js';
+import { tf } from '../../src/engine/backend.js';
+import { TfjsRunner } from '../../src/infer/tfjs-runner.js';
+import { loadModel } from '../../src/models/io.js';
+import { Module } from '../../src/nn/module.js';
+import type { FerModel, ModelConfig, ModelOutput } from '../../src/models/model.js';
+import { ckVideo, type CkVideo } from './fixtures.js';
+
+/** Test-only clip model: the image model on each frame, logits averaged over time. */
+class FrameMeanClipModel extends Module implements FerModel {
+  readonly config: ModelConfig;
+  constructor(readonly inner: FerModel, frames: number) {
+    super();
+    this.registerModule('inner', inner);
+    this.config = { ...inner.config, input: { ...inner.config.input, kind: 'clip', frames } };
+  }
+  forward(x: tf.Tensor): ModelOutput {
+    const [n, t, h, w, c] = x.shape;
+    const logits = tf.tidy(() => {
+      const out = this.inner.forward(x.reshape([n * t, h, w, c]), false);
+      return out.logits.reshape([n, t, -1]).mean(1) as tf.Tensor2D;
+    });
+    return { logits };
+  }
+}
+
+const maxDiff = (a: Record<string, number>, b: Record<string, number>) => Math.max(...Object.keys(a).map((k) => Math.abs(a[k] - b[k])));
+
+describe('recognizeVideo (CK+48 faces in an mp4)', () => {
+  let video: CkVideo;
+  let rec: Recognizer;
+  let result: VideoResult;
+  before(async () => {
+    video = await ckVideo();
+    rec = await loadRecognizer({ engine: 'tfjs' });
+    result = await rec.recognizeVideo(video.path);
+  });
+
+  it('reads every frame with its time and finds both faces in each', () => {
+    assert.equal(result.frames.length, video.frames.length);
+    assert.equal(result.fps, video.fps);
+    result.frames.forEach((fr, i) => {
+      assert.ok(Math.abs(fr.time - i / video.fps) < 1e-3, `frame ${i} at ${fr.time}`);
+      assert.equal(fr.faces.length, 2, `frame ${i}: ${fr.faces.length} faces`);
+    });
+    assert.deepEqual([result.width, result.height], [480, 240]);
+  });
+
+  it('gives one timeline per face, left face and right face keep their ids', () => {
+    assert.equal(result.timelines.length, 2);
+    for (const tl of result.timelines) {
+      assert.equal(tl.points.length, video.frames.length);
+      const xs = tl.points.map((p) => p.box[0]);
+      assert.ok(Math.max(...xs) - Math.min(...xs) < 40, `one track stays on one face: x ${xs}`);
+      for (const p of tl.points) assert.ok(Math.abs(Object.values(p.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-4);
+      const s = tl.summary;
+      assert.equal(s.frames, video.frames.length);
+      assert.ok(Math.abs(Object.values(s.labelShare).reduce((a, b) => a + b, 0) - 1) < 1e-9);
+      assert.equal(s.lastTime - s.firstTime, result.summary.duration);
+    }
+    assert.equal(result.summary.faces, 2);
+    assert.equal(result.summary.framesWithFaces, video.frames.length);
+    assert.ok(result.summary.dominantLabel && rec.classes.includes(result.summary.dominantLabel));
+  });
+
+  it('smooths each face with the documented EMA: p_t = a·raw_t + (1−a)·p_(t−1), a = 1 − exp(−Δt/τ)', () => {
+    assert.deepEqual(result.temporal, { mode: 'ema', tau: 0.5 });
+    for (const id of [0, 1]) {
+      const seq = result.frames.map((fr) => ({ time: fr.time, f: fr.faces.find((f) => f.faceId === id)! }));
+      assert.ok(maxDiff(seq[0].f.probabilities, seq[0].f.rawProbabilities) < 1e-9, 'the first frame is the raw output');
+      for (let k = 1; k < seq.length; k++) {
+        const a = 1 - Math.exp(-(seq[k].time - seq[k - 1].time) / 0.5);
+        const want = Object.fromEntries(rec.classes.map((c) => [c, a * seq[k].f.rawProbabilities[c] + (1 - a) * seq[k - 1].f.probabilities[c]]));
+        assert.ok(maxDiff(want, seq[k].f.probabilities) < 1e-6);
+      }
+    }
+  });
+
+  it('the live stream yields the same frames as the file (frames in memory, given times)', async () => {
+    async function* camera() {
+      for (const [i, image] of video.frames.entries()) yield { image, time: i / video.fps };
+    }
+    const got = [];
+    for await (const fr of rec.stream(camera(), { tau: 0 })) got.push(fr);
+    assert.equal(got.length, video.frames.length);
+    for (const fr of got) for (const f of fr.faces) assert.ok(maxDiff(f.probabilities, f.rawProbabilities) === 0, 'tau 0: no smoothing');
+    // Same faces, same ids and boxes as the decoded file, up to the codec's loss.
+    got.forEach((fr, i) => {
+      assert.deepEqual(fr.faces.map((f) => f.faceId).sort(), [0, 1]);
+      for (const f of fr.faces) {
+        const g = result.frames[i].faces.find((x) => x.faceId === f.faceId)!;
+        assert.ok(iou(f.box, g.box) > 0.8, `frame ${i} face ${f.faceId}: ${f.box} vs ${g.box}`);
+      }
+    });
+  });
+
+  it('a clip model classifies sliding windows of each face; a one-frame window equals the image model', async () => {
+    const image = await loadModel();
+    const clipRec = new Recognizer(new TfjsRunner(new FrameMeanClipModel(image, 4)));
+    const r = await clipRec.recognizeVideo({ frames: video.frames, fps: video.fps });
+    assert.deepEqual(r.temporal, { mode: 'clip-window', frames: 4 });
+    assert.equal(r.timelines.length, 2);
+    // Frame 0: the window is the first crop repeated, so the mean over time is the image model's output.
+    const still = await rec.recognize(video.frames[0]);
+    for (const f of r.frames[0].faces) {
+      const g = still.find((s) => iou(s.box, f.box) > 0.9)!;
+      assert.ok(maxDiff(f.probabilities, g.probabilities) < 1e-5);
+    }
+    // Later frames average four different crops: not the single-frame output.
+    const last = r.frames[r.frames.length - 1].faces[0];
+    assert.ok(maxDiff(last.probabilities, last.rawProbabilities) === 0);
+    const single = (await rec.recognize(video.frames[video.frames.length - 1])).find((s) => iou(s.box, last.box) > 0.9)!;
+    assert.ok(maxDiff(last.probabilities, single.probabilities) > 1e-4, 'the window mixes several frames');
+  });
+
+  it('refuses a video over the length limit and names it', async () => {
+    await assert.rejects(rec.recognizeVideo(video.path, { maxDuration: 0.5 }), /ck-two-faces\.mp4: video is 1\.0 s long; the limit is 0\.5 s/);
+  });
+});
+
+describe('IouTracker', () => {
+  it('follows two moving boxes, ends a lost track after maxGap and opens a new one', () => {
+    const t = new IouTracker({ maxGap: 0.5 });
+    const a: Box = [0, 0, 100, 100];
+    const b: Box = [300, 0, 100, 100];
+    assert.deepEqual(t.update([a, b], 0).ids, [0, 1]);
+    assert.deepEqual(t.update([[310, 5, 100, 100], [10, 5, 100, 100]], 0.1).ids, [1, 0]);
+    assert.deepEqual(t.update([[20, 10, 100, 100]], 0.2).ids, [0]);
+    const later = t.update([[320, 10, 100, 100]], 1.0);
+    assert.deepEqual(later.ended.sort(), [0, 1]);
+    assert.deepEqual(later.ids, [2]);
+    assert.equal(iou([0, 0, 10, 10], [5, 0, 10, 10]), 50 / 150);
+  });
+});
