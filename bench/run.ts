@@ -13,6 +13,7 @@ import { trainStep } from '../src/train/step.js';
 import { findTorchPython } from '../src/util/python.js';
 import { BenchResNet18 } from './resnet18.js';
 import { benchData } from './data.js';
+import { onnxInferThroughput } from './onnx-infer.js';
 
 interface BenchOptions {
   workers: number;
@@ -177,7 +178,7 @@ benches.register({
 
 benches.register({
   name: 'infer',
-  description: 'ResNet-18 @ size, inference (BatchNorm folded, conv+bias+ReLU fused) vs PyTorch CPU',
+  description: 'ResNet-18 @ size, inference: the ONNX export on onnxruntime-node (and TF.js, an extra line) vs PyTorch CPU',
   create: async (o) => {
     const engine = await initEngine();
     log(`ferkit: backend ${engine.backend} (${engine.reason}), batch ${o.batch}, ${o.size}x${o.size}`);
@@ -190,6 +191,8 @@ benches.register({
     };
     const { ms, steps } = await timeSteps(step, o.seconds, o.steps);
     log(`ferkit: ${steps} batches, ${ms.toFixed(1)} ms/batch`);
+    const tfjs = (o.batch * 1000) / ms;
+    log(`ferkit tfjs (${engine.backend}): ${fmt(tfjs)} img/s`);
     if (o.profile) for (const line of await profileKernels(step)) log(line);
     if (o.folded) {
       const infer = new BenchResNet18(7).inferenceFn();
@@ -204,7 +207,11 @@ benches.register({
       );
       log(`ferkit, BatchNorm folded + fused conv: ${fmt((o.batch * 1000) / folded.ms)} img/s`);
     }
-    const ours = (o.batch * 1000) / ms;
+    x.dispose();
+    model.dispose();
+    // ferkit's fastest inference path, and the figure row's: the ONNX export on onnxruntime-node
+    const ours = await onnxInferThroughput({ ...o, threads: 2 }, log); // PyTorch's baseline runs 2 threads too
+    log(`ferkit onnx: ${fmt(ours)} img/s (${(ours / tfjs).toFixed(1)}x TF.js)`);
     const torch = torchBaseline('infer', o);
     if (torch !== undefined) log(`pytorch: ${fmt(torch)} img/s`);
     log(figureRow(`infer-resnet18-${o.size}`, ours, torch));

@@ -1,0 +1,58 @@
+// The `infer` benchmark's fast path: ferkit's nn ResNet-18 classifier exported by the ONNX writer
+// (BatchNorm folded) and run by OnnxRunner on onnxruntime-node, one intra-op thread per core, on
+// a batch of NHWC images, exactly as inference runs it (input tensor creation and output copy
+// included).
+import { availableParallelism } from 'node:os';
+import { exportOnnx } from '../src/export/onnx/index.js';
+import { OnnxRunner } from '../src/infer/onnx-runner.js';
+import { createModel } from '../src/models/io.js';
+import type { ModelConfig } from '../src/models/model.js';
+import { Random } from '../src/nn/random.js';
+
+export interface OnnxBenchOptions {
+  batch: number;
+  size: number;
+  seconds: number;
+  /** Fixed number of timed batches (0: as many as fit in `seconds`). */
+  steps: number;
+  /** Intra-op threads (default: the cores; the benchmark passes PyTorch's thread count). */
+  threads?: number;
+}
+
+/** Images per second of ResNet-18 @ size on onnxruntime-node. */
+export async function onnxInferThroughput(o: OnnxBenchOptions, log: (s: string) => void): Promise<number> {
+  const config: ModelConfig = {
+    format: 'ferkit-model',
+    version: 1,
+    method: 'ce',
+    backbone: 'resnet18',
+    input: { kind: 'image', size: [o.size, o.size], channels: 3, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+    classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
+  };
+  const model = createModel(config, new Random(1)).eval();
+  const t0 = performance.now();
+  const bytes = exportOnnx(model);
+  model.dispose();
+  log(`ferkit onnx: exported ResNet-18 in ${(performance.now() - t0).toFixed(0)} ms (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
+  const threads = o.threads ?? availableParallelism();
+  const runner = await OnnxRunner.create(bytes, config, { threads });
+  try {
+    const shape = [o.batch, o.size, o.size, 3];
+    const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const rng = new Random(7);
+    for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+    for (let i = 0; i < 3; i++) await runner.run(x, shape); // warm-up: kernels, allocations
+    let steps = 0;
+    const start = performance.now();
+    const minSteps = o.steps || 3;
+    while (steps < minSteps || (!o.steps && performance.now() - start < o.seconds * 1000)) {
+      await runner.run(x, shape);
+      steps++;
+    }
+    const ms = (performance.now() - start) / steps;
+    log(`ferkit onnx: onnxruntime-node, ${threads} threads, ${steps} batches, ${ms.toFixed(1)} ms/batch`);
+    return (o.batch * 1000) / ms;
+  } finally {
+    await runner.dispose();
+  }
+}
