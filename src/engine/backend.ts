@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { applyEnginePatches } from './patches.js';
+import { registerNativeKernels, type NativeStatus } from './native.js';
 
 export type BackendName = 'wasm' | 'tensorflow' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'tensorflow', 'cpu'];
@@ -18,6 +19,8 @@ export interface EngineInfo {
   tfjsVersion: string;
   /** Threads the backend computes with (wasm in Node is single-threaded). */
   threads: number;
+  /** Native convolution kernels (OpenBLAS) over wasm, when built. */
+  native?: NativeStatus;
 }
 
 let current: EngineInfo | undefined;
@@ -95,9 +98,13 @@ export async function initEngine(requested?: string): Promise<EngineInfo> {
   }
   await tf.ready();
   applyEnginePatches();
-  if (want === 'wasm') registerWasmTrainingKernels();
+  let native: NativeStatus | undefined;
+  if (want === 'wasm') {
+    registerWasmTrainingKernels();
+    native = registerNativeKernels();
+  }
 
-  current = { backend: want, reason, tfjsVersion: tf.version_core, threads: threadsOf(want) };
+  current = { backend: want, reason, tfjsVersion: tf.version_core, threads: threadsOf(want), ...(native ? { native } : {}) };
   return current;
 }
 

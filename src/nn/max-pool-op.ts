@@ -4,6 +4,7 @@
 // the backward routes each output's gradient to the first maximum of its window in scan order,
 // as PyTorch does (it matters on ties, e.g. all-zero windows after ReLU).
 import { tf } from '../engine/backend.js';
+import { NATIVE_MAX_POOL_GRAD } from '../engine/native.js';
 
 /** One-hot depthwise filter [kh, kw, C, kh·kw]: output channel c·kh·kw + t reads window tap t. */
 function tapFilter(kh: number, kw: number, c: number): tf.Tensor4D {
@@ -24,6 +25,10 @@ export function maxPoolValid(x: tf.Tensor4D, kernel: [number, number], stride: [
       value: y,
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
         const [xs, ys] = saved as [tf.Tensor4D, tf.Tensor4D];
+        // The native kernel (when built) does the same routing in one pass.
+        if (tf.getKernel(NATIVE_MAX_POOL_GRAD, tf.getBackend())) {
+          return [tf.engine().runKernel(NATIVE_MAX_POOL_GRAD, { x: xs, dy }, { kernel, stride } as never) as tf.Tensor4D];
+        }
         const [n, h, w, c] = xs.shape;
         const [, oh, ow] = ys.shape;
         // Every window's taps as channels, by a depthwise conv with one-hot filters (XNNPACK-fast;

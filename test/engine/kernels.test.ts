@@ -1,96 +1,23 @@
 // Every kernel ferkit registers for wasm, against the cpu backend's reference implementation.
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { tf } from '../../src/engine/backend.js';
 import { trainingKernels } from '../../src/engine/kernels/index.js';
 import { randn, relMaxDiff, runOn, type HostTensor } from '../helpers/backends.js';
+import { convCases, label, outHW, parity, TOL, type Pad } from '../helpers/conv-cases.js';
+import { unregisterNativeKernels } from '../../src/engine/native.js';
+import { initEngine } from '../../src/engine/backend.js';
 import { naiveFilterGrad, naiveInputGrad } from '../helpers/naive-conv.js';
 import { setFilterGradMode } from '../../src/engine/kernels/conv-grads.js';
 
-const TOL = 1e-4;
-
-/** wasm result of `f` against the cpu result of `ref` (default: the same `f`). */
-async function parity(
-  name: string,
-  inputs: HostTensor[],
-  f: (...xs: tf.Tensor[]) => tf.Tensor,
-  ref: (...xs: tf.Tensor[]) => tf.Tensor = f,
-): Promise<void> {
-  const got = await runOn('wasm', inputs, f);
-  let want: HostTensor;
-  try {
-    want = await runOn('cpu', inputs, ref);
-  } catch (e) {
-    throw new Error(`${name}: cpu reference failed: ${(e as Error).message}`);
-  }
-  const err = relMaxDiff(got, want);
-  assert.ok(err <= TOL, `${name}: relative max error ${err.toExponential(2)} > ${TOL}`);
-}
-
-type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-
-interface ConvCase {
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  k: [number, number];
-  stride: number;
-  pad: Pad;
-}
-
-/** Output size as TF.js computes it (the kernels' contract), not re-derived by the test. */
-function outHW(xShape: number[], filterShape: number[], stride: number, pad: Pad, dilation = 1, depthwise = false): [number, number] {
-  const info = backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    stride,
-    dilation,
-    pad,
-    undefined,
-    depthwise,
-  );
-  return [info.outHeight, info.outWidth];
-}
-
-function convCases(): ConvCase[] {
-  const cases: ConvCase[] = [];
-  const pads: Pad[] = ['same', 'valid', 1, [[0, 0], [2, 0], [1, 3], [0, 0]]];
-  let i = 0;
-  for (const stride of [1, 2]) {
-    for (const pad of pads) {
-      for (const [h, w] of [
-        [8, 8],
-        [9, 7],
-      ]) {
-        for (const k of [
-          [3, 3],
-          [1, 1],
-          [2, 3],
-        ] as Array<[number, number]>) {
-          // TF.js computes a numeric pad's output size from the filter height alone, so numeric
-          // padding is only well-defined for square filters (explicit pads cover the rest).
-          if (typeof pad === 'number' && k[0] !== k[1]) continue;
-          i++;
-          // Odd and even sizes, batch 1 and >1, kernels 1/2/3 over every pad and stride.
-          cases.push({ n: i % 2 === 0 ? 1 : 3, h, w, cin: 1 + (i % 4), cout: 2 + (i % 3), k, stride, pad });
-        }
-      }
-    }
-  }
-  // Shapes like the ResNet stem and a strided 7x7 on an odd map.
-  cases.push({ n: 2, h: 16, w: 16, cin: 3, cout: 8, k: [7, 7], stride: 2, pad: 3 });
-  cases.push({ n: 2, h: 11, w: 11, cin: 4, cout: 5, k: [7, 7], stride: 2, pad: 'same' });
-  return cases;
-}
-
-function label(c: ConvCase): string {
-  return `n${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k.join('x')} s${c.stride} pad ${JSON.stringify(c.pad)}`;
-}
-
 describe('wasm kernels registered by ferkit', () => {
+  // The composed wasm kernels themselves (native ones, when built, are tested in native.test.ts).
+  before(async () => {
+    await initEngine('wasm');
+    unregisterNativeKernels();
+  });
+
   it('covers every kernel the wasm backend lacks for training', () => {
     const names = trainingKernels('wasm').map((k) => k.kernelName);
     for (const needed of [

@@ -1,0 +1,223 @@
+// Native convolution kernels for ferkit's TF.js engine: NHWC conv2d forward, filter gradient and
+// input gradient as im2col + OpenBLAS sgemm (multi-threaded, AVX2/AVX-512 where the CPU has it).
+// The JavaScript side (src/engine/native.ts) passes views of the wasm heap, so no tensor data is
+// copied between the engine and these kernels. Context-aware (NAPI_MODULE_INIT): loads in workers.
+#include <node_api.h>
+#include <cblas.h>
+#include <cstring>
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+struct Geometry {
+  int n, h, w, cin, kh, kw, cout, oh, ow, sh, sw, pt, pl, dh, dw;
+  int64_t rows() const { return (int64_t)n * oh * ow; }
+  int64_t cols() const { return (int64_t)kh * kw * cin; }
+};
+
+// cols[(b,oy,ox), (ky,kx,c)] = x[b, oy*sh-pt+ky*dh, ox*sw-pl+kx*dw, c] (0 outside).
+void im2col(const float* x, const Geometry& g, float* cols) {
+  const int64_t K = g.cols();
+  for (int b = 0; b < g.n; b++)
+    for (int oy = 0; oy < g.oh; oy++)
+      for (int ox = 0; ox < g.ow; ox++) {
+        float* row = cols + (((int64_t)b * g.oh + oy) * g.ow + ox) * K;
+        for (int ky = 0; ky < g.kh; ky++) {
+          const int iy = oy * g.sh - g.pt + ky * g.dh;
+          for (int kx = 0; kx < g.kw; kx++) {
+            const int ix = ox * g.sw - g.pl + kx * g.dw;
+            float* dst = row + ((int64_t)ky * g.kw + kx) * g.cin;
+            if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) std::memset(dst, 0, sizeof(float) * g.cin);
+            else std::memcpy(dst, x + (((int64_t)b * g.h + iy) * g.w + ix) * g.cin, sizeof(float) * g.cin);
+          }
+        }
+      }
+}
+
+// dx[b, iy, ix, c] += dcols[(b,oy,ox), (ky,kx,c)]: the adjoint of im2col.
+void col2im(const float* dcols, const Geometry& g, float* dx) {
+  const int64_t K = g.cols();
+  std::memset(dx, 0, sizeof(float) * (size_t)g.n * g.h * g.w * g.cin);
+  for (int b = 0; b < g.n; b++)
+    for (int oy = 0; oy < g.oh; oy++)
+      for (int ox = 0; ox < g.ow; ox++) {
+        const float* row = dcols + (((int64_t)b * g.oh + oy) * g.ow + ox) * K;
+        for (int ky = 0; ky < g.kh; ky++) {
+          const int iy = oy * g.sh - g.pt + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (int kx = 0; kx < g.kw; kx++) {
+            const int ix = ox * g.sw - g.pl + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const float* src = row + ((int64_t)ky * g.kw + kx) * g.cin;
+            float* dst = dx + (((int64_t)b * g.h + iy) * g.w + ix) * g.cin;
+            for (int c = 0; c < g.cin; c++) dst[c] += src[c];
+          }
+        }
+      }
+}
+
+// A 1x1, stride-1, unpadded conv reads x itself as its im2col matrix.
+bool identityCols(const Geometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
+}
+
+bool getFloats(napi_env env, napi_value v, float** data, size_t* len) {
+  napi_typedarray_type type;
+  size_t length;
+  void* ptr;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &offset) != napi_ok || type != napi_float32_array) {
+    napi_throw_type_error(env, nullptr, "ferkit native: expected a Float32Array");
+    return false;
+  }
+  *data = static_cast<float*>(ptr);
+  *len = length;
+  return true;
+}
+
+bool getGeometry(napi_env env, napi_value v, Geometry* g) {
+  int32_t vals[15];
+  for (uint32_t i = 0; i < 15; i++) {
+    napi_value e;
+    if (napi_get_element(env, v, i, &e) != napi_ok || napi_get_value_int32(env, e, &vals[i]) != napi_ok) {
+      napi_throw_type_error(env, nullptr, "ferkit native: geometry must be 15 integers");
+      return false;
+    }
+  }
+  *g = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7], vals[8], vals[9], vals[10], vals[11], vals[12], vals[13], vals[14]};
+  return true;
+}
+
+// (mode, geometry, a, b, out): mode 0 forward (x, w → y), 1 filter grad (x, dy → dw), 2 input grad (dy, w → dx).
+napi_value Conv(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 5) {
+    napi_throw_type_error(env, nullptr, "ferkit native conv: (mode, geometry, a, b, out)");
+    return nullptr;
+  }
+  int32_t mode;
+  napi_get_value_int32(env, argv[0], &mode);
+  Geometry g;
+  if (!getGeometry(env, argv[1], &g)) return nullptr;
+  float *a, *b, *out;
+  size_t la, lb, lo;
+  if (!getFloats(env, argv[2], &a, &la) || !getFloats(env, argv[3], &b, &lb) || !getFloats(env, argv[4], &out, &lo)) return nullptr;
+  const int64_t M = g.rows(), K = g.cols(), C = g.cout;
+  const size_t xSize = (size_t)g.n * g.h * g.w * g.cin;
+  const bool direct = identityCols(g);
+  std::vector<float> cols;
+  if (mode == 0 || mode == 1) {
+    if (la != xSize || (mode == 0 ? lb != (size_t)(K * C) || lo != (size_t)(M * C) : lb != (size_t)(M * C) || lo != (size_t)(K * C))) {
+      napi_throw_range_error(env, nullptr, "ferkit native conv: array sizes do not match the geometry");
+      return nullptr;
+    }
+    const float* colsPtr = a;
+    if (!direct) {
+      cols.resize((size_t)(M * K));
+      im2col(a, g, cols.data());
+      colsPtr = cols.data();
+    }
+    if (mode == 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, K, 1.0f, colsPtr, K, b, C, 0.0f, out, C);
+    else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, C, M, 1.0f, colsPtr, K, b, C, 0.0f, out, C);
+  } else if (mode == 2) {
+    if (la != (size_t)(M * C) || lb != (size_t)(K * C) || lo != xSize) {
+      napi_throw_range_error(env, nullptr, "ferkit native conv: array sizes do not match the geometry");
+      return nullptr;
+    }
+    if (direct) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, C, 1.0f, a, C, b, C, 0.0f, out, K);
+    else {
+      cols.resize((size_t)(M * K));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, C, 1.0f, a, C, b, C, 0.0f, cols.data(), K);
+      col2im(cols.data(), g, out);
+    }
+  } else {
+    napi_throw_range_error(env, nullptr, "ferkit native conv: mode must be 0, 1 or 2");
+    return nullptr;
+  }
+  return nullptr;
+}
+
+// (geometry [n,h,w,c,kh,kw,oh,ow,sh,sw], x, dy, dx): each output's gradient goes to the first
+// maximum of its window in scan order (PyTorch's rule); x is the already padded input.
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t v[10];
+  for (uint32_t i = 0; i < 10; i++) {
+    napi_value e;
+    if (argc != 4 || napi_get_element(env, argv[0], i, &e) != napi_ok || napi_get_value_int32(env, e, &v[i]) != napi_ok) {
+      napi_throw_type_error(env, nullptr, "ferkit native maxPoolGrad: (geometry[10], x, dy, dx)");
+      return nullptr;
+    }
+  }
+  const int n = v[0], h = v[1], w = v[2], c = v[3], kh = v[4], kw = v[5], oh = v[6], ow = v[7], sh = v[8], sw = v[9];
+  float *x, *dy, *dx;
+  size_t lx, ldy, ldx;
+  if (!getFloats(env, argv[1], &x, &lx) || !getFloats(env, argv[2], &dy, &ldy) || !getFloats(env, argv[3], &dx, &ldx)) return nullptr;
+  if (lx != (size_t)n * h * w * c || ldx != lx || ldy != (size_t)n * oh * ow * c || (oh - 1) * sh + kh > h || (ow - 1) * sw + kw > w) {
+    napi_throw_range_error(env, nullptr, "ferkit native maxPoolGrad: array sizes do not match the geometry");
+    return nullptr;
+  }
+  std::memset(dx, 0, sizeof(float) * lx);
+  std::vector<float> best(c);
+  std::vector<int64_t> where(c);
+  for (int b = 0; b < n; b++)
+    for (int oy = 0; oy < oh; oy++)
+      for (int ox = 0; ox < ow; ox++) {
+        for (int ch = 0; ch < c; ch++) {
+          best[ch] = -__builtin_inff();
+          where[ch] = -1;
+        }
+        for (int ky = 0; ky < kh; ky++)
+          for (int kx = 0; kx < kw; kx++) {
+            const int64_t base = (((int64_t)b * h + oy * sh + ky) * w + ox * sw + kx) * c;
+            for (int ch = 0; ch < c; ch++) {
+              const float val = x[base + ch];
+              if (val > best[ch] || where[ch] < 0) {
+                best[ch] = val;
+                where[ch] = base + ch;
+              }
+            }
+          }
+        const float* g = dy + (((int64_t)b * oh + oy) * ow + ox) * c;
+        for (int ch = 0; ch < c; ch++) dx[where[ch]] += g[ch];
+      }
+  return nullptr;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t n = 1;
+  if (argc == 1) napi_get_value_int32(env, argv[0], &n);
+  openblas_set_num_threads(n);
+  napi_value r;
+  napi_create_int32(env, openblas_get_num_threads(), &r);
+  return r;
+}
+
+napi_value Config(napi_env env, napi_callback_info) {
+  napi_value r;
+  const char* c = openblas_get_config();
+  napi_create_string_utf8(env, c, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"blasConfig", nullptr, Config, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, 4, props);
+  return exports;
+}

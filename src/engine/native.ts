@@ -1,0 +1,174 @@
+// Optional native convolution kernels (native/conv.cc: im2col + OpenBLAS sgemm, multi-threaded)
+// registered over the wasm backend's Conv2D and its two gradients. The kernels read and write the
+// wasm heap in place. When the addon is not built (scripts/build-native.mjs needs g++ and
+// libopenblas-dev) or FERKIT_NATIVE=0, nothing changes: the wasm kernels run.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util } from '@tensorflow/tfjs-core';
+import { packageRoot } from '../util/package-root.js';
+
+interface NativeAddon {
+  conv(mode: 0 | 1 | 2, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
+  maxPoolGrad(geometry: number[], x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  setThreads(n: number): number;
+  blasConfig(): string;
+}
+
+interface WasmBackendInternals {
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+export interface NativeStatus {
+  available: boolean;
+  /** Why it is not in use, or the BLAS it runs on. */
+  detail: string;
+  threads?: number;
+}
+
+let addon: NativeAddon | undefined;
+let status: NativeStatus | undefined;
+
+export function nativeAddonPath(): string {
+  return join(packageRoot(), 'native', 'build', 'ferkit_native.node');
+}
+
+/** Loads the addon once; `status` says whether it is there and why not. */
+export function loadNative(): NativeStatus {
+  if (status) return status;
+  if (process.env.FERKIT_NATIVE === '0') return (status = { available: false, detail: 'disabled by FERKIT_NATIVE=0' });
+  const path = nativeAddonPath();
+  if (!existsSync(path)) return (status = { available: false, detail: `not built (${path}); run node scripts/build-native.mjs (needs g++ and libopenblas-dev)` });
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    // BLAS threads: FERKIT_NATIVE_THREADS, else OpenBLAS's own default (all cores).
+    const want = Number(process.env.FERKIT_NATIVE_THREADS);
+    const threads = Number.isInteger(want) && want > 0 ? addon.setThreads(want) : addon.setThreads(0) || undefined;
+    return (status = { available: true, detail: addon.blasConfig(), threads });
+  } catch (e) {
+    return (status = { available: false, detail: `failed to load ${path}: ${(e as Error).message}` });
+  }
+}
+
+function heapView(b: WasmBackendInternals, t: TensorInfo): Float32Array {
+  const data = b.dataIdMap.get(t.dataId);
+  if (!data) throw new Error('native conv: tensor has no wasm data');
+  const size = t.shape.reduce((a, c) => a * c, 1);
+  return new Float32Array(b.wasm.HEAPU8.buffer, data.memoryOffset, size);
+}
+
+function info(xShape: number[], filterShape: number[], attrs: NamedAttrMap): backend_util.Conv2DInfo {
+  const format = (attrs.dataFormat as string | undefined) ?? 'NHWC';
+  if (format !== 'NHWC' && format !== 'channelsLast') throw new Error(`native conv: NHWC only, got ${format}`);
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as number | [number, number],
+    (attrs.dilations as number | [number, number] | undefined) ?? 1,
+    attrs.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+  );
+}
+
+function geometry(c: backend_util.Conv2DInfo): number[] {
+  return [
+    c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth, c.outChannels, c.outHeight, c.outWidth,
+    c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left, c.dilationHeight, c.dilationWidth,
+  ];
+}
+
+/** Output first (it may grow the heap), then views of the inputs. */
+function runConv(backend: unknown, mode: 0 | 1 | 2, c: backend_util.Conv2DInfo, a: TensorInfo, b: TensorInfo, outShape: number[]): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const out = be.makeOutput(outShape, 'float32');
+  addon!.conv(mode, geometry(c), heapView(be, a), heapView(be, b), heapView(be, out));
+  return out;
+}
+
+export function nativeConvKernels(backendName = 'wasm'): KernelConfig[] {
+  return [
+    {
+      kernelName: tf.Conv2D,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+        const c = info(x.shape, filter.shape, attrs!);
+        return runConv(backend, 0, c, x, filter, [c.batchSize, c.outHeight, c.outWidth, c.outChannels]);
+      },
+    },
+    {
+      kernelName: tf.Conv2DBackpropFilter,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+        const filterShape = attrs!.filterShape as number[];
+        return runConv(backend, 1, info(x.shape, filterShape, attrs!), x, dy, filterShape);
+      },
+    },
+    {
+      kernelName: tf.Conv2DBackpropInput,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+        const inputShape = attrs!.inputShape as number[];
+        return runConv(backend, 2, info(inputShape, filter.shape, attrs!), dy, filter, inputShape);
+      },
+    },
+  ];
+}
+
+/** Kernel name of the native max-pool gradient (see src/nn/max-pool-op.ts): inputs {x (padded
+ *  NHWC), dy}, attrs {kernel, stride}; 'valid' pooling. */
+export const NATIVE_MAX_POOL_GRAD = 'FerkitMaxPoolGrad';
+
+function maxPoolGradKernel(backendName: string): KernelConfig {
+  return {
+    kernelName: NATIVE_MAX_POOL_GRAD,
+    backendName,
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+      const [kh, kw] = attrs!.kernel as [number, number];
+      const [sh, sw] = attrs!.stride as [number, number];
+      const be = backend as unknown as WasmBackendInternals;
+      const out = be.makeOutput(x.shape, 'float32');
+      const [n, h, w, c] = x.shape;
+      addon!.maxPoolGrad([n, h, w, c, kh, kw, dy.shape[1], dy.shape[2], sh, sw], heapView(be, x), heapView(be, dy), heapView(be, out));
+      return out;
+    },
+  };
+}
+
+let replaced: KernelConfig[] | undefined;
+
+/** Registers the native kernels over the wasm ones when the addon loads; returns the status. */
+export function registerNativeKernels(): NativeStatus {
+  const s = loadNative();
+  if (!s.available || replaced) return s;
+  replaced = [];
+  for (const config of [...nativeConvKernels('wasm'), maxPoolGradKernel('wasm')]) {
+    const previous = tf.getKernel(config.kernelName, 'wasm');
+    if (previous) {
+      replaced.push(previous);
+      tf.unregisterKernel(config.kernelName, 'wasm');
+    }
+    tf.registerKernel(config);
+  }
+  return s;
+}
+
+/** Puts the kernels the native ones replaced back (tests compare both paths). */
+export function unregisterNativeKernels(): void {
+  if (!replaced) return;
+  for (const config of [...nativeConvKernels('wasm'), maxPoolGradKernel('wasm')]) tf.unregisterKernel(config.kernelName, 'wasm');
+  for (const config of replaced) tf.registerKernel(config);
+  replaced = undefined;
+}
+
+export function nativeKernelsActive(): boolean {
+  return replaced !== undefined;
+}
