@@ -6,6 +6,11 @@ import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { loadNative, nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native.js';
 import { maxPoolValid } from '../../src/nn/max-pool-op.js';
+import { Random } from '../../src/nn/random.js';
+import { resnet18 } from '../../src/models/backbones/resnet.js';
+import { SGD } from '../../src/train/optim.js';
+import { trainStep } from '../../src/train/step.js';
+import { crossEntropy } from '../../src/losses/ce.js';
 import { randn, relMaxDiff, runOn } from '../helpers/backends.js';
 import { convCases, label, outHW, parity } from '../helpers/conv-cases.js';
 
@@ -62,5 +67,27 @@ describe('native kernels', { skip }, () => {
       registerNativeKernels();
       assert.ok(relMaxDiff(native, composed) === 0, `max-pool grad ${shape} k${k} s${s}: native and composed differ by ${relMaxDiff(native, composed)}`);
     }
+  });
+
+  it('a ResNet-18 trains with the same loss trajectory with and without the native kernels', async () => {
+    const x = randn([4, 40, 40, 3], 990);
+    const labels = [0, 3, 5, 6];
+    const run = () => {
+      const model = resnet18({ numClasses: 7, widthMultiplier: 0.25, rng: new Random(4) });
+      const opt = new SGD(model.trainableParameters(), { lr: 0.05, momentum: 0.9 });
+      const xt = tf.tensor(x.data, x.shape);
+      const y = tf.tensor1d(labels, 'int32');
+      const losses: number[] = [];
+      for (let i = 0; i < 6; i++) losses.push(trainStep(model, () => crossEntropy(model.forward(xt, true), y), opt));
+      tf.dispose([xt, y]);
+      model.dispose();
+      return losses;
+    };
+    const native = run();
+    unregisterNativeKernels();
+    const wasm = run();
+    registerNativeKernels();
+    assert.ok(native[5] < native[0], `loss did not fall: ${native}`);
+    native.forEach((l, i) => assert.ok(Math.abs(l - wasm[i]) <= 1e-3 * Math.max(1, Math.abs(wasm[i])), `step ${i}: native ${l} vs wasm ${wasm[i]}`));
   });
 });

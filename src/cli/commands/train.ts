@@ -128,7 +128,10 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
   };
   const trainStore = await loadStore(trainItems, 'train');
   const valStore = valItems ? await loadStore(valItems, 'val') : undefined;
-  const workers = num(flags.workers, 'workers') ?? Math.max(1, availableParallelism());
+  // With the native kernels, one process already uses every core (OpenBLAS threads); without them
+  // each wasm replica is single-threaded, so one replica per core.
+  const { engineInfo } = await import('../../engine/backend.js');
+  const workers = num(flags.workers, 'workers') ?? (engineInfo().native?.available ? 1 : Math.max(1, availableParallelism()));
   say(`training ${method.name} (${config.backbone}) on ${trainItems.length} ${kind}s, ${classes.length} classes, ${workers} worker(s)`);
 
   let epochBar: SingleBar | undefined;
@@ -191,7 +194,7 @@ export function register(program: Command): void {
     .option('--warmup <epochs>', 'linear warm-up epochs', '0')
     .option('--step-size <epochs>', 'StepLR step size')
     .option('--gamma <x>', 'StepLR/ExponentialLR factor')
-    .option('--workers <n>', 'data-parallel worker threads (default: all cores)')
+    .option('--workers <n>', 'data-parallel worker threads (default: 1 with the native kernels, else one per core)')
     .option('--seed <n>', 'seed for weights, order and augmentation', '0')
     .option('--resume', 'continue from <out>/checkpoint.safetensors')
     .option('--time-budget <s>', 'stop with a checkpoint after this many seconds')
