@@ -1,5 +1,5 @@
 // Draws results over a picture: a box per face in its expression's colour, the label and
-// confidence above it, and a bar per class beside it. An SVG overlay composited by sharp, so text
+// confidence above it, and a bar per class under it. An SVG overlay composited by sharp, so text
 // is rendered by librsvg (no canvas dependency); the same drawing serves images and video frames.
 import sharp from 'sharp';
 import type { Raster } from '../data/image.js';
@@ -31,16 +31,17 @@ export function overlaySvg(width: number, height: number, faces: readonly FaceRe
     const title = `${f.label} ${(f.confidence * 100).toFixed(0)}%`;
     const ty = y - font * 0.35 > font ? y - font * 0.35 : y + h + font;
     parts.push(`<text x="${x}" y="${ty}" font-family="DejaVu Sans, sans-serif" font-size="${font}" font-weight="bold" fill="${colour}" stroke="#000" stroke-width="${font / 14}" paint-order="stroke">${escapeXml(title)}</text>`);
-    // Bars: one row per class, beside the box (left of it when there is no room on the right).
+    // Bars: one row per class, in a panel under the box (above the label when the box touches the
+    // bottom), as wide as the box so neighbouring faces' panels do not overlap.
     const entries = Object.entries(f.probabilities);
     const row = Math.max(9, Math.round(font * 0.62));
-    const barW = Math.max(40, Math.round(w * 0.6));
-    const labelW = row * 4.2;
-    const panelW = labelW + barW + 6;
+    const panelW = Math.max(w, row * 9);
+    const labelW = row * 4.4;
+    const barW = panelW - labelW - 6;
     const panelH = entries.length * row + 6;
-    let px = x + w + stroke * 2;
-    if (px + panelW > width) px = Math.max(0, x - panelW - stroke * 2);
-    const py = Math.min(Math.max(0, y), Math.max(0, height - panelH));
+    const px = Math.min(Math.max(0, x), Math.max(0, width - panelW));
+    let py = y + h + stroke;
+    if (py + panelH > height) py = Math.max(0, Math.min(ty - font * 1.1, height) - panelH);
     parts.push(`<rect x="${px}" y="${py}" width="${panelW}" height="${panelH}" fill="#000" fill-opacity="0.55" rx="3"/>`);
     entries.forEach(([name, p], i) => {
       const ry = py + 3 + i * row;

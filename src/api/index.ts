@@ -3,5 +3,5 @@ export { Recognizer, loadRecognizer, type ImageInput, type RecognizerOptions } f
 export { recognizeVideo, recognizeStream, summarise, FrameAnalyser, type VideoOptions, type VideoFrames, type StreamFrame, type TemporalOptions } from './video.js';
 export { decodeImageBytes } from './decode.js';
 export { topLabel } from './results.js';
-export { iou, IouTracker } from './tracker.js';
+export { iou, IouTracker, type Box, type TrackerOptions } from './tracker.js';
 export type * from './types.js';

@@ -6,7 +6,9 @@ import { Registry } from '../../registry.js';
 import { register as data } from './data.js';
 import { register as evaluate } from './eval.js';
 import { register as exportModel } from './export.js';
+import { register as demo } from './demo.js';
 import { register as info } from './info.js';
+import { register as predict } from './predict.js';
 import { register as train } from './train.js';
 
 export type AddCommand = (program: Command) => void;
@@ -16,4 +18,6 @@ export const commands = new Registry<AddCommand>('command')
   .register({ name: 'data', description: 'dataset tools', create: data })
   .register({ name: 'train', description: 'train a model', create: train })
   .register({ name: 'eval', description: 'score a model on a labelled dataset', create: evaluate })
-  .register({ name: 'export', description: 'export a model to ONNX or the TF.js folder format', create: exportModel });
+  .register({ name: 'export', description: 'export a model to ONNX or the TF.js folder format', create: exportModel })
+  .register({ name: 'predict', description: 'expressions of the faces in images, folders and videos', create: predict })
+  .register({ name: 'demo', description: "the bundled model on face-api's sample photos", create: demo });

@@ -1,0 +1,80 @@
+// `ferkit predict <image|folder|video>`: expressions of every face, as a table, JSON or CSV, and
+// optionally annotated copies (boxes, labels, probability bars) of the pictures or the video.
+import type { Command } from 'commander';
+import { globalOptions, startEngine } from '../global-options.js';
+
+interface PredictFlags {
+  model?: string;
+  engine: string;
+  detector: string;
+  json?: boolean;
+  csv?: boolean;
+  annotate?: string;
+  fps?: string;
+  tau?: string;
+  minScore?: string;
+}
+
+const positive = (name: string, v: string | undefined, allowZero = false): number | undefined => {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0 || (!allowZero && x === 0)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${v}"`);
+  return x;
+};
+
+async function run(input: string, flags: PredictFlags, cmd: Command): Promise<void> {
+  const { quiet } = globalOptions(cmd);
+  if (flags.json && flags.csv) throw new Error('give --json or --csv, not both');
+  const say = (s: string) => {
+    if (!quiet) process.stderr.write(s + '\n');
+  };
+  const { resolveInput } = await import('../predict-inputs.js');
+  const target = resolveInput(input);
+  const engine = flags.engine as 'auto' | 'tfjs' | 'onnx';
+  if (!['auto', 'tfjs', 'onnx'].includes(engine)) throw new Error(`--engine must be auto, tfjs or onnx, got "${flags.engine}"`);
+  if (!['ssd', 'tiny'].includes(flags.detector)) throw new Error(`--detector must be ssd or tiny, got "${flags.detector}"`);
+  const fps = positive('fps', flags.fps);
+  const tau = positive('tau', flags.tau, true);
+  const minScore = positive('min-score', flags.minScore);
+  await startEngine(cmd);
+  const { loadRecognizer } = await import('../../api/recognizer.js');
+  const rec = await loadRecognizer({ model: flags.model, engine, detector: flags.detector as 'ssd' | 'tiny', minDetectionScore: minScore, onNote: say });
+  const fmt = await import('../results-format.js');
+  const { recognizeImages, recognizeVideoFile } = await import('../predict-run.js');
+  const progress = !quiet && process.stderr.isTTY;
+  const t0 = performance.now();
+  let written: string[];
+  if (target.kind === 'images') {
+    const r = await recognizeImages(rec, target.files, { annotate: flags.annotate, progress });
+    written = r.written;
+    if (flags.json) process.stdout.write(JSON.stringify({ engine: rec.engine, classes: rec.classes, images: r.records }) + '\n');
+    else if (flags.csv) process.stdout.write(fmt.imageCsv(r.records, rec.classes) + '\n');
+    else process.stdout.write(fmt.imageTable(r.records) + '\n');
+  } else {
+    const file = target.files[0];
+    const r = await recognizeVideoFile(rec, file, { annotate: flags.annotate, progress, fps, tau });
+    written = r.written;
+    if (flags.json) process.stdout.write(JSON.stringify({ engine: rec.engine, classes: rec.classes, ...fmt.videoJson(file, r.result) }) + '\n');
+    else if (flags.csv) process.stdout.write(fmt.videoCsv(file, r.result, rec.classes) + '\n');
+    else process.stdout.write(fmt.videoTable(file, r.result) + '\n');
+  }
+  say(`${rec.engine}: ${((performance.now() - t0) / 1000).toFixed(1)} s${written.length ? `; wrote ${written.length === 1 ? written[0] : `${written.length} files to ${flags.annotate}`}` : ''}`);
+  await rec.dispose();
+}
+
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description('expressions of every face in an image, a folder of images or a video')
+    .argument('<input>', 'image file, folder of images, or video file')
+    .option('--model <dir>', 'model folder (default: the bundled FER2013 model)')
+    .option('--engine <name>', 'auto (ONNX when the model folder has model.onnx), tfjs or onnx', 'auto')
+    .option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast)', 'ssd')
+    .option('--min-score <x>', 'minimum face detection score (default 0.5)')
+    .option('--json', 'print JSON')
+    .option('--csv', 'print CSV (one row per face, per frame for videos)')
+    .option('--annotate <dir>', 'write annotated copies (PNG per image, .annotated.mp4 per video) to this folder')
+    .option('--fps <n>', 'video: frames per second to analyse (default: the video rate, at most 15)')
+    .option('--tau <seconds>', 'video with an image model: EMA smoothing time constant (default 0.5, 0 = off)')
+    .action(run);
+}

@@ -1,0 +1,78 @@
+// The work behind `ferkit predict` and `ferkit demo`: recognise a list of images or one video,
+// optionally writing annotated copies, with a progress bar on a terminal.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import type { Recognizer } from '../api/recognizer.js';
+import type { VideoResult } from '../api/types.js';
+import type { ImageRecord } from './results-format.js';
+
+export interface RunOptions {
+  /** Folder for annotated copies. */
+  annotate?: string;
+  progress: boolean;
+}
+
+function bar(label: string, total: number, show: boolean): SingleBar | undefined {
+  if (!show) return undefined;
+  const b = new SingleBar({ format: `${label} {bar} {value}/{total} {eta_formatted}`, stream: process.stderr }, Presets.shades_classic);
+  b.start(total, 0);
+  return b;
+}
+
+/** Recognises each image; annotated PNGs go to `<annotate>/<name>.png`. */
+export async function recognizeImages(rec: Recognizer, files: readonly string[], opts: RunOptions): Promise<{ records: ImageRecord[]; written: string[] }> {
+  const { decodeImageFile } = await import('../data/image.js');
+  const { annotatePng } = await import('../api/annotate.js');
+  if (opts.annotate) await mkdir(opts.annotate, { recursive: true });
+  const b = bar('recognising', files.length, opts.progress && files.length > 1);
+  const records: ImageRecord[] = [];
+  const written: string[] = [];
+  try {
+    for (const file of files) {
+      const img = await decodeImageFile(file, { channels: 3 });
+      const faces = await rec.recognize(img);
+      records.push({ file, width: img.width, height: img.height, faces });
+      if (opts.annotate) {
+        const out = join(opts.annotate, `${basename(file, extname(file))}.png`);
+        await writeFile(out, await annotatePng(img, faces));
+        written.push(out);
+      }
+      b?.increment();
+    }
+  } finally {
+    b?.stop();
+  }
+  return { records, written };
+}
+
+export interface VideoRunOptions extends RunOptions {
+  fps?: number;
+  tau?: number;
+  maxDuration?: number;
+}
+
+/** Recognises a video; the annotated copy is `<annotate>/<name>.annotated.mp4` at the analysis rate. */
+export async function recognizeVideoFile(rec: Recognizer, file: string, opts: VideoRunOptions): Promise<{ result: VideoResult; written: string[] }> {
+  const { readVideoFrames } = await import('../api/video.js');
+  const src = await readVideoFrames(file, { fps: opts.fps, maxDuration: opts.maxDuration });
+  const b = bar('frames', src.frames.length, opts.progress);
+  let result: VideoResult;
+  try {
+    result = await rec.recognizeVideo(src, { tau: opts.tau, onProgress: (done) => b?.update(done) });
+  } finally {
+    b?.stop();
+  }
+  const written: string[] = [];
+  if (opts.annotate) {
+    const { annotateRaster } = await import('../api/annotate.js');
+    const { encodeVideo } = await import('../data/video.js');
+    await mkdir(opts.annotate, { recursive: true });
+    const frames = [];
+    for (const [i, fr] of result.frames.entries()) frames.push(await annotateRaster(src.frames[i], fr.faces));
+    const out = join(opts.annotate, `${basename(file, extname(file))}.annotated.mp4`);
+    await encodeVideo(frames, out, result.fps);
+    written.push(out);
+  }
+  return { result, written };
+}

@@ -1,0 +1,71 @@
+// Recognition results as text: a readable table, CSV rows (one per face, or per face per frame),
+// and the JSON shapes `ferkit predict --json` prints. Shared by predict and demo.
+import type { FaceResult, VideoResult } from '../api/types.js';
+
+export interface ImageRecord {
+  file: string;
+  width: number;
+  height: number;
+  faces: FaceResult[];
+}
+
+const pct = (p: number) => `${(p * 100).toFixed(0)}%`;
+
+/** One line per face: box, label, confidence and the next two most likely expressions. */
+export function imageTable(records: readonly ImageRecord[]): string {
+  const lines: string[] = [];
+  for (const r of records) {
+    lines.push(`${r.file}: ${r.faces.length} face${r.faces.length === 1 ? '' : 's'}`);
+    r.faces.forEach((f, i) => {
+      const others = Object.entries(f.probabilities)
+        .sort((a, b) => b[1] - a[1])
+        .slice(1, 3)
+        .map(([k, p]) => `${k} ${pct(p)}`)
+        .join(', ');
+      lines.push(`  face ${i + 1} at [${f.box.map((v) => Math.round(v)).join(', ')}]: ${f.label} ${pct(f.confidence)} (then ${others})`);
+    });
+  }
+  return lines.join('\n');
+}
+
+export function videoTable(file: string, v: VideoResult): string {
+  const lines = [`${file}: ${v.summary.frames} frames at ${v.fps.toFixed(2)} fps (${v.temporal.mode === 'ema' ? `EMA τ=${v.temporal.tau} s` : `clip windows of ${v.temporal.frames}`}), ${v.summary.faces} face track${v.summary.faces === 1 ? '' : 's'}`];
+  for (const t of v.timelines) {
+    const s = t.summary;
+    const shares = Object.entries(s.labelShare)
+      .filter(([, x]) => x > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, x]) => `${k} ${pct(x)}`)
+      .join(', ');
+    lines.push(`  face ${s.faceId}: ${s.firstTime.toFixed(2)}-${s.lastTime.toFixed(2)} s, ${s.frames} frames, mostly ${s.dominantLabel} (frames: ${shares})`);
+  }
+  lines.push(`  video: ${v.summary.dominantLabel ?? 'no faces'}`);
+  return lines.join('\n');
+}
+
+const csvCell = (v: string | number) => {
+  const s = typeof v === 'number' ? String(Math.round(v * 1e6) / 1e6) : v;
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+const csvRow = (cells: (string | number)[]) => cells.map(csvCell).join(',');
+
+export function imageCsv(records: readonly ImageRecord[], classes: readonly string[]): string {
+  const rows = [csvRow(['file', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence', ...classes])];
+  for (const r of records) {
+    r.faces.forEach((f, i) => rows.push(csvRow([r.file, i + 1, ...f.box, f.label, f.confidence, ...classes.map((c) => f.probabilities[c])])));
+  }
+  return rows.join('\n');
+}
+
+export function videoCsv(file: string, v: VideoResult, classes: readonly string[]): string {
+  const rows = [csvRow(['file', 'time', 'frame', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence', ...classes])];
+  for (const t of v.timelines) {
+    for (const p of t.points) rows.push(csvRow([file, p.time, p.frame, t.faceId, ...p.box, p.label, p.confidence, ...classes.map((c) => p.probabilities[c])]));
+  }
+  return rows.join('\n');
+}
+
+/** The video result without per-frame landmarks (timelines carry the per-frame data). */
+export function videoJson(file: string, v: VideoResult): Record<string, unknown> {
+  return { file, kind: 'video', width: v.width, height: v.height, fps: v.fps, temporal: v.temporal, summary: v.summary, timelines: v.timelines };
+}
