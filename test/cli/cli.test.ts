@@ -36,7 +36,7 @@ describe('ferkit CLI', () => {
     const r = ferkit(['info'], { FERKIT_BACKEND: '' });
     assert.equal(r.code, 0, r.stderr);
     const info = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(info).sort(), ['backend', 'backendReason', 'ferkit', 'ffmpeg', 'node', 'onnxruntime', 'platform', 'tfjs', 'threads']);
+    assert.deepEqual(Object.keys(info).sort(), ['backend', 'backendReason', 'ferkit', 'ffmpeg', 'native', 'node', 'onnxruntime', 'platform', 'tfjs', 'threads']);
     assert.equal(info.ferkit, pkg.version);
     assert.equal(info.tfjs, '4.22.0');
     assert.equal(info.backend, 'wasm');

@@ -7,7 +7,7 @@ import { packageVersion } from '../version.js';
 export function register(program: Command): void {
   program
     .command('info')
-    .description('print ferkit, TF.js, backend, onnxruntime and ffmpeg facts as JSON')
+    .description('print ferkit, TF.js, backend, native kernels, onnxruntime and ffmpeg facts as JSON')
     .action(async (_opts: unknown, cmd: Command) => {
       const engine = await startEngine(cmd);
       const info = {
@@ -16,6 +16,7 @@ export function register(program: Command): void {
         backend: engine.backend,
         backendReason: engine.reason,
         threads: engine.threads,
+        native: engine.native ?? { available: false, detail: `not used on the ${engine.backend} backend` },
         onnxruntime: await probeOnnxRuntime(),
         ffmpeg: probeFfmpeg(),
         node: process.version,
