@@ -3,3 +3,7 @@ export { initEngine, engineInfo, BACKENDS } from './engine/backend.js';
 export type { BackendName, EngineInfo } from './engine/backend.js';
 export { Registry } from './registry.js';
 export type { RegistryEntry } from './registry.js';
+export * from './api/index.js';
+export { loadRunner, engines as inferenceEngines, type EngineChoice, type LoadRunnerOptions } from './infer/load.js';
+export { TfjsRunner } from './infer/tfjs-runner.js';
+export type { ModelRunner, RunnerOutput } from './infer/runner.js';
