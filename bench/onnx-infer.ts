@@ -19,8 +19,15 @@ export interface OnnxBenchOptions {
   threads?: number;
 }
 
-/** Images per second of ResNet-18 @ size on onnxruntime-node. */
-export async function onnxInferThroughput(o: OnnxBenchOptions, log: (s: string) => void): Promise<number> {
+export interface OnnxBench {
+  /** Images per second over about `seconds` (at least 3 batches, or exactly `steps`). */
+  time(seconds: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Exports ResNet-18 @ size, opens it on onnxruntime-node and warms it up; time() may be called
+ *  repeatedly (the benchmark interleaves it with the PyTorch baseline). */
+export async function openOnnxBench(o: OnnxBenchOptions, log: (s: string) => void): Promise<OnnxBench> {
   const config: ModelConfig = {
     format: 'ferkit-model',
     version: 1,
@@ -36,23 +43,24 @@ export async function onnxInferThroughput(o: OnnxBenchOptions, log: (s: string) 
   log(`ferkit onnx: exported ResNet-18 in ${(performance.now() - t0).toFixed(0)} ms (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
   const threads = o.threads ?? availableParallelism();
   const runner = await OnnxRunner.create(bytes, config, { threads });
-  try {
-    const shape = [o.batch, o.size, o.size, 3];
-    const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    const rng = new Random(7);
-    for (let i = 0; i < x.length; i++) x[i] = rng.normal();
-    for (let i = 0; i < 3; i++) await runner.run(x, shape); // warm-up: kernels, allocations
-    let steps = 0;
-    const start = performance.now();
-    const minSteps = o.steps || 3;
-    while (steps < minSteps || (!o.steps && performance.now() - start < o.seconds * 1000)) {
-      await runner.run(x, shape);
-      steps++;
-    }
-    const ms = (performance.now() - start) / steps;
-    log(`ferkit onnx: onnxruntime-node, ${threads} threads, ${steps} batches, ${ms.toFixed(1)} ms/batch`);
-    return (o.batch * 1000) / ms;
-  } finally {
-    await runner.dispose();
-  }
+  const shape = [o.batch, o.size, o.size, 3];
+  const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const rng = new Random(7);
+  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+  for (let i = 0; i < 3; i++) await runner.run(x, shape); // warm-up: kernels, allocations
+  return {
+    async time(seconds: number): Promise<number> {
+      let steps = 0;
+      const start = performance.now();
+      const minSteps = o.steps || 3;
+      while (steps < minSteps || (!o.steps && performance.now() - start < seconds * 1000)) {
+        await runner.run(x, shape);
+        steps++;
+      }
+      const ms = (performance.now() - start) / steps;
+      log(`ferkit onnx: onnxruntime-node, ${threads} threads, ${steps} batches, ${ms.toFixed(1)} ms/batch`);
+      return (o.batch * 1000) / ms;
+    },
+    close: () => runner.dispose(),
+  };
 }
