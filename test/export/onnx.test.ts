@@ -11,7 +11,7 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { decodeImageFile } from '../../src/data/image.js';
 import { createModel, bundledModelDir, loadModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
-import type { FerModel, ModelConfig, ModelOutput } from '../../src/models/model.js';
+import { disposeOutput, type FerModel, type ModelConfig, type ModelOutput } from '../../src/models/model.js';
 import { Conv2d } from '../../src/nn/conv.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Module, Sequential } from '../../src/nn/module.js';
@@ -99,7 +99,8 @@ async function assertParity(model: FerModel, x: tf.Tensor4D, bytes: Uint8Array):
   const top = tf.tidy(() => tf.argMax(out.logits, 1).dataSync());
   const spread = tf.tidy(() => tf.sub(tf.max(out.logits, 0), tf.min(out.logits, 0)).max().dataSync()[0]);
   assert.ok(spread > 0.05 || new Set(top).size > 1, `logits barely vary across faces (spread ${spread})`);
-  tf.dispose([out.logits, out.embedding!, probs]);
+  disposeOutput(out);
+  probs.dispose();
   return dLogits;
 }
 
@@ -162,6 +163,18 @@ describe('ONNX export', () => {
     await runner.dispose();
     const d = maxAbsDiff(probs, got.probs);
     assert.ok(d <= TOL, `${dir}/model.onnx is stale or wrong: max abs diff ${d} (re-run \`ferkit export --format onnx\`)`);
+    tf.dispose(x);
+    model.dispose();
+  });
+
+  it('SCN on fer-cnn (logits α·z): parity on real faces', async () => {
+    const cfg = { ...config('fer-cnn', 1, 48, { widthMultiplier: 0.5 }), method: 'scn' };
+    const model = createModel(cfg, new Random(21)) as FerModel & { fc: Linear };
+    scrambleBatchNorms(model, 300);
+    tf.tidy(() => model.fc.weight.assign(tf.mul(model.fc.weight, 20))); // logits big enough to differ per face
+    model.eval();
+    const x = await realFaces(cfg, 2);
+    await assertParity(model, x, exportOnnx(model));
     tf.dispose(x);
     model.dispose();
   });

@@ -2,3 +2,4 @@
 // method adds one import line for its emitter file).
 import './nn-emitters.js';
 import './model-emitters.js';
+import './scn-emitters.js';
