@@ -3,5 +3,6 @@ export { Recognizer, loadRecognizer, type ImageInput, type RecognizerOptions } f
 export { recognizeVideo, recognizeStream, summarise, FrameAnalyser, type VideoOptions, type VideoFrames, type StreamFrame, type TemporalOptions } from './video.js';
 export { decodeImageBytes } from './decode.js';
 export { topLabel } from './results.js';
+export { annotatePng, annotateRaster, overlaySvg, EXPRESSION_COLOURS } from './annotate.js';
 export { iou, IouTracker, type Box, type TrackerOptions } from './tracker.js';
 export type * from './types.js';

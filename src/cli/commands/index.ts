@@ -9,6 +9,7 @@ import { register as exportModel } from './export.js';
 import { register as demo } from './demo.js';
 import { register as info } from './info.js';
 import { register as predict } from './predict.js';
+import { register as serve } from './serve.js';
 import { register as train } from './train.js';
 
 export type AddCommand = (program: Command) => void;
@@ -20,4 +21,5 @@ export const commands = new Registry<AddCommand>('command')
   .register({ name: 'eval', description: 'score a model on a labelled dataset', create: evaluate })
   .register({ name: 'export', description: 'export a model to ONNX or the TF.js folder format', create: exportModel })
   .register({ name: 'predict', description: 'expressions of the faces in images, folders and videos', create: predict })
-  .register({ name: 'demo', description: "the bundled model on face-api's sample photos", create: demo });
+  .register({ name: 'demo', description: "the bundled model on face-api's sample photos", create: demo })
+  .register({ name: 'serve', description: 'HTTP API and web page', create: serve });

@@ -1,0 +1,76 @@
+// `ferkit serve`: the HTTP API and web page (src/server) on a port, until interrupted.
+import type { Command } from 'commander';
+import { globalOptions, startEngine } from '../global-options.js';
+
+interface ServeFlags {
+  port: string;
+  host: string;
+  model?: string;
+  engine: string;
+  detector: string;
+  maxImageMb: string;
+  maxVideoMb: string;
+  maxPixels: string;
+  maxVideoSeconds: string;
+  videoFps: string;
+  maxQueue: string;
+  log?: boolean;
+}
+
+function num(name: string, v: string, integer = false): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
+  return x;
+}
+
+async function run(flags: ServeFlags, cmd: Command): Promise<void> {
+  const { quiet } = globalOptions(cmd);
+  const say = (s: string) => {
+    if (!quiet) process.stderr.write(s + '\n');
+  };
+  if (!['auto', 'tfjs', 'onnx'].includes(flags.engine)) throw new Error(`--engine must be auto, tfjs or onnx, got "${flags.engine}"`);
+  if (!['ssd', 'tiny'].includes(flags.detector)) throw new Error(`--detector must be ssd or tiny, got "${flags.detector}"`);
+  const limits = {
+    maxImageBytes: Math.round(num('max-image-mb', flags.maxImageMb) * 1024 * 1024),
+    maxVideoBytes: Math.round(num('max-video-mb', flags.maxVideoMb) * 1024 * 1024),
+    maxPixels: num('max-pixels', flags.maxPixels, true),
+    maxVideoSeconds: num('max-video-seconds', flags.maxVideoSeconds),
+    videoFps: num('video-fps', flags.videoFps),
+    maxQueue: num('max-queue', flags.maxQueue, true),
+  };
+  const port = num('port', flags.port, true);
+  await startEngine(cmd);
+  const { loadRecognizer } = await import('../../api/recognizer.js');
+  const { buildServer } = await import('../../server/app.js');
+  const recognizer = await loadRecognizer({ model: flags.model, engine: flags.engine as 'auto', detector: flags.detector as 'ssd' | 'tiny', onNote: say });
+  // Load the detector now so the first request does not pay for it.
+  await recognizer.recognize({ width: 64, height: 64, channels: 3, data: new Uint8Array(64 * 64 * 3) });
+  const app = await buildServer({ recognizer, limits, logger: Boolean(flags.log) });
+  const address = await app.listen({ port, host: flags.host });
+  say(`ferkit serve: ${address} (web page at /, API at /v1/recognize and /v1/recognize-video, OpenAPI at /openapi.json) on ${recognizer.engine}`);
+  const stop = async () => {
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('HTTP API (POST /v1/recognize, /v1/recognize-video; GET /health, /openapi.json) and a web page at /')
+    .option('--port <n>', 'port', '8080')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--model <dir>', 'model folder (default: the bundled FER2013 model)')
+    .option('--engine <name>', 'auto, tfjs or onnx', 'auto')
+    .option('--detector <name>', 'ssd or tiny', 'ssd')
+    .option('--max-image-mb <n>', 'largest image upload, MB', '10')
+    .option('--max-video-mb <n>', 'largest video upload, MB', '50')
+    .option('--max-pixels <n>', 'largest image or video frame, pixels', String(4096 * 4096))
+    .option('--max-video-seconds <n>', 'longest video, seconds', '30')
+    .option('--video-fps <n>', 'frames per second analysed in videos', '5')
+    .option('--max-queue <n>', 'requests in progress before new ones get 503', '64')
+    .option('--log', 'log every request (JSON lines on stdout)')
+    .action(run);
+}

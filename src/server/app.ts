@@ -1,0 +1,147 @@
+// `ferkit serve`'s HTTP app (Fastify): POST /v1/recognize (image bytes or multipart → faces),
+// POST /v1/recognize-video (video bytes or multipart → timelines), GET /health, GET /openapi.json
+// and the web page at /. The recognizer runs one request at a time (Recognizer.serial); requests
+// beyond limits.maxQueue get 503 instead of queueing without bound.
+import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import { decodeImageBytes } from '../api/decode.js';
+import type { Recognizer } from '../api/recognizer.js';
+import { readVideoFrames } from '../api/video.js';
+import { DataError } from '../data/errors.js';
+import { probeVideo } from '../data/video.js';
+import { packageRoot } from '../util/package-root.js';
+import { packageVersion } from '../cli/version.js';
+import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+import { addRequestBodies } from './openapi.js';
+import { errorSchema, healthResponse, recognizeResponse, videoResponse } from './schemas.js';
+
+export interface ServerOptions {
+  recognizer: Recognizer;
+  limits?: Partial<ServerLimits>;
+  /** Fastify's logger (default off). */
+  logger?: boolean;
+}
+
+/** An error the client caused: sent as its status with the message. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const errorName: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 503: 'Service Unavailable' };
+
+export const webPagePath = () => join(packageRoot(), 'src', 'server', 'public', 'index.html');
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const rec = opts.recognizer;
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: limits.maxImageBytes });
+  let inFlight = 0;
+  const started = Date.now();
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'ferkit', description: 'Facial expression recognition over HTTP', version: packageVersion() },
+    },
+  });
+  await app.register(multipart, { limits: { files: 1, fileSize: limits.maxVideoBytes, fields: 10 } });
+  // Raw uploads: any image/* or video/* type, or octet-stream, arrive as one buffer.
+  app.addContentTypeParser(/^(image|video)\/[\w.+-]+$/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    let status = err instanceof HttpError ? err.statusCode : err instanceof DataError ? 400 : (err.statusCode ?? 500);
+    if (err.code === 'FST_REQ_FILE_TOO_LARGE') status = 413;
+    if (status >= 500) req.log.error(err);
+    const message = status >= 500 ? 'internal error' : err.message;
+    reply.status(status).send({ statusCode: status, error: errorName[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'), message });
+  });
+
+  /** The uploaded bytes, from a raw body or the first file of a multipart form. */
+  async function uploaded(req: FastifyRequest, maxBytes: number, what: string): Promise<{ bytes: Buffer; name: string }> {
+    if (req.isMultipart()) {
+      const file = await req.file({ limits: { fileSize: maxBytes } });
+      if (!file) throw new HttpError(400, `multipart form has no file; send the ${what} as a file field`);
+      const bytes = await file.toBuffer();
+      return { bytes, name: file.filename || 'upload' };
+    }
+    const body = req.body;
+    if (!Buffer.isBuffer(body)) throw new HttpError(415, `send the ${what} as the request body (Content-Type image/*, video/* or application/octet-stream) or as multipart/form-data`);
+    return { bytes: body, name: 'upload' };
+  }
+
+  /** Runs `f` unless too many requests already wait. */
+  async function queued<T>(f: () => Promise<T>): Promise<T> {
+    if (inFlight >= limits.maxQueue) throw new HttpError(503, `busy: ${inFlight} requests in progress (limit ${limits.maxQueue}); retry later`);
+    inFlight++;
+    try {
+      return await f();
+    } finally {
+      inFlight--;
+    }
+  }
+
+  const errors = { 400: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema };
+
+  app.post('/v1/recognize', {
+    bodyLimit: limits.maxImageBytes,
+    schema: { summary: 'Expressions of every face in a photo', tags: ['recognize'], response: { 200: recognizeResponse, ...errors } },
+  }, async (req: FastifyRequest) => {
+    const t0 = performance.now();
+    const { bytes, name } = await uploaded(req, limits.maxImageBytes, 'image');
+    return queued(async () => {
+      const image = await decodeImageBytes(bytes, name, { maxPixels: limits.maxPixels });
+      const faces = await rec.recognize(image);
+      return { width: image.width, height: image.height, classes: rec.classes, engine: rec.engine, ms: performance.now() - t0, faces };
+    });
+  });
+
+  app.post('/v1/recognize-video', {
+    bodyLimit: limits.maxVideoBytes,
+    schema: { summary: 'Per-face expression timelines of a video', tags: ['recognize'], response: { 200: videoResponse, ...errors } },
+  }, async (req: FastifyRequest) => {
+    const t0 = performance.now();
+    const { bytes, name } = await uploaded(req, limits.maxVideoBytes, 'video');
+    if (bytes.length === 0) throw new HttpError(400, `${name}: empty video (0 bytes)`);
+    return queued(async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ferkit-upload-'));
+      const path = join(dir, 'upload');
+      try {
+        await writeFile(path, bytes);
+        // Errors name the upload, not the temp file.
+        const rename = (e: unknown) => (e instanceof DataError ? new DataError(name, e.problem) : e);
+        const info = await probeVideo(path).catch((e) => Promise.reject(rename(e)));
+        if (info.width * info.height > limits.maxPixels) throw new HttpError(400, `${name}: frames are ${info.width}x${info.height}; the limit is ${limits.maxPixels} pixels`);
+        const src = await readVideoFrames(path, { fps: limits.videoFps, maxDuration: limits.maxVideoSeconds }).catch((e) => Promise.reject(rename(e)));
+        const v = await rec.recognizeVideo(src);
+        return { width: v.width, height: v.height, fps: v.fps, classes: rec.classes, engine: rec.engine, ms: performance.now() - t0, temporal: v.temporal, summary: v.summary, timelines: v.timelines };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  app.get('/health', { schema: { summary: 'Liveness and what runs', tags: ['service'], response: { 200: healthResponse } } }, async () => ({
+    status: 'ok',
+    engine: rec.engine,
+    classes: rec.classes,
+    modelInput: `${rec.config.input.kind} ${rec.config.input.size.join('x')}x${rec.config.input.channels}`,
+    queue: inFlight,
+    uptime: (Date.now() - started) / 1000,
+    limits: { ...limits },
+  }));
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => addRequestBodies(app.swagger() as Record<string, unknown>, limits));
+
+  const page = await readFile(webPagePath(), 'utf8');
+  app.get('/', { schema: { hide: true } }, async (_req, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(page));
+  return app;
+}

@@ -1,0 +1,102 @@
+// JSON schemas of the HTTP API's responses: they drive the OpenAPI document and Fastify's
+// serialisation. Request bodies are raw image/video bytes or multipart, described in openapi.ts.
+const box = { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4, description: '[x, y, width, height] in pixels' } as const;
+const probabilities = { type: 'object', additionalProperties: { type: 'number' }, description: 'probability per expression (sums to 1)' } as const;
+
+export const errorSchema = {
+  type: 'object',
+  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
+  required: ['statusCode', 'error', 'message'],
+} as const;
+
+export const faceSchema = {
+  type: 'object',
+  properties: {
+    box,
+    detectionScore: { type: 'number' },
+    landmarks: { type: 'array', items: { type: 'array', items: { type: 'number' } }, description: '68 points (iBUG order)' },
+    probabilities,
+    label: { type: 'string' },
+    confidence: { type: 'number' },
+  },
+  required: ['box', 'detectionScore', 'landmarks', 'probabilities', 'label', 'confidence'],
+} as const;
+
+export const recognizeResponse = {
+  type: 'object',
+  properties: {
+    width: { type: 'integer' },
+    height: { type: 'integer' },
+    classes: { type: 'array', items: { type: 'string' } },
+    engine: { type: 'string' },
+    ms: { type: 'number', description: 'server time for this request, milliseconds (queueing included)' },
+    faces: { type: 'array', items: faceSchema },
+  },
+  required: ['width', 'height', 'classes', 'engine', 'ms', 'faces'],
+} as const;
+
+const timelinePoint = {
+  type: 'object',
+  properties: { time: { type: 'number' }, frame: { type: 'integer' }, box, probabilities, label: { type: 'string' }, confidence: { type: 'number' } },
+} as const;
+
+export const videoResponse = {
+  type: 'object',
+  properties: {
+    width: { type: 'integer' },
+    height: { type: 'integer' },
+    fps: { type: 'number' },
+    classes: { type: 'array', items: { type: 'string' } },
+    engine: { type: 'string' },
+    ms: { type: 'number' },
+    temporal: { type: 'object', properties: { mode: { type: 'string' }, frames: { type: 'integer' }, tau: { type: 'number' } } },
+    summary: {
+      type: 'object',
+      properties: {
+        frames: { type: 'integer' },
+        duration: { type: 'number' },
+        faces: { type: 'integer' },
+        framesWithFaces: { type: 'integer' },
+        meanProbabilities: probabilities,
+        dominantLabel: { type: ['string', 'null'] },
+      },
+    },
+    timelines: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          faceId: { type: 'integer' },
+          points: { type: 'array', items: timelinePoint },
+          summary: {
+            type: 'object',
+            properties: {
+              faceId: { type: 'integer' },
+              firstTime: { type: 'number' },
+              lastTime: { type: 'number' },
+              frames: { type: 'integer' },
+              meanProbabilities: probabilities,
+              dominantLabel: { type: 'string' },
+              labelShare: probabilities,
+            },
+          },
+        },
+      },
+    },
+  },
+  required: ['width', 'height', 'fps', 'classes', 'engine', 'summary', 'timelines'],
+} as const;
+
+export const healthResponse = {
+  type: 'object',
+  properties: {
+    status: { type: 'string' },
+    engine: { type: 'string' },
+    classes: { type: 'array', items: { type: 'string' } },
+    modelInput: { type: 'string' },
+    queue: { type: 'integer', description: 'requests waiting or running' },
+    uptime: { type: 'number' },
+    limits: { type: 'object', additionalProperties: { type: 'number' } },
+  },
+  required: ['status', 'engine', 'classes', 'queue'],
+} as const;
