@@ -80,6 +80,21 @@ describe('ial model (tiny configs)', () => {
     model.dispose();
   });
 
+  it('depth: layers (from methodOptions) sets the blocks per stage; every block of an attention stage attends', () => {
+    const model = createModel(tinyConfig({ layers: [1, 2, 1, 2] }), new Random(1));
+    const names = Object.keys(model.stateDict());
+    assert.ok(names.includes('s_former.layer2.1.attn.gc.0.weight'));
+    assert.ok(names.includes('s_former.layer2.1.AUX_fc.0.weight'));
+    assert.ok(!names.some((n) => n.startsWith('s_former.layer3.1.')));
+    assert.ok(names.includes('s_former.dsf.layer4.1.conv2.weight'));
+    assert.ok(!names.some((n) => n.startsWith('s_former.dsf.layer4.2.')));
+    const out = model.forward(clips(1, 4, 32, 3), false);
+    assert.deepEqual(out.extras!.aux2.shape, [1, 7]);
+    disposeOutput(out);
+    model.dispose();
+    assert.throws(() => createModel(tinyConfig({ layers: [1, 1, 1] })), /option layers must be four positive integers/);
+  });
+
   it('clips of a batch are independent in eval mode (GCA and DSF group frames per clip)', () => {
     const model = createModel(tinyConfig(), new Random(2));
     model.eval();

@@ -12,7 +12,9 @@ export const ialMethod: MethodDef = {
   kind: 'clip',
   defaults: {
     backbone: IAL_BACKBONE,
-    backboneOptions: { widthMultiplier: 1, layers: [1, 1, 1, 3] },
+    // layers (blocks in layer1-3 and the dynamic path) default to the reference's [1, 1, 1, 3];
+    // give them in methodOptions from the CLI (--method-options '{"layers":[1,1,1,1]}').
+    backboneOptions: { widthMultiplier: 1 },
     methodOptions: { variant: 'ial', attention: 'gca', attentionStages: [2, 3], lambda: 0.1, auxWeights: [0.05, 0] },
     input: { kind: 'clip', size: [112, 112], channels: 3, frames: 16, mean: [0, 0, 0], std: [1, 1, 1] },
     trainAugment: 'ial-train',

@@ -1,6 +1,7 @@
 // The IAL network's shape from a model config, read with typed checks so a wrong option fails by
-// name. backboneOptions: widthMultiplier, layers. methodOptions: variant, attention and where it
-// sits, transformer sizes, the snippet filter. Defaults are the reference's (spec §1.4-1.8).
+// name. backboneOptions: widthMultiplier, layers (also accepted in methodOptions). methodOptions:
+// variant, attention and where it sits, transformer sizes, the snippet filter. Defaults are the
+// reference's (spec §1.4-1.8).
 import { booleanOption, choiceOption, numberListOption, numberOption, type Options } from '../method-options.js';
 import type { ModelConfig } from '../model.js';
 import { attentions } from './attention.js';
@@ -55,7 +56,8 @@ export function ialNetworkOptions(config: ModelConfig): IalNetworkOptions {
   }
   const width = numberOption(b, 'widthMultiplier', 1, (v) => v > 0, 'a positive number');
   const w = (c: number) => Math.max(1, Math.round(c * width));
-  const layers = numberListOption(b, 'layers', [1, 1, 1, 3])!;
+  // layers may also come in methodOptions: `ferkit train` sets those from --method-options.
+  const layers = numberListOption(m, 'layers', numberListOption(b, 'layers', [1, 1, 1, 3]))!;
   if (layers.length !== 4 || !layers.every(positiveInt)) throw new Error(`option layers must be four positive integers (layer1-3 and the dynamic path), got ${JSON.stringify(layers)}`);
   const attention = String(m.attention ?? 'gca');
   if (!attentions.has(attention)) throw new Error(`option attention must be one of ${attentions.names().join(', ')}, got ${JSON.stringify(attention)}`);
