@@ -2,7 +2,7 @@
 // mask refiner (EMR) and the encoder/decoder pair sized from the trunk grid and the input size.
 import { tf } from '../../engine/backend.js';
 import { Conv2d } from '../../nn/conv.js';
-import { fanInUniform, kaimingUniform, uniform } from '../../nn/init.js';
+import { kaimingNormal, uniform } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import { defaultRandom, type Random } from '../../nn/random.js';
 
@@ -20,10 +20,12 @@ export class ConvTranspose2d extends Module {
     rng: Random = defaultRandom(),
   ) {
     super();
-    // PyTorch's fan-in for a transposed conv is weight.size(1)·k² = out·k².
-    const fanIn = outChannels * kernel * kernel;
-    this.weight = this.registerParameter('weight', kaimingUniform([kernel, kernel, outChannels, inChannels], fanIn, Math.sqrt(5), rng));
-    this.bias = this.registerParameter('bias', fanInUniform([outChannels], fanIn, rng));
+    // He-normal weights over the taps that reach one output (in·k²/stride²) and zero bias: with
+    // PyTorch's default init the decoder's 2- and 4-channel ReLU layers often start dead (a
+    // bias-dominated, spatially constant negative map), leaving a constant pattern map.
+    const fan = (inChannels * kernel * kernel) / (stride * stride);
+    this.weight = this.registerParameter('weight', kaimingNormal([kernel, kernel, outChannels, inChannels], fan, 'relu', 0, rng));
+    this.bias = this.registerParameter('bias', tf.zeros([outChannels]));
   }
   outSize(n: number): number {
     return (n - 1) * this.stride - 2 * this.padding + this.kernel;

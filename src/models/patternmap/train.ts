@@ -191,6 +191,7 @@ export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
         tf.dispose([x, yt]);
         o.onProgress?.({ epoch, step: b + 1, steps: order.length + 2 * iters, loss: mean.efe, imgPerSec: 0 });
       }
+      log(`epoch ${epoch + 1} step 1 (EFE, ${order.length} batches): L_EFE ${mean.efe.toFixed(4)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       // Step 2: EFE + EMR on triplet batches, leading trunk convs frozen.
       const trip = (tag: number) => tripletBatches(labels, new Rng(mixSeed(o.seed, epoch, tag)), { perClass: s.tripletPerClass, count: iters });
       for (const [b, idx] of trip(3).entries()) {
@@ -201,6 +202,7 @@ export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
         x.dispose();
         o.onProgress?.({ epoch, step: order.length + b + 1, steps: order.length + 2 * iters, loss: mean.emr, imgPerSec: 0 });
       }
+      log(`epoch ${epoch + 1} step 2 (EFE+EMR, ${iters} triplet batches): L_EMR ${mean.emr.toFixed(4)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       // Step 3: EPMG on the frozen EFE's masked features (computed outside the gradient tape, with
       // the trunk in eval mode: frozen entirely, running statistics included).
       for (const [b, idx] of trip(5).entries()) {
