@@ -60,8 +60,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     let status = err instanceof HttpError ? err.statusCode : err instanceof DataError ? 400 : (err.statusCode ?? 500);
     if (err.code === 'FST_REQ_FILE_TOO_LARGE') status = 413;
-    if (status >= 500) req.log.error(err);
-    const message = status >= 500 ? 'internal error' : err.message;
+    // Unexpected failures are logged and not described to the client; our own HttpErrors are.
+    const unexpected = status >= 500 && !(err instanceof HttpError);
+    if (unexpected) req.log.error(err);
+    const message = unexpected ? 'internal error' : err.message;
+    if (status === 503) reply.header('retry-after', '1');
     reply.status(status).send({ statusCode: status, error: errorName[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'), message });
   });
 
