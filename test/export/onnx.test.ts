@@ -11,6 +11,7 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { decodeImageFile } from '../../src/data/image.js';
 import { createModel, bundledModelDir, loadModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
+import { outputProbs } from '../../src/models/methods.js';
 import { disposeOutput, type FerModel, type ModelConfig, type ModelOutput } from '../../src/models/model.js';
 import { Conv2d } from '../../src/nn/conv.js';
 import { Linear } from '../../src/nn/linear.js';
@@ -84,17 +85,23 @@ async function onnxOutputs(bytes: Uint8Array, x: tf.Tensor4D): Promise<Record<st
 /** Asserts logits, probs and embedding agree; returns the logits difference. */
 async function assertParity(model: FerModel, x: tf.Tensor4D, bytes: Uint8Array): Promise<number> {
   const out: ModelOutput = model.forward(x, false);
-  const probs = tf.softmax(out.logits);
+  const probs = outputProbs(out, tf);
   const onnx = await onnxOutputs(bytes, x);
   const dLogits = maxAbsDiff(out.logits.dataSync(), onnx.logits);
   const dProbs = maxAbsDiff(probs.dataSync(), onnx.probs);
   const dEmb = maxAbsDiff(out.embedding!.dataSync(), onnx.embedding);
   assert.ok(dLogits <= TOL && dProbs <= TOL && dEmb <= TOL, `TF.js vs ONNX max abs diff: logits ${dLogits}, probs ${dProbs}, embedding ${dEmb}`);
+  assert.equal('confidence' in onnx, out.confidence !== undefined, 'a confidence output exactly when the model has one');
+  if (out.confidence) {
+    const dConf = maxAbsDiff(out.confidence.dataSync(), onnx.confidence);
+    assert.ok(dConf <= TOL, `TF.js vs ONNX confidence max abs diff ${dConf}`);
+  }
   // the runner (what inference uses) returns the same probabilities
   const runner = await OnnxRunner.create(bytes, model.config);
   const viaRunner = await runner.run(x.dataSync() as Float32Array, x.shape);
   await runner.dispose();
   assert.ok(maxAbsDiff(probs.dataSync(), viaRunner.probs) <= TOL, 'OnnxRunner probs differ from TF.js');
+  if (out.confidence) assert.ok(maxAbsDiff(out.confidence.dataSync(), viaRunner.confidence!) <= TOL, 'OnnxRunner confidence differs from TF.js');
   // the faces are not all given the same answer (a degenerate model would pass trivially)
   const top = tf.tidy(() => tf.argMax(out.logits, 1).dataSync());
   const spread = tf.tidy(() => tf.sub(tf.max(out.logits, 0), tf.min(out.logits, 0)).max().dataSync()[0]);
@@ -177,6 +184,22 @@ describe('ONNX export', () => {
     await assertParity(model, x, exportOnnx(model));
     tf.dispose(x);
     model.dispose();
+  });
+
+  it('ARBEx on fer-cnn (MLP head with BN, anchors, attention across the batch and per sample): probs, confidence parity', async () => {
+    for (const attentionMode of ['batch', 'sample']) {
+      const methodOptions = { hiddenSizes: [32], headBatchNorm: true, anchors: 3, anchorInit: 'normal', anchorStd: 0.3, attentionSlots: 2, attentionHeads: 2, attentionMode, temperature: 0.7, delta: 0.5, testTrust: 0.8 };
+      const cfg = { ...config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), method: 'arbex', methodOptions };
+      const model = createModel(cfg, new Random(31)) as FerModel & { head: { net: Sequential } };
+      scrambleBatchNorms(model, 700);
+      const last = model.head.net.get(-1) as Linear;
+      tf.tidy(() => last.weight.assign(tf.mul(last.weight, 20))); // logits big enough to differ per face
+      model.eval();
+      const x = await realFaces(cfg, 2);
+      await assertParity(model, x, exportOnnx(model));
+      tf.dispose(x);
+      model.dispose();
+    }
   });
 
   it("a new method's module class exports once it registers an emitter (Flatten keeps TF.js's NHWC order)", async () => {

@@ -115,3 +115,31 @@ export function linear(ctx: ExportContext, fc: Linear, x: Value): Value {
 export function maybe(ctx: ExportContext, m: Module | undefined, x: Value): Value {
   return m ? ctx.emit(m, x) : x;
 }
+
+/** A float constant (a scalar by default) for elementwise ops with broadcasting. */
+export function constant(ctx: ExportContext, values: number | number[], base: string, dims?: number[]): string {
+  const data = Float32Array.from(typeof values === 'number' ? [values] : values);
+  return ctx.g.weight(base, data, dims ?? (typeof values === 'number' ? [] : [data.length]));
+}
+
+/** Elementwise binary op on values or constants (by name); `shape` of the result. */
+export function binary(ctx: ExportContext, op: 'Add' | 'Sub' | 'Mul' | 'Div' | 'Max', a: Value | string, b: Value | string, shape: number[], base: string): Value {
+  const name = (v: Value | string) => (typeof v === 'string' ? v : v.name);
+  return ctx.g.node(op, [name(a), name(b)], shape, {}, base);
+}
+
+/** Reshape to `shape` (-1 once: the batch). */
+export function reshape(ctx: ExportContext, x: Value, shape: number[], base: string): Value {
+  return ctx.g.node('Reshape', [x.name, ctx.g.int64s(`${base}/shape`, shape)], shape, {}, base);
+}
+
+/** Sum over one axis (opset 13: the axes are an input). */
+export function reduceSum(ctx: ExportContext, x: Value, axis: number, keepDims: boolean, base: string): Value {
+  const a = axis < 0 ? x.shape.length + axis : axis;
+  const shape = keepDims ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
+  return ctx.g.node('ReduceSum', [x.name, ctx.g.int64s(`${base}/axes`, [a])], shape, { keepdims: keepDims ? 1 : 0 }, base);
+}
+
+export function softmax(ctx: ExportContext, x: Value, base: string): Value {
+  return ctx.g.node('Softmax', [x.name], x.shape, { axis: -1 }, base);
+}
