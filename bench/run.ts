@@ -13,6 +13,7 @@ import { trainStep } from '../src/train/step.js';
 import { findTorchPython } from '../src/util/python.js';
 import { BenchResNet18 } from './resnet18.js';
 import { benchData } from './data.js';
+import { benchE2e, benchServe } from './inference.js';
 import { openOnnxBench } from './onnx-infer.js';
 
 interface BenchOptions {
@@ -240,6 +241,18 @@ benches.register({
   create: async (o) => {
     await benchData({ seconds: o.seconds, batch: Math.max(o.batch, 64), workers: o.workers > 1 ? o.workers : 0, log });
   },
+});
+
+benches.register({
+  name: 'e2e',
+  description: "predict on face-api's sample photos: decode, detect, align, classify (ms/photo, faces)",
+  create: async () => benchE2e({ log }),
+});
+
+benches.register({
+  name: 'serve',
+  description: 'ferkit serve under load on loopback: 20 clients posting a 640px photo for --seconds (req/s, p50, p99, errors)',
+  create: async (o) => benchServe({ log, seconds: o.seconds, clients: 20 }),
 });
 
 const program = new Command()
