@@ -1,0 +1,63 @@
+// OnnxRunner on the bundled model's model.onnx: embeddings on request (equal to TF.js's on real
+// faces), batches of any size, and clear errors for wrong shapes and missing or broken files.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initEngine, tf } from '../../src/engine/backend.js';
+import { decodeImageFile } from '../../src/data/image.js';
+import { bundledModelDir, loadModel } from '../../src/models/io.js';
+import { imagesToInput } from '../../src/models/preprocess.js';
+import { disposeOutput } from '../../src/models/model.js';
+import { loadOnnxRunner } from '../../src/infer/onnx-runner.js';
+import { ferImages, tempDir } from '../data/data-fixtures.js';
+
+describe('OnnxRunner', () => {
+  before(async () => {
+    await initEngine();
+  });
+
+  it('returns probabilities and, when asked, embeddings equal to TF.js on real faces, for batches of 1 and 5', async () => {
+    const model = await loadModel();
+    const runner = await loadOnnxRunner(bundledModelDir(), { embedding: true, threads: 1 });
+    assert.equal(runner.engine, 'onnxruntime');
+    for (const n of [1, 5]) {
+      const files = ferImages('fear', n);
+      const x = imagesToInput(await Promise.all(files.map((f) => decodeImageFile(f, { channels: 1 }))), model.config.input);
+      const out = model.forward(x, false);
+      const got = await runner.run(x.dataSync() as Float32Array, x.shape);
+      assert.equal(got.probs.length, n * model.config.classes.length);
+      assert.equal(got.embeddingDim, out.embedding!.shape[1]);
+      const want = out.embedding!.dataSync();
+      const diff = Math.max(...Array.from(want, (v, i) => Math.abs(v - got.embedding![i])));
+      assert.ok(diff <= 1e-4, `embedding max abs diff ${diff}`);
+      for (let i = 0; i < n; i++) {
+        const row = got.probs.slice(i * 7, (i + 1) * 7).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(row - 1) < 1e-5, `row ${i} sums to ${row}`);
+      }
+      disposeOutput(out);
+      x.dispose();
+    }
+    const plain = await loadOnnxRunner(bundledModelDir());
+    const one = await plain.run(new Float32Array(48 * 48), [1, 48, 48, 1]);
+    assert.equal(one.embedding, undefined, 'no embedding unless asked');
+    await plain.dispose();
+    await runner.dispose();
+    model.dispose();
+  });
+
+  it('rejects a wrong input shape, naming the model file and the expected shape', async () => {
+    const runner = await loadOnnxRunner(bundledModelDir());
+    await assert.rejects(runner.run(new Float32Array(2 * 64 * 64), [2, 64, 64, 1]), /model\.onnx: input shape \[2,64,64,1\] does not match the model's \[N, 48, 48, 1\] \(NHWC\)/);
+    await assert.rejects(runner.run(new Float32Array(10), [1, 48, 48, 1]), /input has 10 values for shape \[1,48,48,1\]/);
+    await runner.dispose();
+  });
+
+  it('a folder without model.onnx, or with a broken one, is an error naming the file', async () => {
+    const dir = tempDir('onnx-runner');
+    copyFileSync(join(bundledModelDir(), 'config.json'), join(dir, 'config.json'));
+    await assert.rejects(loadOnnxRunner(dir), /model\.onnx: missing \(export it with `ferkit export --model .* --format onnx`\)/);
+    writeFileSync(join(dir, 'model.onnx'), 'not a protobuf');
+    await assert.rejects(loadOnnxRunner(dir), /model\.onnx: onnxruntime cannot load it/);
+  });
+});
