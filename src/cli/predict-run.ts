@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Recognizer } from '../api/recognizer.js';
+import { DataError } from '../data/errors.js';
 import type { VideoResult } from '../api/types.js';
 import type { ImageRecord } from './results-format.js';
 
@@ -30,7 +31,16 @@ export async function recognizeImages(rec: Recognizer, files: readonly string[],
   const written: string[] = [];
   try {
     for (const file of files) {
-      const img = await decodeImageFile(file, { channels: 3 });
+      // In a folder, one unreadable picture is reported and skipped, not fatal.
+      let img;
+      try {
+        img = await decodeImageFile(file, { channels: 3 });
+      } catch (e) {
+        if (!(e instanceof DataError) || files.length === 1) throw e;
+        records.push({ file, width: 0, height: 0, faces: [], error: e.problem });
+        b?.increment();
+        continue;
+      }
       const faces = await rec.recognize(img);
       records.push({ file, width: img.width, height: img.height, faces });
       if (opts.annotate) {

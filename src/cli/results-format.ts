@@ -7,6 +7,8 @@ export interface ImageRecord {
   width: number;
   height: number;
   faces: FaceResult[];
+  /** Why the file could not be read (the file is skipped). */
+  error?: string;
 }
 
 const pct = (p: number) => `${(p * 100).toFixed(0)}%`;
@@ -15,6 +17,10 @@ const pct = (p: number) => `${(p * 100).toFixed(0)}%`;
 export function imageTable(records: readonly ImageRecord[]): string {
   const lines: string[] = [];
   for (const r of records) {
+    if (r.error) {
+      lines.push(`${r.file}: skipped (${r.error})`);
+      continue;
+    }
     lines.push(`${r.file}: ${r.faces.length} face${r.faces.length === 1 ? '' : 's'}`);
     r.faces.forEach((f, i) => {
       const others = Object.entries(f.probabilities)

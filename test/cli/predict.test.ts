@@ -31,6 +31,7 @@ describe('ferkit predict', () => {
     // Real photos from the installed face-api package, in a temp folder (never in the repo).
     for (const p of samplePhotos.slice(0, 2)) copyFileSync(p, join(dir, 'photos', basename(p)));
     writeFileSync(join(dir, 'photos', 'notes.txt'), 'not an image; predict skips it');
+    writeFileSync(join(dir, 'photos', 'broken.png'), 'a text file with an image name');
     video = await ckVideo();
   });
 
@@ -64,6 +65,11 @@ describe('ferkit predict', () => {
     assert.deepEqual(readdirSync(ann).sort(), ['sample1.png', 'sample2.png']);
     for (const f of readdirSync(ann)) await assertPng(join(ann, f));
     assert.match(r.stderr, /wrote 2 files/);
+    // The broken picture in the folder is named and skipped; the others are still recognised.
+    assert.match(r.stderr, /skipped .*broken\.png: not an image/);
+    const one = ferkit(['predict', join(dir, 'photos', 'broken.png')]);
+    assert.equal(one.code, 1);
+    assert.match(one.stderr, /ferkit: .*broken\.png: not an image/);
   });
 
   it('a video: --json timelines per face and an annotated mp4 with every analysed frame', async () => {

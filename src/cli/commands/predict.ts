@@ -47,6 +47,7 @@ async function run(input: string, flags: PredictFlags, cmd: Command): Promise<vo
   if (target.kind === 'images') {
     const r = await recognizeImages(rec, target.files, { annotate: flags.annotate, progress });
     written = r.written;
+    for (const bad of r.records.filter((x) => x.error)) say(`skipped ${bad.file}: ${bad.error}`);
     if (flags.json) process.stdout.write(JSON.stringify({ engine: rec.engine, classes: rec.classes, images: r.records }) + '\n');
     else if (flags.csv) process.stdout.write(fmt.imageCsv(r.records, rec.classes) + '\n');
     else process.stdout.write(fmt.imageTable(r.records) + '\n');
