@@ -4,3 +4,4 @@ import './nn-emitters.js';
 import './model-emitters.js';
 import './scn-emitters.js';
 import './arbex-emitters.js';
+import './patternmap-emitters.js';

@@ -6,7 +6,8 @@ import { BatchNorm2d } from '../../nn/norm.js';
 import { FerCnn } from '../../models/backbones/fer-cnn.js';
 import { BasicBlock, Bottleneck, ResNet } from '../../models/backbones/resnet.js';
 import { ClassifierModel } from '../../models/ce/model.js';
-import { registerLayerEmitter, registerModelEmitter, type ExportContext } from './emitters.js';
+import type { Backbone } from '../../models/backbones/backbone.js';
+import { registerLayerEmitter, registerModelEmitter, type ExportContext, type ModuleClass } from './emitters.js';
 import type { Value } from './graph.js';
 import { add, globalAvgPool, linear, maybe, relu } from './ops.js';
 
@@ -26,11 +27,29 @@ registerLayerEmitter(Bottleneck, (ctx, m, x) => {
   return block(ctx, m, x, ctx.emit(m.bn3, ctx.emit(m.conv3, y)));
 });
 
-registerLayerEmitter(ResNet, (ctx, m, x) => {
+type FeatureMapEmitter<B extends Backbone> = (ctx: ExportContext, b: B, x: Value) => Value;
+const featureMapEmitters = new Map<ModuleClass, FeatureMapEmitter<Backbone>>();
+
+/** The last stage's NCHW feature map of a backbone (before pooling), for methods that work on it
+ *  (pattern-map); a backbone class registers how to read it, as in patternmap/trunk.ts. */
+export function registerFeatureMapEmitter<B extends Backbone>(cls: ModuleClass<B>, emit: FeatureMapEmitter<B>): void {
+  featureMapEmitters.set(cls, emit as FeatureMapEmitter<Backbone>);
+}
+
+export function emitFeatureMap(ctx: ExportContext, b: Backbone, x: Value): Value {
+  for (const [cls, emit] of featureMapEmitters) if (b instanceof cls) return emit(ctx, b, x);
+  throw new Error(`ONNX export: no feature-map emitter for backbone "${ctx.path(b)}" of class ${b.constructor.name}`);
+}
+
+registerFeatureMapEmitter(ResNet, (ctx, m, x) => {
   let h = relu(ctx, ctx.emit(m.bn1, ctx.emit(m.conv1, x)), ctx.name(m, 'relu'));
   h = ctx.emit(m.maxpool, h);
   for (const stage of m.layers) h = ctx.emit(stage, h);
-  const f = globalAvgPool(ctx, h, ctx.name(m, 'avgpool'));
+  return h;
+});
+
+registerLayerEmitter(ResNet, (ctx, m, x) => {
+  const f = globalAvgPool(ctx, emitFeatureMap(ctx, m, x), ctx.name(m, 'avgpool'));
   return m.fc ? linear(ctx, m.fc, f) : f;
 });
 
@@ -43,14 +62,18 @@ function convBnRelu(ctx: ExportContext, m: Module, x: Value): Value {
   return relu(ctx, ctx.emit(bn, ctx.emit(conv, x)), ctx.name(m, 'relu'));
 }
 
-registerLayerEmitter(FerCnn, (ctx, m, x) => {
+registerFeatureMapEmitter(FerCnn, (ctx, m, x) => {
   let h = x;
   m.stages.forEach((stage, i) => {
     // As FerCnn.features: pool between stages, never below 3x3.
     if (i > 0 && Math.min(h.shape[2], h.shape[3]) >= 6) h = ctx.emit(m.pool, h);
     for (const [, b] of stage.namedChildren()) h = convBnRelu(ctx, b, h);
   });
-  const f = globalAvgPool(ctx, h, ctx.name(m, 'avgpool'));
+  return h;
+});
+
+registerLayerEmitter(FerCnn, (ctx, m, x) => {
+  const f = globalAvgPool(ctx, emitFeatureMap(ctx, m, x), ctx.name(m, 'avgpool'));
   return m.fc ? linear(ctx, m.fc, maybe(ctx, m.dropout, f)) : f;
 });
 
