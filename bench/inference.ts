@@ -52,10 +52,10 @@ function freePort(): Promise<number> {
 
 const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
 
-export async function benchServe(o: { log: Log; seconds: number; clients: number }): Promise<void> {
+export async function benchServe(o: { log: Log; seconds: number; clients: number; workers: number }): Promise<void> {
   const port = await freePort();
   const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'ferkit.js');
-  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--workers', String(o.workers)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const base = `http://127.0.0.1:${port}`;
@@ -102,7 +102,7 @@ export async function benchServe(o: { log: Log; seconds: number; clients: number
     latencies.sort((a, b) => a - b);
     o.log(`statuses: ${[...statuses].map(([s, n]) => `${s}×${n}`).join(', ') || 'none'}; ${elapsed.toFixed(1)} s including the last answers`);
     o.log(
-      `serve: ${(latencies.length / elapsed).toFixed(2)} req/s, p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms, errors ${errors} (${o.clients} clients, ${o.seconds} s, ${latencies.length} requests, 640px photo, ${health.engine})`,
+      `serve: ${(latencies.length / elapsed).toFixed(2)} req/s, p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms, errors ${errors} (${o.clients} clients, ${o.seconds} s, ${latencies.length} requests, 640px photo, ${health.engine}, ${o.workers} worker${o.workers === 1 ? '' : 's'})`,
     );
   } finally {
     child.kill('SIGTERM');

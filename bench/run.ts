@@ -251,8 +251,8 @@ benches.register({
 
 benches.register({
   name: 'serve',
-  description: 'ferkit serve under load on loopback: 20 clients posting a 640px photo for --seconds (req/s, p50, p99, errors)',
-  create: async (o) => benchServe({ log, seconds: o.seconds, clients: 20 }),
+  description: 'ferkit serve --workers <--workers> under load on loopback: 20 clients posting a 640px photo for --seconds (req/s, p50, p99, errors)',
+  create: async (o) => benchServe({ log, seconds: o.seconds, clients: 20, workers: o.workers }),
 });
 
 const program = new Command()

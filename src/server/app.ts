@@ -17,11 +17,14 @@ import { packageRoot } from '../util/package-root.js';
 import { packageVersion } from '../cli/version.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { addRequestBodies } from './openapi.js';
+import type { RecognizePool } from './recognize-pool.js';
 import { errorSchema, healthResponse, recognizeResponse, videoResponse } from './schemas.js';
 
 export interface ServerOptions {
   recognizer: Recognizer;
   limits?: Partial<ServerLimits>;
+  /** Worker threads for /v1/recognize (default: the recognizer, on this thread). */
+  pool?: RecognizePool;
   /** Fastify's logger (default off). */
   logger?: boolean;
 }
@@ -101,6 +104,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const t0 = performance.now();
     const { bytes, name } = await uploaded(req, limits.maxImageBytes, 'image');
     return queued(async () => {
+      if (opts.pool) {
+        const r = await opts.pool.recognizeBytes(bytes, name, limits.maxPixels);
+        return { ...r, classes: rec.classes, engine: rec.engine, ms: performance.now() - t0 };
+      }
       const image = await decodeImageBytes(bytes, name, { maxPixels: limits.maxPixels });
       const faces = await rec.recognize(image);
       return { width: image.width, height: image.height, classes: rec.classes, engine: rec.engine, ms: performance.now() - t0, faces };
@@ -138,6 +145,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     classes: rec.classes,
     modelInput: `${rec.config.input.kind} ${rec.config.input.size.join('x')}x${rec.config.input.channels}`,
     queue: inFlight,
+    workers: opts.pool?.size ?? 1,
     uptime: (Date.now() - started) / 1000,
     limits: { ...limits },
   }));

@@ -95,6 +95,7 @@ export const healthResponse = {
     classes: { type: 'array', items: { type: 'string' } },
     modelInput: { type: 'string' },
     queue: { type: 'integer', description: 'requests waiting or running' },
+    workers: { type: 'integer', description: 'threads recognising images' },
     uptime: { type: 'number' },
     limits: { type: 'object', additionalProperties: { type: 'number' } },
   },

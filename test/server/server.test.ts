@@ -136,3 +136,32 @@ describe('ferkit serve (HTTP API)', () => {
     }
   });
 });
+
+describe('ferkit serve --workers (recognition on worker threads)', () => {
+  it('answers like the in-process recognizer, concurrently, with the same 4xx for garbage', async () => {
+    const { RecognizePool } = await import('../../src/server/recognize-pool.js');
+    const rec = await loadRecognizer();
+    const pool = new RecognizePool(2);
+    await pool.ready;
+    const app = await buildServer({ recognizer: rec, pool });
+    try {
+      const photo = readFileSync(samplePhotos[0]);
+      const post = (payload: Buffer) => app.inject({ method: 'POST', url: '/v1/recognize', payload, headers: { 'content-type': 'image/jpeg' } });
+      const [a, b, c] = await Promise.all([post(photo), post(photo), post(photo)]);
+      assert.deepEqual([a.statusCode, b.statusCode, c.statusCode], [200, 200, 200]);
+      const local = await rec.recognize(photo);
+      for (const r of [a, b, c]) {
+        const faces = r.json().faces as { label: string; probabilities: Record<string, number> }[];
+        assert.deepEqual(faces.map((f) => f.label), local.map((f) => f.label));
+        faces.forEach((f, i) => rec.classes.forEach((k) => assert.ok(Math.abs(f.probabilities[k] - local[i].probabilities[k]) < 1e-5)));
+      }
+      const bad = await post(Buffer.from('nope'));
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.json().message, /upload: not an image/);
+      assert.equal((await app.inject({ method: 'GET', url: '/health' })).json().workers, 2);
+    } finally {
+      await app.close();
+      await pool.close();
+    }
+  });
+});

@@ -14,6 +14,7 @@ interface ServeFlags {
   maxVideoSeconds: string;
   videoFps: string;
   maxQueue: string;
+  workers: string;
   log?: boolean;
 }
 
@@ -45,11 +46,19 @@ async function run(flags: ServeFlags, cmd: Command): Promise<void> {
   const recognizer = await loadRecognizer({ model: flags.model, engine: flags.engine as 'auto', detector: flags.detector as 'ssd' | 'tiny', onNote: say });
   // Load the detector now so the first request does not pay for it.
   await recognizer.recognize({ width: 64, height: 64, channels: 3, data: new Uint8Array(64 * 64 * 3) });
-  const app = await buildServer({ recognizer, limits, logger: Boolean(flags.log) });
+  const workers = num('workers', flags.workers, true);
+  let pool: import('../../server/recognize-pool.js').RecognizePool | undefined;
+  if (workers > 1) {
+    const { RecognizePool } = await import('../../server/recognize-pool.js');
+    pool = new RecognizePool(workers, { model: flags.model, engine: flags.engine as 'auto', detector: flags.detector as 'ssd' | 'tiny' });
+    await pool.ready;
+  }
+  const app = await buildServer({ recognizer, limits, pool, logger: Boolean(flags.log) });
   const address = await app.listen({ port, host: flags.host });
-  say(`ferkit serve: ${address} (web page at /, API at /v1/recognize and /v1/recognize-video, OpenAPI at /openapi.json) on ${recognizer.engine}`);
+  say(`ferkit serve: ${address} (web page at /, API at /v1/recognize and /v1/recognize-video, OpenAPI at /openapi.json) on ${recognizer.engine}${pool ? `, ${pool.size} image workers` : ''}`);
   const stop = async () => {
     await app.close();
+    await pool?.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);
@@ -71,6 +80,7 @@ export function register(program: Command): void {
     .option('--max-video-seconds <n>', 'longest video, seconds', '30')
     .option('--video-fps <n>', 'frames per second analysed in videos', '5')
     .option('--max-queue <n>', 'requests in progress before new ones get 503', '64')
+    .option('--workers <n>', 'threads recognising images (each its own TF.js instance; videos run on the main thread)', '1')
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(run);
 }
