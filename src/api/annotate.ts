@@ -31,17 +31,24 @@ export function overlaySvg(width: number, height: number, faces: readonly FaceRe
     const title = `${f.label} ${(f.confidence * 100).toFixed(0)}%`;
     const ty = y - font * 0.35 > font ? y - font * 0.35 : y + h + font;
     parts.push(`<text x="${x}" y="${ty}" font-family="DejaVu Sans, sans-serif" font-size="${font}" font-weight="bold" fill="${colour}" stroke="#000" stroke-width="${font / 14}" paint-order="stroke">${escapeXml(title)}</text>`);
-    // Bars: one row per class, in a panel under the box (above the label when the box touches the
-    // bottom), as wide as the box so neighbouring faces' panels do not overlap.
+    // Bars: one row per class, in a panel under the box, as wide as the box so neighbouring faces'
+    // panels do not overlap; beside the box or above its label when there is no room below.
     const entries = Object.entries(f.probabilities);
     const row = Math.max(9, Math.round(font * 0.62));
     const panelW = Math.max(w, row * 9);
     const labelW = row * 4.4;
     const barW = panelW - labelW - 6;
     const panelH = entries.length * row + 6;
-    const px = Math.min(Math.max(0, x), Math.max(0, width - panelW));
-    let py = y + h + stroke;
-    if (py + panelH > height) py = Math.max(0, Math.min(ty - font * 1.1, height) - panelH);
+    const clampX = (v: number) => Math.min(Math.max(0, v), Math.max(0, width - panelW));
+    const clampY = (v: number) => Math.min(Math.max(0, v), Math.max(0, height - panelH));
+    const candidates: [number, number][] = [
+      [clampX(x), y + h + stroke],
+      [x + w + stroke * 2, clampY(y)],
+      [x - panelW - stroke * 2, clampY(y)],
+      [clampX(x), ty - font * 1.1 - panelH],
+    ];
+    const fits = ([cx, cy]: [number, number]) => cx >= 0 && cy >= 0 && cx + panelW <= width && cy + panelH <= height;
+    const [px, py] = candidates.find(fits) ?? [clampX(x), clampY(y + h + stroke)];
     parts.push(`<rect x="${px}" y="${py}" width="${panelW}" height="${panelH}" fill="#000" fill-opacity="0.55" rx="3"/>`);
     entries.forEach(([name, p], i) => {
       const ry = py + 3 + i * row;

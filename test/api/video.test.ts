@@ -65,6 +65,10 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     }
     assert.equal(result.summary.faces, 2);
     assert.equal(result.summary.framesWithFaces, video.frames.length);
+    // The bundled model reads the CK+48 expressions: the happy sequence (left) and the surprised one (right).
+    const [left, right] = [...result.timelines].sort((a, b) => a.points[0].box[0] - b.points[0].box[0]);
+    assert.equal(left.summary.dominantLabel, 'happy', JSON.stringify(left.summary.meanProbabilities));
+    assert.equal(right.summary.dominantLabel, 'surprise', JSON.stringify(right.summary.meanProbabilities));
     assert.ok(result.summary.dominantLabel && rec.classes.includes(result.summary.dominantLabel));
   });
 
