@@ -11,6 +11,7 @@ import { register as info } from './info.js';
 import { register as predict } from './predict.js';
 import { register as serve } from './serve.js';
 import { register as train } from './train.js';
+import { register as report } from './report.js';
 
 export type AddCommand = (program: Command) => void;
 
@@ -22,4 +23,5 @@ export const commands = new Registry<AddCommand>('command')
   .register({ name: 'export', description: 'export a model to ONNX or the TF.js folder format', create: exportModel })
   .register({ name: 'predict', description: 'expressions of the faces in images, folders and videos', create: predict })
   .register({ name: 'demo', description: "the bundled model on face-api's sample photos", create: demo })
-  .register({ name: 'serve', description: 'HTTP API and web page', create: serve });
+  .register({ name: 'serve', description: 'HTTP API and web page', create: serve })
+  .register({ name: 'report', description: 'HTML report with pictures for a model on a labelled set', create: report });

@@ -31,8 +31,9 @@ export interface PatternMapSchedule {
   clipEpmg: number;
   /** Images per class in a triplet batch (t). */
   tripletPerClass: number;
-  /** Triplet-batch iterations of steps 2 and 3 per epoch. */
+  /** Triplet-batch iterations of step 2 (and of step 3 unless epmgIterations is set) per epoch. */
   tripletIterations: number;
+  epmgIterations: number;
   /** Trunk conv layers frozen in step 2. */
   freezeConvs: number;
   weights: PatternMapLossWeights;
@@ -50,6 +51,7 @@ export function patternMapSchedule(o: Record<string, unknown>): PatternMapSchedu
     clipEpmg: numberOption(o, 'clipEpmg', 10, pos, 'a positive number'),
     tripletPerClass: numberOption(o, 'tripletPerClass', 8, (v) => int(v) && v > 0, 'a positive integer'),
     tripletIterations: numberOption(o, 'tripletIterations', 100, int, 'a non-negative integer'),
+    epmgIterations: numberOption(o, 'epmgIterations', numberOption(o, 'tripletIterations', 100, int, 'a non-negative integer'), int, 'a non-negative integer'),
     freezeConvs: numberOption(o, 'freezeConvs', 5, int, 'a non-negative integer'),
     weights: lossWeights(o),
   };
@@ -165,7 +167,8 @@ export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
     const labels = Array.from(o.train.labels);
     const n = labels.length;
     const steps = Math.min(Math.floor(n / o.batchSize), o.maxStepsPerEpoch ?? Infinity);
-    const iters = Math.min(s.tripletIterations, o.maxStepsPerEpoch ?? Infinity);
+    const iters = s.tripletIterations;
+    const iters3 = s.epmgIterations;
     const builder = new BatchBuilder(o.train.store, o.config.input, o.trainAugment);
     const valBuilder = o.val ? new BatchBuilder(o.val.store, o.config.input) : undefined;
     const started = Date.now();
@@ -189,34 +192,34 @@ export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
         const yt = tf.tensor1d(y, 'int32');
         mean.efe += groupStep(groups.efe, () => efeLoss(model, x, yt), opt.efe) / order.length;
         tf.dispose([x, yt]);
-        o.onProgress?.({ epoch, step: b + 1, steps: order.length + 2 * iters, loss: mean.efe, imgPerSec: 0 });
+        o.onProgress?.({ epoch, step: b + 1, steps: order.length + iters + iters3, loss: mean.efe, imgPerSec: 0 });
       }
       log(`epoch ${epoch + 1} step 1 (EFE, ${order.length} batches): L_EFE ${mean.efe.toFixed(4)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       // Step 2: EFE + EMR on triplet batches, leading trunk convs frozen.
-      const trip = (tag: number) => tripletBatches(labels, new Rng(mixSeed(o.seed, epoch, tag)), { perClass: s.tripletPerClass, count: iters });
-      for (const [b, idx] of trip(3).entries()) {
+        const trip = (tag: number, count: number) => tripletBatches(labels, new Rng(mixSeed(o.seed, epoch, tag)), { perClass: s.tripletPerClass, count });
+      for (const [b, idx] of trip(3, iters).entries()) {
         const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 4));
         const p: Record<string, number> = {};
         mean.emr += groupStep(groups.emr, () => emrLoss(model, x, y, s.weights, p), opt.emr) / iters;
         for (const [k, v] of Object.entries(p)) parts[`emr.${k}`] = (parts[`emr.${k}`] ?? 0) + v / iters;
         x.dispose();
-        o.onProgress?.({ epoch, step: order.length + b + 1, steps: order.length + 2 * iters, loss: mean.emr, imgPerSec: 0 });
+        o.onProgress?.({ epoch, step: order.length + b + 1, steps: order.length + iters + iters3, loss: mean.emr, imgPerSec: 0 });
       }
       log(`epoch ${epoch + 1} step 2 (EFE+EMR, ${iters} triplet batches): L_EMR ${mean.emr.toFixed(4)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       // Step 3: EPMG on the frozen EFE's masked features (computed outside the gradient tape, with
       // the trunk in eval mode: frozen entirely, running statistics included).
-      for (const [b, idx] of trip(5).entries()) {
+      for (const [b, idx] of trip(5, iters3).entries()) {
         const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 6));
         const { gms, mask, efeLogits } = model.efe(x, false);
         const grey = greyTarget(x, o.config.input);
         const p: Record<string, number> = {};
-        mean.epmg += groupStep(groups.epmg, () => epmgLoss(model, gms, grey, y, s.weights, p), opt.epmg) / iters;
-        for (const [k, v] of Object.entries(p)) parts[`epmg.${k}`] = (parts[`epmg.${k}`] ?? 0) + v / iters;
+        mean.epmg += groupStep(groups.epmg, () => epmgLoss(model, gms, grey, y, s.weights, p), opt.epmg) / iters3;
+        for (const [k, v] of Object.entries(p)) parts[`epmg.${k}`] = (parts[`epmg.${k}`] ?? 0) + v / iters3;
         tf.dispose([x, gms, mask, efeLogits, grey]);
-        o.onProgress?.({ epoch, step: order.length + iters + b + 1, steps: order.length + 2 * iters, loss: mean.epmg, imgPerSec: 0 });
+        o.onProgress?.({ epoch, step: order.length + iters + b + 1, steps: order.length + iters + iters3, loss: mean.epmg, imgPerSec: 0 });
       }
       const seconds = (Date.now() - t0) / 1000;
-      const images = order.length * o.batchSize + 2 * iters * s.tripletPerClass * new Set(labels).size;
+      const images = order.length * o.batchSize + (iters + iters3) * s.tripletPerClass * new Set(labels).size;
       const record: StepRecord = { epoch: epoch + 1, loss: mean.efe + mean.emr + mean.epmg, lr: s.lrEfe, imgPerSec: images / seconds, seconds, ...mean, parts };
       if (valBuilder && o.val) {
         const probs = await predictProbs(model, valBuilder, Boolean(o.tta));
