@@ -228,6 +228,26 @@ describe('pattern-map training steps', () => {
   });
 });
 
+describe('pattern-map joint objective (generic trainer)', () => {
+  it('is L_EFE + L_EMR + L_EPMG and reaches every module', () => {
+    const m = new PatternMapModel(smallConfig(), manualSeed(10));
+    const x = tf.randomNormal([14, 28, 28, 1], 0, 1, 'float32', 11) as tf.Tensor4D;
+    const labels = Int32Array.from({ length: 14 }, (_, i) => i % 7);
+    const y = tf.tensor1d(labels, 'int32');
+    const w = lossWeights({ l4: 0.01, l5: 0.01 });
+    const obj = methods.get('patternmap').create.createObjective(m, { l4: 0.01, l5: 0.01 });
+    m.eval(); // no BatchNorm statistics change between the two evaluations
+    const got = obj.loss(m, { x, y, index: new Int32Array(14), epoch: 0 }).dataSync()[0];
+    const efe = m.efe(x);
+    const want = efeLoss(m, x, y).dataSync()[0] + emrLoss(m, x, labels, w).dataSync()[0] + epmgLoss(m, efe.gms, greyTarget(x, m.config.input), labels, w).dataSync()[0];
+    closeAll([got], [want], 1e-4 * want, 'joint loss');
+    const { value, grads } = tf.variableGrads(() => obj.loss(m, { x, y, index: new Int32Array(14), epoch: 0 }), m.parameters());
+    for (const g of ['efe', 'emr', 'epmg'] as const) for (const v of m.groupParams(g)) assert.ok(grads[v.name], `gradient reaches ${v.name}`);
+    tf.dispose([value, ...Object.values(grads)]);
+    m.dispose();
+  });
+});
+
 describe('pattern-map save/load and training', () => {
   it('saves and loads through the model folder with identical outputs', async () => {
     const dir = tempDir('pm-io');
