@@ -41,6 +41,8 @@ export function checkConfig(raw: unknown, source: string): ModelConfig {
     fail('input.mean and input.std need one value per channel');
   }
   if (i!.kind === 'clip' && !(Number.isInteger(i!.frames) && i!.frames! > 0)) fail('clip models need input.frames');
+  const v = i!.framesPerSegment;
+  if (v !== undefined && !(Number.isInteger(v) && v > 0 && (i!.frames ?? 1) % v === 0)) fail(`input.framesPerSegment ${JSON.stringify(v)} must be a positive integer dividing input.frames (${i!.frames})`);
   return c as ModelConfig;
 }
 

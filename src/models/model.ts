@@ -15,6 +15,10 @@ export interface InputSpec {
   channels: 1 | 3;
   /** Frames per clip (clip models only). */
   frames?: number;
+  /** V of the U×V clip sampling (spec §1.2): V consecutive frames from each of U = frames / V
+   *  segments. Absent: 1 (IAL's U16×V1); 2 is NR-DFERNet's U8×V2. Kept in the config so eval and
+   *  report sample clips as training did. */
+  framesPerSegment?: number;
   /** Per-channel mean and std on the [0,1] scale: the model sees (x/255 − mean)/std. */
   mean: number[];
   std: number[];

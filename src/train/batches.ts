@@ -20,8 +20,11 @@ export function mixSeed(...parts: number[]): number {
   return h;
 }
 
-export function clipSampling(input: InputSpec, framesPerSegment = 1): ClipSampling {
+export function clipSampling(input: InputSpec, framesPerSegment = input.framesPerSegment ?? 1): ClipSampling {
   const t = input.frames ?? 1;
+  if (!Number.isInteger(framesPerSegment) || framesPerSegment < 1 || t % framesPerSegment !== 0) {
+    throw new Error(`clip sampling: ${t} frames cannot be cut into segments of ${framesPerSegment} frames`);
+  }
   return { segments: t / framesPerSegment, framesPerSegment, shortClips: 'first-frame' };
 }
 
@@ -33,7 +36,7 @@ export class BatchBuilder {
     readonly store: SampleStore,
     readonly input: InputSpec,
     trainAugment?: string,
-    framesPerSegment = 1,
+    framesPerSegment = input.framesPerSegment ?? 1,
   ) {
     const side = input.size[0];
     this.trainAug = trainAugment && trainAugment !== 'none' ? augmentations.get(trainAugment).create({ size: side }) : undefined;

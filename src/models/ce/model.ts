@@ -1,11 +1,13 @@
 // The plain baseline: a backbone and a linear classifier trained with cross-entropy (optionally
-// label-smoothed). Also the shape every static method's model starts from.
+// label-smoothed, optionally with IAL's intensity-aware term). Also the shape every static method's model starts from.
 import { tf } from '../../engine/backend.js';
 import { Dropout } from '../../nn/dropout.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import { defaultRandom, type Random } from '../../nn/random.js';
 import { crossEntropy, smoothTargets } from '../../losses/ce.js';
+import { intensityAwareLoss } from '../../losses/ial.js';
+import { numberOption, type Options } from '../method-options.js';
 import { backbones, type Backbone } from '../backbones/registry.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
 import type { MethodDef, Objective, TrainBatch } from '../methods.js';
@@ -39,13 +41,30 @@ export class ClassifierModel extends Module implements FerModel {
   }
 }
 
+/** CE objective options: label smoothing ε, and λ of an added intensity-aware term (spec §1.9:
+ *  IAL works on any classifier's logits, so static models can use it too; 0 leaves it out). */
+export interface CrossEntropyOptions {
+  labelSmoothing: number;
+  ialLambda: number;
+}
+
+export function crossEntropyOptions(o: Options): CrossEntropyOptions {
+  return {
+    labelSmoothing: numberOption(o, 'labelSmoothing', 0, (v) => v >= 0 && v < 1, 'in [0, 1)'),
+    ialLambda: numberOption(o, 'ialLambda', 0, (v) => v >= 0, 'a number ≥ 0'),
+  };
+}
+
+/** CE(z, y) (label-smoothed when ε > 0) + λ·IAL(z, y), IAL on the hard labels. */
 export class CrossEntropyObjective implements Objective {
-  constructor(private readonly labelSmoothing = 0) {}
+  constructor(readonly options: CrossEntropyOptions = { labelSmoothing: 0, ialLambda: 0 }) {}
   loss(model: FerModel, batch: TrainBatch): tf.Scalar {
+    const { labelSmoothing, ialLambda } = this.options;
     return tf.tidy(() => {
       const { logits } = model.forward(batch.x);
-      const target = this.labelSmoothing > 0 ? smoothTargets(batch.y, logits.shape[1], this.labelSmoothing) : batch.y;
-      return crossEntropy(logits, target);
+      const target = labelSmoothing > 0 ? smoothTargets(batch.y, logits.shape[1], labelSmoothing) : batch.y;
+      const ce = crossEntropy(logits, target);
+      return ialLambda > 0 ? (tf.add(ce, tf.mul(intensityAwareLoss(logits, batch.y), ialLambda)) as tf.Scalar) : ce;
     });
   }
 }
@@ -60,5 +79,5 @@ export const ceMethod: MethodDef = {
     testAugment: 'fer-test',
   },
   createModel: (config, rng) => new ClassifierModel(config, rng),
-  createObjective: (_model, options) => new CrossEntropyObjective(Number(options.labelSmoothing ?? 0)),
+  createObjective: (_model, options) => new CrossEntropyObjective(crossEntropyOptions(options)),
 };

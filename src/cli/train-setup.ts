@@ -1,0 +1,177 @@
+// What `ferkit train` and `ferkit cv` share: the training flags (model shape, optimiser, schedule,
+// budget), the model config they give for a set of classes, the trainer settings, and the progress
+// bar/log lines on the terminal. Dataset flags stay with each command: train reads --split/--val-split,
+// cv takes its splits from the folds.
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import type { MethodDefaults } from '../models/methods.js';
+import type { InputSpec, ModelConfig } from '../models/model.js';
+import type { TrainerOptions } from '../train/trainer.js';
+
+export interface TrainingFlags {
+  method: string;
+  out: string;
+  epochs: string;
+  batchSize: string;
+  optimizer: string;
+  lr: string;
+  momentum: string;
+  nesterov?: boolean;
+  weightDecay: string;
+  schedule: string;
+  warmup: string;
+  stepSize?: string;
+  gamma?: string;
+  workers?: string;
+  seed: string;
+  timeBudget?: string;
+  maxSteps?: string;
+  backbone?: string;
+  width?: string;
+  size?: string;
+  channels?: string;
+  frames?: string;
+  sampling?: string;
+  augment?: string;
+  tta?: boolean;
+  selectBy: 'war' | 'uar';
+  methodOptions?: string;
+  objective?: string;
+  skipBad?: boolean;
+}
+
+/** Adds the shared training flags to a command. */
+export function addTrainingOptions(cmd: Command): Command {
+  return cmd
+    .option('--epochs <n>', 'epochs', '30')
+    .option('--batch-size <n>', 'global batch size (split across workers)', '64')
+    .option('--optimizer <name>', 'sgd, adam, adamw', 'sgd')
+    .option('--lr <x>', 'base learning rate', '0.05')
+    .option('--momentum <x>', 'SGD momentum', '0.9')
+    .option('--nesterov', 'Nesterov momentum')
+    .option('--weight-decay <x>', 'weight decay (coupled, as PyTorch SGD/Adam)', '5e-4')
+    .option('--schedule <name>', 'lr schedule: cosine, step, exponential, constant', 'cosine')
+    .option('--warmup <epochs>', 'linear warm-up epochs', '0')
+    .option('--step-size <epochs>', 'StepLR step size')
+    .option('--gamma <x>', 'StepLR/ExponentialLR factor')
+    .option('--workers <n>', 'data-parallel worker threads (default: one per core)')
+    .option('--seed <n>', 'seed for weights, order and augmentation', '0')
+    .option('--time-budget <s>', 'stop with a checkpoint after this many seconds')
+    .option('--max-steps <n>', 'at most this many steps per epoch')
+    .option('--backbone <name>', "backbone (default: the method's)")
+    .option('--width <x>', 'backbone width multiplier')
+    .option('--size <px>', 'input side in pixels')
+    .option('--channels <n>', '1 (grey) or 3 (RGB)')
+    .option('--frames <n>', 'frames per clip (clip methods)')
+    .option('--sampling <UxV>', 'clip sampling: u16v1 (IAL), u8v2 (NR-DFERNet) or <U>x<V>; sets --frames to U*V')
+    .option('--augment <preset>', "training augmentation preset (default: the method's; none to disable)")
+    .option('--tta', 'evaluate with horizontal-flip test-time augmentation')
+    .option('--select-by <metric>', 'keep the epoch with the best val war or uar', 'war')
+    .option('--method-options <json>', 'method options that shape the model (JSON)')
+    .option('--objective <json>', 'objective options (JSON), e.g. {"labelSmoothing":0.1} or {"ialLambda":0.1}')
+    .option('--skip-bad', 'skip unreadable samples (and report them) instead of stopping');
+}
+
+export function numberFlag(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new Error(`--${name}: "${v}" is not a number`);
+  return x;
+}
+
+export function jsonFlag(v: string | undefined, name: string): Record<string, unknown> {
+  if (!v) return {};
+  try {
+    return JSON.parse(v) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`--${name}: invalid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The model input: the method's, with --size, --channels, --frames and --sampling applied. */
+export async function inputFrom(flags: TrainingFlags, d: MethodDefaults): Promise<InputSpec> {
+  const size = numberFlag(flags.size, 'size');
+  const channels = numberFlag(flags.channels, 'channels');
+  const input: InputSpec = {
+    ...d.input,
+    ...(size ? { size: [size, size] as [number, number] } : {}),
+    ...(channels ? { channels: channels as 1 | 3, mean: new Array(channels).fill(d.input.mean[0]), std: new Array(channels).fill(d.input.std[0]) } : {}),
+    ...(flags.frames ? { frames: Number(flags.frames) } : {}),
+  };
+  if (flags.sampling) {
+    if (d.input.kind !== 'clip') throw new Error(`--sampling: method ${flags.method} takes images, not clips`);
+    const { parseClipSampling } = await import('../data/clip-sampling.js');
+    const s = parseClipSampling(flags.sampling);
+    const frames = s.segments * s.framesPerSegment;
+    if (flags.frames && Number(flags.frames) !== frames) throw new Error(`--sampling ${flags.sampling} gives ${frames} frames, but --frames is ${flags.frames}`);
+    input.frames = frames;
+    input.framesPerSegment = s.framesPerSegment;
+  }
+  return input;
+}
+
+/** The model config for `classes` from the flags and the method's defaults. */
+export async function modelConfigFrom(flags: TrainingFlags, methodName: string, d: MethodDefaults, classes: string[], info: Record<string, unknown>): Promise<ModelConfig> {
+  return {
+    format: 'ferkit-model',
+    version: 1,
+    method: methodName,
+    backbone: flags.backbone ?? d.backbone,
+    backboneOptions: { ...(d.backboneOptions ?? {}), ...(flags.width ? { widthMultiplier: Number(flags.width) } : {}) },
+    methodOptions: { ...(d.methodOptions ?? {}), ...jsonFlag(flags.methodOptions, 'method-options') },
+    input: await inputFrom(flags, d),
+    classes,
+    info,
+  };
+}
+
+export type TrainerSettings = Omit<TrainerOptions, 'config' | 'train' | 'val' | 'outDir' | 'resume' | 'log' | 'onProgress'>;
+
+/** Optimiser, schedule, budget and the rest of the trainer's options from the flags. */
+export function trainerSettingsFrom(flags: TrainingFlags, d: MethodDefaults, defaultWorkers: number): TrainerSettings {
+  return {
+    objective: jsonFlag(flags.objective, 'objective'),
+    epochs: Number(flags.epochs),
+    batchSize: Number(flags.batchSize),
+    optimizer: { name: flags.optimizer, lr: Number(flags.lr), momentum: Number(flags.momentum), nesterov: Boolean(flags.nesterov), weightDecay: Number(flags.weightDecay) },
+    schedule: { name: flags.schedule, warmupEpochs: Number(flags.warmup), stepSize: numberFlag(flags.stepSize, 'step-size'), gamma: numberFlag(flags.gamma, 'gamma') },
+    workers: numberFlag(flags.workers, 'workers') ?? defaultWorkers,
+    seed: Number(flags.seed),
+    trainAugment: flags.augment ?? d.trainAugment,
+    tta: flags.tta,
+    selectBy: flags.selectBy,
+    timeBudgetSec: numberFlag(flags.timeBudget, 'time-budget'),
+    maxStepsPerEpoch: numberFlag(flags.maxSteps, 'max-steps'),
+  };
+}
+
+/** A progress bar on a TTY (none when quiet or piped). */
+export function progressBar(quiet: boolean, label: string): SingleBar | undefined {
+  return quiet || !process.stderr.isTTY ? undefined : new SingleBar({ format: `${label} {bar} {value}/{total} {extra}`, hideCursor: true }, Presets.shades_classic);
+}
+
+/** The trainer's log and onProgress hooks: an epoch bar that log lines close. */
+export function trainerReporting(quiet: boolean, say: (s: string) => void, prefix = ''): Pick<TrainerOptions, 'log' | 'onProgress'> & { stop(): void } {
+  let epochBar: SingleBar | undefined;
+  const stop = () => {
+    epochBar?.stop();
+    epochBar = undefined;
+  };
+  return {
+    stop,
+    log: (line) => {
+      stop();
+      say(prefix + line);
+    },
+    onProgress: (p) => {
+      if (quiet || !process.stderr.isTTY) return;
+      if (!epochBar) {
+        epochBar = progressBar(quiet, `${prefix}epoch ${p.epoch + 1}`);
+        epochBar?.start(p.steps, 0, { extra: '' });
+      }
+      // `relabeled` is only reported by methods that relabel (SCN).
+      const relabeled = (p as { relabeled?: number }).relabeled;
+      epochBar?.update(p.step, { extra: `loss ${p.loss.toFixed(4)} ${p.imgPerSec.toFixed(1)} img/s${relabeled !== undefined ? `, ${relabeled} relabeled` : ''}` });
+    },
+  };
+}
