@@ -22,7 +22,7 @@ export interface DataParallelOptions {
 
 type Reply =
   | { type: 'ready'; numParams: number }
-  | { type: 'grads'; loss: number; count: number; grads: Float32Array }
+  | { type: 'grads'; loss: number; count: number; grads: Float32Array; relabels?: Int32Array }
   | { type: 'stepped' }
   | { type: 'checksum'; value: number }
   | { type: 'value'; value: unknown }
@@ -57,6 +57,10 @@ export interface ReplicaSet {
   readonly workers: number;
   /** One step over the shards (one per replica); the sample-weighted mean loss. */
   step(shards: Shard[], lr: number): Promise<number>;
+  /** Relabels the replicas' objectives decided in the steps since the last call, as [dataset
+   *  index, label] pairs (each replica decides for its own shard); undefined when the method
+   *  never relabels. */
+  takeRelabels(): Array<[number, number]> | undefined;
   /** Replica 0 writes a training checkpoint. */
   save(path: string, progress: Record<string, unknown>): Promise<void>;
   /** Every replica loads the same checkpoint; returns its progress. */
@@ -82,6 +86,21 @@ export function splitRows(n: number, parts: number): Array<[number, number]> {
   return out;
 }
 
+/** Collects the flat [index, label, …] pairs that replicas send back with their gradients. */
+class RelabelInbox {
+  private pairs: Array<[number, number]> | undefined;
+  add(flat: Int32Array | undefined): void {
+    if (!flat) return;
+    this.pairs ??= [];
+    for (let i = 0; i < flat.length; i += 2) this.pairs.push([flat[i], flat[i + 1]]);
+  }
+  take(): Array<[number, number]> | undefined {
+    const out = this.pairs;
+    if (out) this.pairs = [];
+    return out;
+  }
+}
+
 async function predictSplit(n: number, x: Float32Array, shape: number[], parts: number, run: (i: number, x: Float32Array, shape: number[]) => Promise<Float32Array>): Promise<Float32Array> {
   const per = x.length / n;
   const ranges = splitRows(n, parts).filter(([a, b]) => b > a);
@@ -96,6 +115,7 @@ async function predictSplit(n: number, x: Float32Array, shape: number[], parts: 
 export class InProcessTrainer implements ReplicaSet {
   readonly workers = 1;
   private readonly host: ReplicaHost;
+  private readonly relabels = new RelabelInbox();
   constructor(replica: Replica) {
     this.host = new ReplicaHost(replica);
   }
@@ -103,7 +123,11 @@ export class InProcessTrainer implements ReplicaSet {
     if (shards.length !== 1) throw new Error(`expected 1 shard, got ${shards.length}`);
     const g = this.host.grads(shards[0]);
     this.host.apply(g.grads, lr);
+    this.relabels.add(g.relabels);
     return g.loss;
+  }
+  takeRelabels(): Array<[number, number]> | undefined {
+    return this.relabels.take();
   }
   async save(path: string, progress: Record<string, unknown>): Promise<void> {
     if (!this.host.replica.save) throw new Error('replica cannot save');
@@ -124,6 +148,7 @@ export class InProcessTrainer implements ReplicaSet {
 }
 
 export class DataParallelTrainer implements ReplicaSet {
+  private readonly relabels = new RelabelInbox();
   private constructor(
     private readonly replicas: ReplicaHandle[],
     private readonly shared: Float32Array,
@@ -179,11 +204,16 @@ export class DataParallelTrainer implements ReplicaSet {
       if (r.type !== 'grads') throw new Error('unexpected reply');
       const w = r.count / total;
       loss += w * r.loss;
+      this.relabels.add(r.relabels);
       const g = r.grads;
       for (let i = 0; i < g.length; i++) avg[i] += w * g[i];
     }
     await Promise.all(this.replicas.map((r) => r.request({ type: 'apply', lr })));
     return loss;
+  }
+
+  takeRelabels(): Array<[number, number]> | undefined {
+    return this.relabels.take();
   }
 
   async save(path: string, progress: Record<string, unknown>): Promise<void> {

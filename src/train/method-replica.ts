@@ -5,7 +5,7 @@ import { tf } from '../engine/backend.js';
 import { Random } from '../nn/random.js';
 import { createModel } from '../models/io.js';
 import { methods } from '../models/all-methods.js';
-import type { ModelConfig } from '../models/model.js';
+import type { FerModel, ModelConfig } from '../models/model.js';
 import { optimizers, type OptimizerOptions } from './optim.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { Replica } from './replica-host.js';
@@ -20,9 +20,14 @@ export interface MethodReplicaOptions {
 }
 
 export function createReplica(options: Record<string, unknown>): Replica {
-  const o = options as unknown as MethodReplicaOptions;
+  return createMethodReplica(options as unknown as MethodReplicaOptions);
+}
+
+/** The replica; `prepare` may change the new model first (test fixtures set known weights). */
+export function createMethodReplica(o: MethodReplicaOptions, prepare?: (model: FerModel) => void): Replica {
   const rng = new Random(o.seed);
   const model = createModel(o.config, rng);
+  prepare?.(model);
   model.train();
   const objective = methods.get(o.config.method).create.createObjective(model, o.objective ?? {});
   const variables = model.trainableParameters();
@@ -31,6 +36,7 @@ export function createReplica(options: Record<string, unknown>): Replica {
   return {
     variables,
     loss: (x, y, index, epoch) => objective.loss(model, { x, y, index: index ?? new Int32Array(y.shape[0]), epoch: epoch ?? 0 }),
+    ...(objective.takeRelabels ? { takeRelabels: () => objective.takeRelabels!() } : {}),
     apply(grads, lr) {
       optimizer.setLr(lr);
       const named: tf.NamedTensorMap = {};

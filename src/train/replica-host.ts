@@ -17,6 +17,9 @@ export interface Replica {
   variables: tf.Variable[];
   /** Scalar loss of one shard (inputs float, integer labels). */
   loss(x: tf.Tensor, y: tf.Tensor1D, index?: Int32Array, epoch?: number): tf.Scalar;
+  /** Labels the objective changed during the last `loss` calls, as [index, label] pairs (SCN
+   *  relabeling); absent when the objective never relabels. */
+  takeRelabels?(): Array<[number, number]>;
   /** Apply averaged gradients (same order as `variables`) with learning rate `lr`. */
   apply(grads: tf.Tensor[], lr: number): void;
   /** Optional, for training runs (checkpoints, evaluation): */
@@ -36,7 +39,9 @@ export class ReplicaHost {
     return this.replica.variables.reduce((a, v) => a + v.size, 0);
   }
 
-  grads(s: Shard): { loss: number; count: number; grads: Float32Array } {
+  /** Loss and flat gradient of a shard, with the relabels its objective decided as flat
+   *  [index, label, index, label, …] pairs (absent when the replica never relabels). */
+  grads(s: Shard): { loss: number; count: number; grads: Float32Array; relabels?: Int32Array } {
     const r = this.replica;
     const x = tf.tensor(s.x, s.xShape);
     const y = tf.tensor1d(s.y, 'int32');
@@ -48,7 +53,8 @@ export class ReplicaHost {
       const flat = tf.tidy(() => tf.concat(r.variables.map((v) => tf.reshape(grads[v.name] ?? tf.zerosLike(v), [-1]))));
       const out = Float32Array.from(flat.dataSync() as Float32Array);
       flat.dispose();
-      return { loss, count: s.y.length, grads: out };
+      const relabels = r.takeRelabels ? Int32Array.from(r.takeRelabels().flat()) : undefined;
+      return { loss, count: s.y.length, grads: out, relabels };
     } finally {
       tf.dispose([x, y, value, ...Object.values(grads)]);
     }

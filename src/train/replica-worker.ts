@@ -42,7 +42,8 @@ async function handle(msg: Msg): Promise<void> {
       return void port!.postMessage({ type: 'stepped' });
     case 'grads': {
       const g = h.grads(msg.shard!);
-      return void port!.postMessage({ type: 'grads', ...g }, [g.grads.buffer as ArrayBuffer]);
+      const transfer = [g.grads.buffer, ...(g.relabels ? [g.relabels.buffer] : [])] as ArrayBuffer[];
+      return void port!.postMessage({ type: 'grads', ...g }, transfer);
     }
     case 'apply':
       h.apply(shared!, msg.lr!);

@@ -2,7 +2,8 @@
 // with the method's preset, split over data-parallel replicas (worker threads, or in-process for
 // one), lr from a schedule each step, evaluation on the validation set after each epoch, the best
 // model (by val WAR or UAR) saved as a model folder, a resumable checkpoint after every epoch and
-// when the time budget runs out, progress on the terminal and a JSONL log.
+// when the time budget runs out, progress on the terminal and a JSONL log. Relabels decided by
+// the objective (SCN) change the label table used for later batches; checkpoints keep them.
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import type { ModelConfig } from '../models/model.js';
 import { loadTrainingCheckpoint } from './checkpoint.js';
 import { DataParallelTrainer, InProcessTrainer, splitRows, type ReplicaSet, type Shard } from './data-parallel.js';
 import { BatchBuilder, mixSeed } from './batches.js';
+import { LabelTable } from './label-table.js';
 import { lrSchedules } from './lr-schedule.js';
 import { createReplica, type MethodReplicaOptions } from './method-replica.js';
 import type { SampleStore } from './sample-store.js';
@@ -42,7 +44,11 @@ export interface TrainerOptions {
   timeBudgetSec?: number;
   /** Cap on steps per epoch (quick runs, tests). */
   maxStepsPerEpoch?: number;
-  onProgress?: (p: { epoch: number; step: number; steps: number; loss: number; imgPerSec: number }) => void;
+  /** Module (URL) whose `createReplica(options)` builds each replica instead of the method's
+   *  (tests substitute fixtures with known weights). */
+  replicaModule?: string;
+  /** `relabeled`: labels changed so far this epoch, for methods that relabel (SCN). */
+  onProgress?: (p: { epoch: number; step: number; steps: number; loss: number; imgPerSec: number; relabeled?: number }) => void;
   log?: (line: string) => void;
 }
 
@@ -52,6 +58,8 @@ export interface EpochRecord {
   lr: number;
   imgPerSec: number;
   seconds: number;
+  /** Training labels the objective changed this epoch (methods that relabel: SCN). */
+  relabeled?: number;
   val?: { war: number; uar: number; ece: number };
 }
 
@@ -61,6 +69,8 @@ export interface TrainResult {
   best?: { epoch: number; war: number; uar: number };
   history: EpochRecord[];
   bestDir: string;
+  /** The training labels at the end (the dataset's, after any relabeling). */
+  labels: Int32Array;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -68,9 +78,12 @@ export const BEST_DIR = 'best';
 
 async function openReplicas(o: TrainerOptions): Promise<ReplicaSet> {
   const replicaOptions: MethodReplicaOptions = { config: o.config, objective: o.objective, optimizer: o.optimizer, seed: o.seed };
-  if (o.workers <= 1) return new InProcessTrainer(createReplica(replicaOptions as unknown as Record<string, unknown>));
+  if (o.workers <= 1) {
+    const create = o.replicaModule ? ((await import(o.replicaModule)) as { createReplica: typeof createReplica }).createReplica : createReplica;
+    return new InProcessTrainer(create(replicaOptions as unknown as Record<string, unknown>));
+  }
   const fromSource = import.meta.url.endsWith('.ts');
-  const replicaModule = new URL(fromSource ? './method-replica.ts' : './method-replica.js', import.meta.url).href;
+  const replicaModule = o.replicaModule ?? new URL(fromSource ? './method-replica.ts' : './method-replica.js', import.meta.url).href;
   return DataParallelTrainer.start({ replicaModule, replicaOptions: replicaOptions as unknown as Record<string, unknown>, workers: o.workers });
 }
 
@@ -127,17 +140,23 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   let best: TrainResult['best'];
   let epoch = 0;
   let batchStart = 0;
-  let partial = { loss: 0, count: 0, seconds: 0 };
+  const labels = new LabelTable(o.train.labels, numClasses);
+  let partial = { loss: 0, count: 0, seconds: 0, relabeled: 0 };
   try {
     if (o.resume && existsSync(ckpt)) {
-      const p = (await replicas.load(ckpt)) as { epoch: number; batch: number; history: EpochRecord[]; best?: TrainResult['best']; partial?: typeof partial };
+      const p = (await replicas.load(ckpt)) as { epoch: number; batch: number; history: EpochRecord[]; best?: TrainResult['best']; partial?: Partial<typeof partial>; relabeled?: unknown; labelCount?: number };
       ({ epoch, history } = p);
       batchStart = p.batch ?? 0;
       best = p.best;
-      partial = p.partial ?? partial;
+      partial = { ...partial, ...p.partial };
+      if (p.labelCount !== undefined && p.labelCount !== n) throw new Error(`${ckpt}: written for a training set of ${p.labelCount} samples, this one has ${n}`);
+      labels.restore(p.relabeled ?? [], ckpt);
       log(`resumed from ${ckpt} at epoch ${epoch + 1}, step ${batchStart}`);
     }
-    const save = (nextBatch: number) => replicas.save(ckpt, { epoch, batch: nextBatch, history, best, partial });
+    // `relabeled`: every training label that differs from the dataset's (SCN relabels).
+    const progress = (nextEpoch: number, nextBatch: number) => ({ epoch: nextEpoch, batch: nextBatch, history, best, partial, relabeled: labels.changes(), labelCount: n });
+    const save = (nextBatch: number) => replicas.save(ckpt, progress(epoch, nextBatch));
+    let relabels = false;
     for (; epoch < o.epochs; epoch++) {
       const order = permutation(n, new Rng(mixSeed(o.seed, epoch, 1)));
       const batches = toBatches(order, o.batchSize, true).slice(0, steps);
@@ -149,22 +168,35 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         const shards: Shard[] = splitRows(idx.length, workers).map(([a, z]) => ({
           x: x.slice(a * per, z * per),
           xShape: [z - a, ...shape.slice(1)],
-          y: Int32Array.from(idx.slice(a, z), (i) => o.train.labels[i]),
+          y: Int32Array.from(idx.slice(a, z), (i) => labels.get(i)),
           index: Int32Array.from(idx.slice(a, z)),
           epoch,
         }));
         const lr = schedule(epoch + b / batches.length);
         const loss = await replicas.step(shards, lr);
+        // Relabels of this batch's samples take effect from their next batch on.
+        const taken = replicas.takeRelabels();
+        if (taken) {
+          relabels = true;
+          partial.relabeled += labels.apply(taken);
+        }
         partial.loss += loss * idx.length;
         partial.count += idx.length;
         const now = Date.now();
         partial.seconds += (now - t0) / 1000;
         t0 = now;
-        o.onProgress?.({ epoch, step: b + 1, steps: batches.length, loss: partial.loss / partial.count, imgPerSec: partial.count / Math.max(1e-9, partial.seconds) });
+        o.onProgress?.({
+          epoch,
+          step: b + 1,
+          steps: batches.length,
+          loss: partial.loss / partial.count,
+          imgPerSec: partial.count / Math.max(1e-9, partial.seconds),
+          ...(relabels ? { relabeled: partial.relabeled } : {}),
+        });
         if (o.timeBudgetSec !== undefined && (now - started) / 1000 > o.timeBudgetSec && b + 1 < batches.length) {
           await save(b + 1);
           log(`time budget of ${o.timeBudgetSec}s reached: checkpoint at epoch ${epoch + 1}, step ${b + 1}; continue with --resume`);
-          return { epochsDone: epoch, finished: false, best, history, bestDir };
+          return { epochsDone: epoch, finished: false, best, history, bestDir, labels: labels.labels() };
         }
       }
       batchStart = 0;
@@ -174,8 +206,9 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         lr: schedule(epoch + 1 - 1e-9),
         imgPerSec: partial.count / Math.max(1e-9, partial.seconds),
         seconds: partial.seconds,
+        ...(relabels ? { relabeled: partial.relabeled } : {}),
       };
-      partial = { loss: 0, count: 0, seconds: 0 };
+      partial = { loss: 0, count: 0, seconds: 0, relabeled: 0 };
       if (valBuilder && o.val) {
         await replicas.syncBuffers();
         const probs = await predictStore(replicas, valBuilder, numClasses, o.tta);
@@ -191,17 +224,18 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       await appendFile(logFile, JSON.stringify(record) + '\n');
       log(
         `epoch ${epoch + 1}/${o.epochs}: loss ${record.loss.toFixed(4)}, ${record.imgPerSec.toFixed(1)} img/s` +
+          (record.relabeled !== undefined ? `, ${record.relabeled} relabeled (${labels.changes().length} differ from the dataset)` : '') +
           (record.val ? `, val WAR ${(record.val.war * 100).toFixed(2)}% UAR ${(record.val.uar * 100).toFixed(2)}%` : ''),
       );
       const next = epoch + 1;
-      await replicas.save(ckpt, { epoch: next, batch: 0, history, best, partial });
+      await replicas.save(ckpt, progress(next, 0));
       if (o.timeBudgetSec !== undefined && (Date.now() - started) / 1000 > o.timeBudgetSec && next < o.epochs) {
         log(`time budget of ${o.timeBudgetSec}s reached after epoch ${next}; continue with --resume`);
-        return { epochsDone: next, finished: false, best, history, bestDir };
+        return { epochsDone: next, finished: false, best, history, bestDir, labels: labels.labels() };
       }
     }
     if (!o.val) await saveBest(replicas, o, bestDir, { epoch: o.epochs });
-    return { epochsDone: o.epochs, finished: true, best, history, bestDir };
+    return { epochsDone: o.epochs, finished: true, best, history, bestDir, labels: labels.labels() };
   } finally {
     await replicas.close();
   }

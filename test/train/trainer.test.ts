@@ -6,59 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine } from '../../src/engine/backend.js';
-import { readImages } from '../../src/data/registry.js';
-import type { ImageSample } from '../../src/data/types.js';
-import { BASIC7 } from '../../src/data/types.js';
 import { loadModel } from '../../src/models/io.js';
-import type { ModelConfig } from '../../src/models/model.js';
 import { evaluate } from '../../src/eval/evaluate.js';
-import { loadSampleStore } from '../../src/train/sample-store.js';
-import { train, type TrainerOptions } from '../../src/train/trainer.js';
+import { train } from '../../src/train/trainer.js';
 import { loadSafetensors } from '../../src/nn/checkpoint.js';
-import { sharedData, tempDir } from '../data/data-fixtures.js';
-
-const CLASSES = ['happy', 'surprise'];
-
-async function subset(split: 'train' | 'val', perClass: number): Promise<ImageSample[]> {
-  const ds = await readImages('folder', sharedData('fer2013'), { split });
-  const out: ImageSample[] = [];
-  for (const c of CLASSES) out.push(...ds.items.filter((s) => BASIC7[s.label] === c).slice(0, perClass));
-  return out;
-}
-
-function config(): ModelConfig {
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'ce',
-    backbone: 'fer-cnn',
-    backboneOptions: { widthMultiplier: 0.25 },
-    methodOptions: { dropout: 0.1 },
-    input: { kind: 'image', size: [48, 48], channels: 1, mean: [0.5], std: [0.25] },
-    classes: CLASSES,
-  };
-}
-
-async function options(outDir: string, over: Partial<TrainerOptions> = {}): Promise<TrainerOptions> {
-  const cfg = config();
-  const toModel = (s: ImageSample) => CLASSES.indexOf(BASIC7[s.label]);
-  const tr = await subset('train', 160);
-  const va = await subset('val', 40);
-  return {
-    config: cfg,
-    train: { store: await loadSampleStore(tr, cfg.input), labels: Int32Array.from(tr, toModel) },
-    val: { store: await loadSampleStore(va, cfg.input), labels: Int32Array.from(va, toModel) },
-    outDir,
-    epochs: 6,
-    batchSize: 32,
-    optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
-    schedule: { name: 'cosine' },
-    workers: 1,
-    seed: 3,
-    trainAugment: 'fer-train',
-    ...over,
-  };
-}
+import { tempDir } from '../data/data-fixtures.js';
+import { options, subset } from './trainer-fixtures.js';
 
 describe('trainer', () => {
   it('learns happy vs surprise from real FER2013 faces; the best folder scores as logged', async () => {

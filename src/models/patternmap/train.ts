@@ -240,7 +240,7 @@ export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
     }
     if (!o.val) await saveWithInfo(model, bestDir, { epoch });
     if (epoch < o.epochs) log(`time budget of ${o.timeBudgetSec}s reached after epoch ${epoch}`);
-    return { epochsDone: epoch, finished: epoch === o.epochs, best, history, bestDir };
+    return { epochsDone: epoch, finished: epoch === o.epochs, best, history, bestDir, labels: Int32Array.from(labels) };
   } finally {
     model.dispose();
   }
