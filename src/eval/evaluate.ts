@@ -1,10 +1,12 @@
 // Scoring a model on a labelled dataset: every sample through the model (images, or clips with
 // the test-time frame sampling), then WAR/UAR/per-class/F1/ECE over the classes the model knows.
-// Samples of classes the model does not know are counted and left out, not mis-scored.
+// Samples of classes the model does not know are counted and left out, not mis-scored. The
+// model is a FerModel (its own TF.js forward) or any ModelRunner (ONNX Runtime on model.onnx).
 import { tf } from '../engine/backend.js';
 import { CANONICAL_CLASSES } from '../data/types.js';
 import type { ClipSample, ImageSample } from '../data/types.js';
 import type { FerModel } from '../models/model.js';
+import type { ModelRunner } from '../infer/runner.js';
 import { BatchBuilder } from '../train/batches.js';
 import { loadSampleStore } from '../train/sample-store.js';
 import { scoreProbs } from '../train/trainer.js';
@@ -31,24 +33,33 @@ export interface Evaluation {
   labels: Int32Array;
 }
 
+/** What evaluate scores: a model's TF.js forward, or a runner on another engine. */
+export type Scorable = FerModel | ModelRunner;
+
+const isRunner = (m: Scorable): m is ModelRunner => typeof (m as Partial<ModelRunner>).run === 'function';
+
 /** Class probabilities of a model for every sample of a builder's store. */
-export async function predictAll(model: FerModel, builder: BatchBuilder, numClasses: number, o: EvaluateOptions = {}): Promise<Float32Array> {
-  model.eval();
+export async function predictAll(model: Scorable, builder: BatchBuilder, numClasses: number, o: EvaluateOptions = {}): Promise<Float32Array> {
   const n = builder.store.size;
   const batch = o.batchSize ?? 128;
   const out = new Float32Array(n * numClasses);
-  const run = (x: Float32Array, shape: number[]) =>
-    tf.tidy(() => {
-      const res = model.forward(tf.tensor(x, shape));
-      return (res.probs ?? tf.softmax(res.logits)).dataSync() as Float32Array;
-    });
+  let run: (x: Float32Array, shape: number[]) => Float32Array | Promise<Float32Array>;
+  if (isRunner(model)) run = async (x, shape) => (await model.run(x, shape)).probs;
+  else {
+    model.eval();
+    run = (x, shape) =>
+      tf.tidy(() => {
+        const res = model.forward(tf.tensor(x, shape));
+        return (res.probs ?? tf.softmax(res.logits)).dataSync() as Float32Array;
+      });
+  }
   for (let a = 0; a < n; a += batch) {
     const idx = Array.from({ length: Math.min(batch, n - a) }, (_, k) => a + k);
     const b = builder.build(idx);
-    const p = Float32Array.from(run(b.x, b.shape));
+    const p = Float32Array.from(await run(b.x, b.shape));
     if (o.tta) {
       const f = builder.build(idx, undefined, true);
-      const q = run(f.x, f.shape);
+      const q = await run(f.x, f.shape);
       for (let i = 0; i < p.length; i++) p[i] = (p[i] + q[i]) / 2;
     }
     out.set(p, a * numClasses);
@@ -57,7 +68,7 @@ export async function predictAll(model: FerModel, builder: BatchBuilder, numClas
   return out;
 }
 
-export async function evaluate(model: FerModel, items: readonly (ImageSample | ClipSample)[], o: EvaluateOptions = {}): Promise<Evaluation> {
+export async function evaluate(model: Scorable, items: readonly (ImageSample | ClipSample)[], o: EvaluateOptions = {}): Promise<Evaluation> {
   const classes = model.config.classes;
   const index = new Map(classes.map((c, i) => [c, i]));
   const unknown: Record<string, number> = {};

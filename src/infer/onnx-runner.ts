@@ -1,13 +1,14 @@
 // ModelRunner on onnxruntime-node: runs a model folder's model.onnx (written by `ferkit export
 // --format onnx`) with every graph optimisation on and one intra-op thread per core. Same input
-// as every runner: normalised NHWC images as a flat Float32Array.
+// as every runner: normalised NHWC images [N, H, W, C] (clip models: clips [N, T, H, W, C]) as a
+// flat Float32Array.
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { ModelConfig } from '../models/model.js';
-import type { ModelRunner, RunnerOutput } from './runner.js';
+import { sampleShape, type ModelRunner, type RunnerOutput } from './runner.js';
 
 export const ONNX_MODEL_FILE = 'model.onnx';
 
@@ -57,10 +58,10 @@ export class OnnxRunner implements ModelRunner {
   }
 
   async run(x: Float32Array, shape: number[]): Promise<RunnerOutput> {
-    const { size, channels } = this.config.input;
-    const want = [size[0], size[1], channels];
-    if (shape.length !== 4 || shape.slice(1).some((d, i) => d !== want[i])) {
-      throw new Error(`${this.file}: input shape [${shape}] does not match the model's [N, ${want.join(', ')}] (NHWC)`);
+    const want = sampleShape(this.config.input);
+    if (shape.length !== want.length + 1 || shape.slice(1).some((d, i) => d !== want[i])) {
+      const layout = this.config.input.kind === 'clip' ? 'clips of NHWC frames' : 'NHWC';
+      throw new Error(`${this.file}: input shape [${shape}] does not match the model's [N, ${want.join(', ')}] (${layout})`);
     }
     if (x.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`${this.file}: input has ${x.length} values for shape [${shape}]`);
     const input = new this.ort.Tensor('float32', x, shape);
@@ -91,8 +92,8 @@ export async function loadOnnxRunner(dir: string, options: OnnxRunnerOptions = {
   } catch (e) {
     throw new Error(`${configPath}: cannot read the model config (${(e as Error).message})`);
   }
-  if (config?.format !== 'ferkit-model' || config.input?.kind !== 'image') {
-    throw new Error(`${configPath}: not a ferkit image-model config (the ONNX runner takes image models)`);
+  if (config?.format !== 'ferkit-model' || !['image', 'clip'].includes(config.input?.kind)) {
+    throw new Error(`${configPath}: not a ferkit model config (format "ferkit-model", input kind image or clip)`);
   }
   return OnnxRunner.create(file, config, options);
 }

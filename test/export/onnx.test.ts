@@ -260,8 +260,6 @@ describe('ONNX export', () => {
     const model = createModel(config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), new Random(1)) as FerModel & { backbone: { stages: Sequential[] } };
     model.backbone.stages[1].append(new Mystery());
     assert.throws(() => exportOnnx(model), /fer-cnn block "backbone\.stage2\.2" \(Mystery\) is not a conv \+ bn block/);
-    const clip = { ...model, config: { ...model.config, input: { ...model.config.input, kind: 'clip' as const, frames: 8 } } } as unknown as FerModel;
-    assert.throws(() => exportOnnx(clip), /clip models \(method "ce"\) are not supported yet/);
     model.dispose();
   });
 });

@@ -1,5 +1,6 @@
 // `ferkit eval`: score a model (the bundled one by default) on a labelled dataset: WAR, UAR,
-// per-class recall/precision/F1, macro-F1 and ECE, as a table or JSON.
+// per-class recall/precision/F1, macro-F1 and ECE, as a table or JSON. --engine onnx (or auto)
+// scores the folder's model.onnx on onnxruntime-node instead of the TF.js model.
 import type { Command } from 'commander';
 import { globalOptions, startEngine } from '../global-options.js';
 
@@ -14,13 +15,17 @@ interface EvalFlags {
   json?: boolean;
   skipBad?: boolean;
   limit?: string;
+  engine: string;
 }
+
+const ENGINES = ['tfjs', 'onnx', 'auto'];
 
 async function run(flags: EvalFlags, cmd: Command): Promise<void> {
   const { quiet } = globalOptions(cmd);
   await startEngine(cmd);
   const { datasets } = await import('../../data/registry.js');
   const { loadModel, bundledModelDir } = await import('../../models/io.js');
+  if (!ENGINES.includes(flags.engine)) throw new Error(`--engine must be ${ENGINES.join(', ')}, got "${flags.engine}"`);
   const { evaluate, evaluationJson } = await import('../../eval/evaluate.js');
   const say = (s: string) => {
     if (!quiet) process.stderr.write(s + '\n');
@@ -28,7 +33,13 @@ async function run(flags: EvalFlags, cmd: Command): Promise<void> {
   const root = flags.root ?? flags.data;
   if (!root) throw new Error('give --data <folder> (folder per class) or --dataset <name> --root <dir>');
   const modelDir = flags.model ?? bundledModelDir();
-  const model = await loadModel(modelDir);
+  let model: import('../../eval/evaluate.js').Scorable;
+  if (flags.engine === 'tfjs') model = await loadModel(modelDir);
+  else {
+    const { loadRunner } = await import('../../infer/load.js');
+    model = await loadRunner(modelDir, { engine: flags.engine as 'onnx' | 'auto', onNote: say });
+  }
+  const engine = 'engine' in model ? model.engine : 'tfjs';
   const clipModel = model.config.input.kind === 'clip';
   // Clip models read a dataset's clip variant (ckplus → ckplus-clips) when it has one.
   let entry = datasets.get(flags.dataset ?? 'folder');
@@ -53,11 +64,11 @@ async function run(flags: EvalFlags, cmd: Command): Promise<void> {
   for (const [c, n] of Object.entries(e.unknown)) say(`left out: ${n} samples of class "${c}", which the model does not know`);
   const json = evaluationJson(e);
   if (flags.json) {
-    process.stdout.write(JSON.stringify(json) + '\n');
+    process.stdout.write(JSON.stringify({ ...json, engine }) + '\n');
     return;
   }
   const pct = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(2).padStart(6)}`);
-  const lines = [`${modelDir} on ${entry.name} ${root}${flags.split ? ` (${flags.split})` : ''}: ${e.n} samples`];
+  const lines = [`${modelDir} on ${entry.name} ${root}${flags.split ? ` (${flags.split})` : ''}: ${e.n} samples (${engine})`];
   lines.push(`WAR ${pct(e.war)}%  UAR ${pct(e.uar)}%  macro-F1 ${pct(e.macroF1)}%  ECE ${e.ece.toFixed(4)}`);
   lines.push(`${'class'.padEnd(10)} recall  precision  F1      support`);
   e.classes.forEach((c, i) => {
@@ -80,6 +91,7 @@ export function register(program: Command): void {
     .option('--tta', 'average with horizontally flipped inputs')
     .option('--limit <n>', 'only the first n samples')
     .option('--skip-bad', 'skip unreadable samples instead of stopping')
+    .option('--engine <name>', 'tfjs (the model\'s own forward), onnx (model.onnx on onnxruntime-node) or auto (onnx when the folder has model.onnx)', 'tfjs')
     .option('--json', 'print {"n","war","uar","per_class","macro_f1","ece",...} as JSON')
     .action((flags: EvalFlags, cmd: Command) => run(flags, cmd));
 }

@@ -1,6 +1,7 @@
 // `ferkit export --model DIR --format onnx|tfjs [--out PATH]`: a model folder in another format.
-// onnx: model.onnx beside the weights (or at --out), checked against TF.js on a batch unless
-// --no-verify. tfjs: ferkit's TF.js format itself (config.json + model.safetensors, loadable with
+// onnx: model.onnx beside the weights (or at --out: a .onnx file, or a folder that becomes a whole
+// model folder, config.json + weights + model.onnx, so every loader and engine reads it), checked
+// against TF.js on a batch unless --no-verify. tfjs: ferkit's TF.js format itself (config.json + model.safetensors, loadable with
 // loadModel), written to --out; a copy that is re-saved from the loaded model, so it is validated.
 import type { Command } from 'commander';
 import { globalOptions, startEngine } from '../global-options.js';
@@ -32,6 +33,8 @@ async function run(flags: ExportFlags, cmd: Command): Promise<void> {
   }
   const { writeOnnx } = await import('../../export/onnx/index.js');
   const { statSync } = await import('node:fs');
+  const { resolve } = await import('node:path');
+  if (flags.out && !flags.out.endsWith('.onnx') && resolve(flags.out) !== resolve(dir)) await saveModel(flags.out, model);
   const file = await writeOnnx(model, flags.out ?? dir);
   say(`wrote ${file} (${(statSync(file).size / 2 ** 20).toFixed(2)} MiB)`);
   if (flags.verify) {
@@ -49,7 +52,7 @@ export function register(program: Command): void {
     .description('write a model in another format: onnx (model.onnx, runs on onnxruntime-node) or tfjs (config.json + model.safetensors)')
     .option('--model <dir>', 'model folder (default: the bundled model)')
     .requiredOption('--format <format>', 'onnx or tfjs')
-    .option('--out <path>', 'onnx: a .onnx file or a folder (default: the model folder); tfjs: the folder to write')
+    .option('--out <path>', 'onnx: a .onnx file, or a folder to write as a model folder with model.onnx (default: the model folder); tfjs: the folder to write')
     .option('--no-verify', 'onnx: skip checking onnxruntime against TF.js on a batch')
     .action((flags: ExportFlags, cmd: Command) => run(flags, cmd));
 }

@@ -5,3 +5,4 @@ import './model-emitters.js';
 import './scn-emitters.js';
 import './arbex-emitters.js';
 import './patternmap-emitters.js';
+import './ial-emitters.js';

@@ -59,6 +59,8 @@ export function modelEmitterFor(model: FerModel): ModelEmitter {
 /** What emitters share: the graph, module paths for node names, and weight reading. */
 export class ExportContext {
   private readonly paths = new Map<Module, string>();
+  /** Initializers already written for a tensor (by tensor id and dims). */
+  private readonly params = new Map<string, string>();
 
   constructor(
     readonly g: GraphBuilder,
@@ -88,6 +90,19 @@ export class ExportContext {
   name(module: Module, what: string): string {
     const p = this.path(module);
     return p ? `${p}/${what}` : what;
+  }
+
+  /** The initializer of a module's tensor, written once however often the module is emitted (a
+   *  CBAM MLP on two poolings, a transformer on the clip and on its snippets). `data` gives the
+   *  values when they are not the tensor's own (a relaid-out conv weight). */
+  param(t: tf.Tensor, base: string, dims: number[], data: () => Float32Array = () => this.read(t)): string {
+    const key = `${t.id}:${dims}`;
+    let name = this.params.get(key);
+    if (!name) {
+      name = this.g.weight(base, data(), dims);
+      this.params.set(key, name);
+    }
+    return name;
   }
 
   /** A tensor's values (weights are small next to inference; sync keeps emitters simple). */

@@ -1,15 +1,16 @@
 // FerModel → ONNX. The graph takes what the runner contract takes: `input`, normalised NHWC
-// images [N, H, W, C] (N dynamic), transposes once to NCHW (ONNX's convolution layout, which
-// onnxruntime's kernels are built for) and returns `logits` and `probs` ([N, classes]), plus
+// images [N, H, W, C] or clips [N, T, H, W, C] (N dynamic), transposes once to NCHW (ONNX's
+// convolution layout, which onnxruntime's kernels are built for; a clip's frames become a batch
+// of N·T frames, clip-major) and returns `logits` and `probs` ([N, classes]), plus
 // `embedding` and `confidence` when the model has them. Always the eval-mode forward (running
 // BatchNorm statistics, no dropout), whatever mode the model is in.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FerModel } from '../../models/model.js';
+import type { FerModel, InputKind, InputSpec } from '../../models/model.js';
 import { ExportContext, modelEmitterFor } from './emitters.js';
 import { encodeModel } from './encode.js';
 import { foldBatchNorms } from './fold.js';
-import { GraphBuilder } from './graph.js';
+import { GraphBuilder, type Value } from './graph.js';
 import './all-emitters.js';
 
 export const ONNX_FILE = 'model.onnx';
@@ -19,17 +20,26 @@ export interface OnnxExportOptions {
   foldBatchNorm?: boolean;
 }
 
+/** Per input kind: the graph's `input` (the runners' layout) and the NCHW value model emitters get. */
+const inputEmitters: Record<InputKind, (g: GraphBuilder, input: InputSpec) => Value> = {
+  image: (g, { size: [h, w], channels }) => {
+    const x = g.input('input', [-1, h, w, channels]);
+    return g.node('Transpose', [x.name], [-1, channels, h, w], { perm: [0, 3, 1, 2] }, 'input/to_nchw');
+  },
+  clip: (g, { size: [h, w], channels, frames }) => {
+    const x = g.input('input', [-1, frames!, h, w, channels]);
+    const flat = g.node('Reshape', [x.name, g.int64s('input/frames_shape', [-1, h, w, channels])], [-1, h, w, channels], {}, 'input/frames');
+    return g.node('Transpose', [flat.name], [-1, channels, h, w], { perm: [0, 3, 1, 2] }, 'input/to_nchw');
+  },
+};
+
 /** The model's graph before encoding (tests and passes inspect it). */
 export function buildOnnxGraph(model: FerModel, options: OnnxExportOptions = {}): GraphBuilder {
   const { input } = model.config;
-  if (input.kind !== 'image') throw new Error(`ONNX export: ${input.kind} models (method "${model.config.method}") are not supported yet; image models only`);
   const emit = modelEmitterFor(model);
   const g = new GraphBuilder();
   const ctx = new ExportContext(g, model);
-  const [h, w] = input.size;
-  const x = g.input('input', [-1, h, w, input.channels]);
-  const nchw = g.node('Transpose', [x.name], [-1, input.channels, h, w], { perm: [0, 3, 1, 2] }, 'input/to_nchw');
-  const out = emit(ctx, model, nchw);
+  const out = emit(ctx, model, inputEmitters[input.kind](g, input));
   const classes = model.config.classes.length;
   if (out.logits.shape.length !== 2 || out.logits.shape[1] !== classes) {
     throw new Error(`ONNX export: ${model.constructor.name} emitted logits of shape [${out.logits.shape}], expected [N, ${classes}]`);
@@ -48,7 +58,7 @@ export function exportOnnx(model: FerModel, options: OnnxExportOptions = {}): Ui
   const g = buildOnnxGraph(model, options);
   return encodeModel(g, {
     graphName: `ferkit-${model.config.method}-${model.config.backbone}`,
-    docString: 'ferkit FER model: input = normalised NHWC images (see ferkit.config input), outputs logits and probs',
+    docString: `ferkit FER model: input = normalised NHWC ${model.config.input.kind === 'clip' ? 'clips [N, T, H, W, C]' : 'images [N, H, W, C]'} (see ferkit.config input), outputs logits and probs`,
     metadata: { 'ferkit.config': JSON.stringify(model.config) },
   });
 }

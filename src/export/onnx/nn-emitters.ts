@@ -4,11 +4,11 @@ import { Conv2d } from '../../nn/conv.js';
 import { Dropout } from '../../nn/dropout.js';
 import { Linear } from '../../nn/linear.js';
 import { Identity, Lambda, Sequential, type TensorFn } from '../../nn/module.js';
-import { BatchNorm } from '../../nn/norm.js';
+import { BatchNorm, LayerNorm } from '../../nn/norm.js';
 import { AdaptiveAvgPool2d, Flatten, MaxPool2d } from '../../nn/pool.js';
 import { registerLayerEmitter, type ExportContext } from './emitters.js';
 import type { Value } from './graph.js';
-import { batchNorm, conv2d, linear, maxPool } from './ops.js';
+import { batchNorm, binary, constant, conv2d, linear, maxPool } from './ops.js';
 
 type FnEmitter = (ctx: ExportContext, x: Value, base: string) => Value;
 
@@ -22,6 +22,18 @@ const functionEmitters = new Map<TensorFn, FnEmitter>([
   [activations.relu, unary('Relu')],
   [activations.sigmoid, unary('Sigmoid')],
   [activations.tanh, unary('Tanh')],
+  [
+    activations.geluTanh,
+    // ½x(1 + tanh(√(2/π)(x + 0.044715x³))), in TF.js's order of operations (Gelu is opset 20)
+    (ctx, x, base) => {
+      const k = (v: number, what: string) => constant(ctx, v, `${base}/${what}`);
+      const cube = ctx.g.node('Pow', [x.name, k(3, 'three')], x.shape, {}, `${base}/cube`);
+      const sum = binary(ctx, 'Add', x, binary(ctx, 'Mul', cube, k(0.044715, 'c'), x.shape, `${base}/cube_c`), x.shape, `${base}/inner_sum`);
+      const th = ctx.g.node('Tanh', [binary(ctx, 'Mul', sum, k(Math.sqrt(2 / Math.PI), 'sqrt_2_pi'), x.shape, `${base}/inner`).name], x.shape, {}, `${base}/tanh`);
+      const half = binary(ctx, 'Mul', x, k(0.5, 'half'), x.shape, `${base}/half_x`);
+      return binary(ctx, 'Mul', half, binary(ctx, 'Add', th, k(1, 'one'), x.shape, `${base}/one_plus`), x.shape, base);
+    },
+  ],
   [
     activations.silu,
     (ctx, x, base) => {
@@ -51,7 +63,7 @@ registerLayerEmitter(Sequential, (ctx, m, x) => {
 
 registerLayerEmitter(Lambda, (ctx, m, x) => {
   const e = functionEmitters.get(m.fn);
-  if (!e) throw new Error(`ONNX export: function "${m.label}" at "${ctx.path(m)}" has no emitter; known: relu, sigmoid, tanh, silu`);
+  if (!e) throw new Error(`ONNX export: function "${m.label}" at "${ctx.path(m)}" has no emitter; known: relu, sigmoid, tanh, silu, geluTanh`);
   return e(ctx, x, ctx.name(m, m.label));
 });
 
@@ -75,4 +87,21 @@ registerLayerEmitter(Flatten, (ctx, m, x) => {
   const [, c, h, w] = x.shape;
   const t = ctx.g.node('Transpose', [x.name], [n, h, w, c], { perm: [0, 2, 3, 1] }, ctx.name(m, 'to_nhwc'));
   return ctx.g.node('Flatten', [t.name], [n, size], { axis: 1 }, ctx.name(m, 'Flatten'));
+});
+
+// (x − mean)·(var + ε)^−½·γ + β over the trailing dims, as TF.js's moments (LayerNormalization is
+// opset 17).
+registerLayerEmitter(LayerNorm, (ctx, m, x) => {
+  const k = m.shape.length;
+  if (x.shape.slice(-k).join() !== m.shape.join()) throw new Error(`ONNX export: LayerNorm "${ctx.path(m)}" over [${m.shape}], its input is [${x.shape}]`);
+  const axes = m.shape.map((_, i) => x.shape.length - k + i);
+  const stat = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const mean = ctx.g.node('ReduceMean', [x.name], stat, { axes, keepdims: 1 }, ctx.name(m, 'mean'));
+  const centred = binary(ctx, 'Sub', x, mean, x.shape, ctx.name(m, 'centred'));
+  const variance = ctx.g.node('ReduceMean', [binary(ctx, 'Mul', centred, centred, x.shape, ctx.name(m, 'sq')).name], stat, { axes, keepdims: 1 }, ctx.name(m, 'var'));
+  const std = ctx.g.node('Sqrt', [binary(ctx, 'Add', variance, constant(ctx, m.eps, ctx.name(m, 'eps')), stat, ctx.name(m, 'var_eps')).name], stat, {}, ctx.name(m, 'std'));
+  let y = binary(ctx, 'Div', centred, std, x.shape, ctx.name(m, 'normed'));
+  if (m.weight) y = binary(ctx, 'Mul', y, ctx.param(m.weight, ctx.name(m, 'weight'), m.shape), x.shape, ctx.name(m, 'scaled'));
+  if (m.bias) y = binary(ctx, 'Add', y, ctx.param(m.bias, ctx.name(m, 'bias'), m.shape), x.shape, ctx.name(m, 'shifted'));
+  return y;
 });

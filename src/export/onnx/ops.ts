@@ -52,11 +52,15 @@ export function conv2d(ctx: ExportContext, conv: Conv2d, x: Value): Value {
   const [sh, sw] = conv.stride;
   const [dh, dw] = conv.dilation;
   const depthwise = conv.groups !== 1;
-  const wt = toTorchLayout(conv.weight, depthwise ? 'depthwise' : 'conv2d');
-  const weight = ctx.g.weight(ctx.name(conv, 'weight'), ctx.read(wt), wt.shape);
-  wt.dispose();
+  const torchDims = depthwise ? [conv.outChannels, 1, kh, kw] : [conv.outChannels, cin / conv.groups, kh, kw];
+  const weight = ctx.param(conv.weight, ctx.name(conv, 'weight'), torchDims, () => {
+    const wt = toTorchLayout(conv.weight, depthwise ? 'depthwise' : 'conv2d');
+    const data = ctx.read(wt);
+    wt.dispose();
+    return data;
+  });
   const inputs = [x.name, weight];
-  if (conv.bias) inputs.push(ctx.g.weight(ctx.name(conv, 'bias'), ctx.read(conv.bias), [conv.outChannels]));
+  if (conv.bias) inputs.push(ctx.param(conv.bias, ctx.name(conv, 'bias'), [conv.outChannels]));
   const attrs: Record<string, number[] | number | string> = { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [dh, dw], group: conv.groups };
   const ekh = (kh - 1) * dh + 1;
   const ekw = (kw - 1) * dw + 1;
@@ -104,8 +108,8 @@ export function linear(ctx: ExportContext, fc: Linear, x: Value): Value {
   if (rank === 4) throw new Error(`ONNX export: Linear "${ctx.path(fc)}" on a 4-D image value (NHWC channels) is not supported; flatten or pool first`);
   if (x.shape[rank - 1] !== fc.inFeatures) throw new Error(`ONNX export: Linear "${ctx.path(fc)}" takes ${fc.inFeatures} features, its input is [${x.shape}]`);
   const out = [...x.shape.slice(0, -1), fc.outFeatures];
-  const w = ctx.g.weight(ctx.name(fc, 'weight'), ctx.read(fc.weight), [fc.inFeatures, fc.outFeatures]);
-  const b = fc.bias ? ctx.g.weight(ctx.name(fc, 'bias'), ctx.read(fc.bias), [fc.outFeatures]) : undefined;
+  const w = ctx.param(fc.weight, ctx.name(fc, 'weight'), [fc.inFeatures, fc.outFeatures]);
+  const b = fc.bias ? ctx.param(fc.bias, ctx.name(fc, 'bias'), [fc.outFeatures]) : undefined;
   if (rank === 2) return ctx.g.node('Gemm', b ? [x.name, w, b] : [x.name, w], out, {}, ctx.name(fc, 'Gemm'));
   const y = ctx.g.node('MatMul', [x.name, w], out, {}, ctx.name(fc, 'MatMul'));
   return b ? ctx.g.node('Add', [y.name, b], out, {}, ctx.name(fc, 'bias')) : y;

@@ -4,11 +4,12 @@ import { tf } from '../../engine/backend.js';
 import { outputProbs } from '../../models/methods.js';
 import { disposeOutput, type FerModel } from '../../models/model.js';
 import { OnnxRunner } from '../../infer/onnx-runner.js';
+import { sampleShape } from '../../infer/runner.js';
 
 /** Largest |p_tfjs − p_onnx| over a batch; throws when it exceeds `tolerance`. */
 export async function verifyOnnx(model: FerModel, file: string, tolerance = 1e-4, batch = 4): Promise<number> {
-  const { size, channels } = model.config.input;
-  const x = tf.randomNormal([batch, size[0], size[1], channels], 0, 1, 'float32', 1234);
+  const shape = [batch, ...sampleShape(model.config.input)];
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 1234);
   const wasTraining = model.training;
   const out = model.forward(x, false);
   const probs = outputProbs(out, tf);
@@ -19,7 +20,7 @@ export async function verifyOnnx(model: FerModel, file: string, tolerance = 1e-4
   if (wasTraining) model.train();
   const runner = await OnnxRunner.create(file, model.config);
   try {
-    const got = (await runner.run(input, [batch, size[0], size[1], channels])).probs;
+    const got = (await runner.run(input, shape)).probs;
     let diff = 0;
     for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(want[i] - got[i]));
     if (!(diff <= tolerance)) throw new Error(`${file}: onnxruntime and TF.js disagree (max abs diff ${diff} > ${tolerance}): an emitter does not match its module`);

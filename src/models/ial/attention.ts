@@ -4,6 +4,7 @@
 // returns the rescaled branch and, where it has one, a per-clip channel descriptor [B, C] that the
 // block's auxiliary classifier reads (GCA: the frame mean of the global depth-wise conv output).
 import { tf } from '../../engine/backend.js';
+import { relu, sigmoid } from '../../nn/activations.js';
 import { Conv2d } from '../../nn/conv.js';
 import { kaimingNormal } from '../../nn/init.js';
 import { Module, Sequential } from '../../nn/module.js';
@@ -78,8 +79,8 @@ export class GcaAttention extends Module implements ChannelAttention {
     const r = reduced(c, o.reduction);
     // Sequential wrappers keep the reference's names: gc.0.weight, fc1.0.weight, fc2.0.weight.
     this.gc = this.registerModule('gc', new Sequential(new GlobalDepthwiseConv(c, o.map, o.rng)));
-    this.fc1 = this.registerModule('fc1', new Sequential(conv1x1(c, r, o.rng), (t) => tf.relu(t)));
-    this.fc2 = this.registerModule('fc2', new Sequential(conv1x1(r, c, o.rng), (t) => tf.sigmoid(t)));
+    this.fc1 = this.registerModule('fc1', new Sequential(conv1x1(c, r, o.rng), relu));
+    this.fc2 = this.registerModule('fc2', new Sequential(conv1x1(r, c, o.rng), sigmoid));
   }
 
   apply(y: tf.Tensor4D, frames: number): AttentionResult {
@@ -103,8 +104,8 @@ export class SeAttention extends Module implements ChannelAttention {
   constructor(readonly o: AttentionOptions) {
     super();
     const r = reduced(o.channels, o.reduction);
-    this.fc1 = this.registerModule('fc1', new Sequential(conv1x1(o.channels, r, o.rng), (t) => tf.relu(t)));
-    this.fc2 = this.registerModule('fc2', new Sequential(conv1x1(r, o.channels, o.rng), (t) => tf.sigmoid(t)));
+    this.fc1 = this.registerModule('fc1', new Sequential(conv1x1(o.channels, r, o.rng), relu));
+    this.fc2 = this.registerModule('fc2', new Sequential(conv1x1(r, o.channels, o.rng), sigmoid));
   }
 
   apply(y: tf.Tensor4D, frames: number): AttentionResult {
@@ -128,7 +129,7 @@ export class CbamAttention extends Module implements ChannelAttention {
   constructor(readonly o: AttentionOptions) {
     super();
     const r = reduced(o.channels, o.reduction);
-    this.mlp = this.registerModule('mlp', new Sequential(conv1x1(o.channels, r, o.rng), (t) => tf.relu(t), conv1x1(r, o.channels, o.rng)));
+    this.mlp = this.registerModule('mlp', new Sequential(conv1x1(o.channels, r, o.rng), relu, conv1x1(r, o.channels, o.rng)));
     this.spatial = this.registerModule('spatial', new Conv2d(2, 1, 7, { padding: 3, bias: false, rng: o.rng, weightInit: convInit }));
   }
 

@@ -4,6 +4,7 @@
 // positions as tokens + a learned positional embedding, a spatial transformer. Output: their sum,
 // T−1 maps per clip (static frame t paired with the motion t → t+1).
 import { tf } from '../../engine/backend.js';
+import { relu } from '../../nn/activations.js';
 import { normal } from '../../nn/init.js';
 import { Module, Sequential } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
@@ -35,7 +36,7 @@ export class DynamicStaticFusion extends Module {
     this.outMap = [halve(o.map[0]), halve(o.map[1])];
     const tokens = this.outMap[0] * this.outMap[1];
     this.layer4 = this.registerModule('layer4', new IalStage({ cin: c, cout: c, stride: 2, blocks: o.blocks, map: this.outMap, attention: 'none', reduction: 1, auxClasses: 0, rng: o.rng }));
-    this.patch_embedding = this.registerModule('patch_embedding', new Sequential(conv(c, c, 3, 2, o.rng), new BatchNorm2d(c), (t) => tf.relu(t)));
+    this.patch_embedding = this.registerModule('patch_embedding', new Sequential(conv(c, c, 3, 2, o.rng), new BatchNorm2d(c), relu));
     this.pos_transformer = this.registerModule('pos_transformer', new Transformer({ dim: c, ...o.spatial }, o.rng));
     // torch.randn: N(0, 1), one row per token of the static map.
     this.pos_embedding_pos = this.registerParameter('pos_embedding_pos', normal([1, tokens, c], 0, 1, o.rng));

@@ -5,6 +5,7 @@
 // a mean class token and, at test time, filters neutral with per-snippet predictions.
 // Input: clips [N, T, H, W, C]; names follow the reference (s_former.layer2.0.conv1.weight, fc_f).
 import { tf } from '../../engine/backend.js';
+import { relu } from '../../nn/activations.js';
 import { normal } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { Module, Sequential } from '../../nn/module.js';
@@ -40,7 +41,7 @@ export class IalNetwork extends Module {
     super();
     const [c1, c2, c3] = o.widths;
     // Stem: conv3×3 s2 → BN → ReLU → conv3×3 → (bn1 → ReLU → max-pool s2).
-    this.conv1 = this.registerModule('conv1', new Sequential(conv(o.inChannels, c1, 3, 2, rng), new BatchNorm2d(c1), (t) => tf.relu(t), conv(c1, c1, 3, 1, rng)));
+    this.conv1 = this.registerModule('conv1', new Sequential(conv(o.inChannels, c1, 3, 2, rng), new BatchNorm2d(c1), relu, conv(c1, c1, 3, 1, rng)));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(c1));
     let map: [number, number] = [halve(halve(o.size[0])), halve(halve(o.size[1]))];
     let cin = c1;

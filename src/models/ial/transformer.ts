@@ -6,7 +6,7 @@
 import { tf } from '../../engine/backend.js';
 import { geluTanh } from '../../nn/activations.js';
 import { Linear } from '../../nn/linear.js';
-import { Module, ModuleList, Sequential, type Forward, type Layer } from '../../nn/module.js';
+import { Identity, Module, ModuleList, Sequential, type Forward, type Layer } from '../../nn/module.js';
 import { LayerNorm } from '../../nn/norm.js';
 import type { Random } from '../../nn/random.js';
 
@@ -59,7 +59,7 @@ export class FeedForward extends Module implements Forward {
   constructor(dim: number, hidden: number, rng: Random) {
     super();
     // Reference: Sequential(Linear, GELU, Dropout(0), Linear): parameters at net.0 and net.3.
-    this.net = this.registerModule('net', new Sequential(new Linear(dim, hidden, { rng }), geluTanh, (t) => t, new Linear(hidden, dim, { rng })));
+    this.net = this.registerModule('net', new Sequential(new Linear(dim, hidden, { rng }), geluTanh, new Identity(), new Linear(hidden, dim, { rng })));
   }
 
   forward(x: tf.Tensor): tf.Tensor {
@@ -67,7 +67,7 @@ export class FeedForward extends Module implements Forward {
   }
 }
 
-class PreNorm extends Module implements Forward {
+export class PreNorm extends Module implements Forward {
   readonly norm: LayerNorm;
   readonly fn: Layer;
 
@@ -84,7 +84,7 @@ class PreNorm extends Module implements Forward {
 
 /** x + fn(x). (The reference's Residual calls fn twice for its attention map; with dropout 0 that
  *  is the same value, so once here.) */
-class Residual extends Module implements Forward {
+export class Residual extends Module implements Forward {
   readonly fn: PreNorm;
 
   constructor(fn: PreNorm) {
