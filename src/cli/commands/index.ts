@@ -11,6 +11,7 @@ import { register as info } from './info.js';
 import { register as predict } from './predict.js';
 import { register as serve } from './serve.js';
 import { register as train } from './train.js';
+import { register as cv } from './cv.js';
 import { register as report } from './report.js';
 
 export type AddCommand = (program: Command) => void;
@@ -19,6 +20,7 @@ export const commands = new Registry<AddCommand>('command')
   .register({ name: 'info', description: 'ferkit, TF.js, backend, onnxruntime and ffmpeg facts as JSON', create: info })
   .register({ name: 'data', description: 'dataset tools', create: data })
   .register({ name: 'train', description: 'train a model', create: train })
+  .register({ name: 'cv', description: 'k-fold cross-validation with a per-fold and Table-4 summary', create: cv })
   .register({ name: 'eval', description: 'score a model on a labelled dataset', create: evaluate })
   .register({ name: 'export', description: 'export a model to ONNX or the TF.js folder format', create: exportModel })
   .register({ name: 'predict', description: 'expressions of the faces in images, folders and videos', create: predict })

@@ -27,6 +27,9 @@ export interface ReadOptions {
 
 export interface DatasetReader {
   kind: 'image' | 'clip';
+  /** Folds the dataset ships (DFEW: 5, read with `fold` 1..k and split train/test). Readers
+   *  without one get computed folds (subject-independent where samples have subjects). */
+  folds?: number;
   read(root: string, opts?: ReadOptions): Promise<Dataset<ImageSample | ClipSample>>;
 }
 

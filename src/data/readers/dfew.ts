@@ -25,6 +25,7 @@ export function detectLabelBase(labels: number[], file: string): 0 | 1 {
 
 export const dfewReader: DatasetReader = {
   kind: 'clip',
+  folds: DFEW_FOLDS,
   async read(root: string, opts: ReadOptions = {}) {
     requireDir(root, 'DFEW root');
     const fold = opts.fold ?? 1;
