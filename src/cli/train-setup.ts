@@ -170,8 +170,7 @@ export function trainerReporting(quiet: boolean, say: (s: string) => void, prefi
         epochBar?.start(p.steps, 0, { extra: '' });
       }
       // `relabeled` is only reported by methods that relabel (SCN).
-      const relabeled = (p as { relabeled?: number }).relabeled;
-      epochBar?.update(p.step, { extra: `loss ${p.loss.toFixed(4)} ${p.imgPerSec.toFixed(1)} img/s${relabeled !== undefined ? `, ${relabeled} relabeled` : ''}` });
+      epochBar?.update(p.step, { extra: `loss ${p.loss.toFixed(4)} ${p.imgPerSec.toFixed(1)} img/s${p.relabeled !== undefined ? `, ${p.relabeled} relabeled` : ''}` });
     },
   };
 }
