@@ -18,7 +18,9 @@ import { PatternMapModel } from '../../src/models/patternmap/model.js';
 import { groupStep, initFromModel, patternMapSchedule, stepGroups, trainPatternMap, type StepRecord } from '../../src/models/patternmap/train.js';
 import { leadingConvParams } from '../../src/models/patternmap/trunk.js';
 import { manualSeed } from '../../src/nn/random.js';
+import { loadSafetensors } from '../../src/nn/checkpoint.js';
 import { optimizers } from '../../src/train/optim.js';
+import type { TrainerOptions } from '../../src/train/trainer.js';
 import { loadSampleStore } from '../../src/train/sample-store.js';
 import { sharedData, tempDir } from '../data/data-fixtures.js';
 
@@ -300,6 +302,54 @@ describe('pattern-map save/load and training', () => {
     assert.equal(best.config.method, 'patternmap');
     assert.equal((best.config.info as { war: number }).war, r.best!.war);
     best.dispose();
+  });
+
+  it('a run stopped by its time budget after every batch and resumed each time equals the uninterrupted run', async () => {
+    const classes = ['happy', 'surprise'];
+    const ds = await readImages('folder', sharedData('fer2013'), { split: 'train' });
+    const tr = classes.flatMap((c) => ds.items.filter((s) => BASIC7[s.label] === c).slice(0, 16));
+    const config = smallConfig(classes);
+    const store = await loadSampleStore(tr, config.input);
+    const labels = Int32Array.from(tr, (s) => classes.indexOf(BASIC7[s.label]));
+    // Two epochs of 2 batches per step, Adam (slots to restore), augmentation (seeded per batch).
+    const run = (outDir: string, over: Partial<TrainerOptions> = {}) =>
+      trainPatternMap({
+        config,
+        objective: { lrEfe: 3e-3, lrEmr: 3e-3, lrEpmg: 3e-3, tripletPerClass: 4, tripletIterations: 2, l4: 0.01, l5: 0.01 },
+        train: { store, labels },
+        outDir,
+        epochs: 2,
+        batchSize: 16,
+        maxStepsPerEpoch: 2,
+        optimizer: { name: 'adam', lr: 0 },
+        schedule: { name: 'constant' },
+        workers: 1,
+        seed: 2,
+        trainAugment: 'fer-train',
+        ...over,
+      });
+    const full = tempDir('pm-full');
+    const cut = tempDir('pm-cut');
+    const a = await run(full);
+    assert.equal(a.finished, true);
+    // Budget 0: every call trains one batch (or finishes an epoch) and checkpoints; 12 batches in all.
+    let b = await run(cut, { timeBudgetSec: 0 });
+    let calls = 1;
+    for (; !b.finished; calls++) {
+      assert.ok(calls < 20, 'the resumed runs do not advance');
+      b = await run(cut, { timeBudgetSec: 0, resume: true });
+    }
+    assert.equal(calls, 12, 'one call per batch: every step boundary was a resume point');
+    const losses = (r: typeof a) => (r.history as StepRecord[]).map((e) => [e.efe, e.emr, e.epmg, e.parts]);
+    assert.deepEqual(losses(b), losses(a));
+    const wa = await loadSafetensors(join(full, 'checkpoint.safetensors'));
+    const wb = await loadSafetensors(join(cut, 'checkpoint.safetensors'));
+    assert.deepEqual(Object.keys(wb.tensors).sort(), Object.keys(wa.tensors).sort());
+    assert.ok(Object.keys(wa.tensors).some((k) => k.startsWith('optimizers.epmg.')), 'the checkpoint holds the optimizers');
+    for (const [k, t] of Object.entries(wa.tensors)) {
+      assert.deepEqual(Array.from(wb.tensors[k].dataSync()), Array.from(t.dataSync()), `${k} differs after resuming`);
+    }
+    assert.deepEqual(JSON.parse(wb.metadata.rng), JSON.parse(wa.metadata.rng));
   });
 
   it('initialises the trunk and EFE head from a trained model folder (the bundled fer2013-cnn)', async () => {

@@ -67,4 +67,33 @@ describe('training checkpoint', () => {
     await assert.rejects(loadTrainingCheckpoint(path, { ...setup(), model: new Sequential(new Linear(2, 2)) }), /ckpt\.safetensors: cannot load into Sequential/);
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('named optimizers (one per training step) round-trip their slots; a different set is refused by name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferkit-train-ckpt-'));
+    const path = join(dir, 'ckpt.safetensors');
+    const make = () => {
+      const s = setup();
+      const [head, ...rest] = s.model.trainableParameters().reverse();
+      return { ...s, vars: { head: [head], body: rest }, optimizers: { head: new Adam([head], { lr: 0.1 }), body: new Adam(rest, { lr: 0.01 }) } };
+    };
+    const step = (s: ReturnType<typeof make>, which: 'head' | 'body') => {
+      const x = tf.tensor(s.rng.fillNormal(4 * 6 * 6), [4, 6, 6, 1]);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3);
+      const loss = trainStep(s.vars[which], () => tf.losses.softmaxCrossEntropy(y, s.model.forward(x)) as tf.Scalar, s.optimizers[which]);
+      tf.dispose([x, y]);
+      return loss;
+    };
+    const full = make();
+    const expected = [step(full, 'head'), step(full, 'body'), step(full, 'head'), step(full, 'body')];
+    const first = make();
+    step(first, 'head');
+    step(first, 'body');
+    await saveTrainingCheckpoint(path, { model: first.model, optimizers: first.optimizers, rng: first.rng });
+    const resumed = make();
+    await loadTrainingCheckpoint(path, { model: resumed.model, optimizers: resumed.optimizers, rng: resumed.rng });
+    assert.deepEqual([step(resumed, 'head'), step(resumed, 'body')], expected.slice(2));
+    await assert.rejects(loadTrainingCheckpoint(path, { model: make().model, optimizers: { head: make().optimizers.head } }), /holds optimizers body, head, this run has head/);
+    await assert.rejects(loadTrainingCheckpoint(path, { ...make(), optimizers: undefined, optimizer: setup().optimizer }), /has no optimizer state to resume from/);
+    rmSync(dir, { recursive: true, force: true });
+  });
 });

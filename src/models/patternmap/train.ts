@@ -3,7 +3,10 @@
 // triplet batches with the trunk's first convs frozen (L_EMR); 3. EPMG on triplet batches with the
 // EFE frozen (L_EPMG). Each step has its own SGD optimizer and lr (seed: 1e-3, 1e-4, 1e-3) and
 // clips each module's gradient norm separately, as the seed's code does. After each epoch the model
-// is scored on the validation set and the best one is saved as a model folder.
+// is scored on the validation set and the best one is saved as a model folder. Resumable like the
+// generic trainer: a checkpoint (weights, the three optimizers' slots, RNG, epoch/step/batch) after
+// every epoch and when --time-budget runs out, at any batch; --resume continues from it.
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../engine/backend.js';
@@ -14,7 +17,8 @@ import { manualSeed } from '../../nn/random.js';
 import { BatchBuilder, mixSeed } from '../../train/batches.js';
 import { optimizers, type Optimizer } from '../../train/optim.js';
 import { clipGradNorm } from '../../train/step.js';
-import { scoreProbs, BEST_DIR, type EpochRecord, type TrainerOptions, type TrainResult } from '../../train/trainer.js';
+import { loadTrainingCheckpoint, saveTrainingCheckpoint } from '../../train/checkpoint.js';
+import { scoreProbs, BEST_DIR, CHECKPOINT_FILE, type EpochRecord, type TrainerOptions, type TrainResult } from '../../train/trainer.js';
 import { WEIGHTS_FILE, saveModel } from '../io.js';
 import { mergedOptions, numberOption } from '../method-options.js';
 import { efeLoss, emrLoss, epmgLoss, greyTarget, lossWeights, type PatternMapLossWeights } from './losses.js';
@@ -144,16 +148,43 @@ async function predictProbs(model: PatternMapModel, builder: BatchBuilder, tta: 
   return out;
 }
 
+/** Where a run stands: the epoch, its step (0 EFE, 1 EMR, 2 EPMG) and the step's next batch. */
+interface Position {
+  epoch: number;
+  phase: number;
+  batch: number;
+}
+
+/** The current epoch's sums so far (checkpointed, so a run resumed mid-epoch logs the same). */
+interface EpochTotals {
+  efe: number;
+  emr: number;
+  epmg: number;
+  parts: Record<string, number>;
+  seconds: number;
+}
+
+/** One of the epoch's three steps: its batches (dataset indices) and how to train on one. */
+interface Phase {
+  name: string;
+  batches: number[][];
+  run(b: number, idx: number[]): void;
+}
+
+const newTotals = (): EpochTotals => ({ efe: 0, emr: 0, epmg: 0, parts: {}, seconds: 0 });
+
 export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
-  if (o.resume) throw new Error('patternmap: --resume is not supported by the three-step loop yet; start a fresh run');
   const log = o.log ?? (() => {});
   const opts = mergedOptions(o.config.methodOptions, o.objective ?? {});
   const s = patternMapSchedule(opts);
   await mkdir(o.outDir, { recursive: true });
-  const model = new PatternMapModel(o.config, manualSeed(o.seed));
+  const rng = manualSeed(o.seed);
+  const model = new PatternMapModel(o.config, rng);
   const bestDir = join(o.outDir, BEST_DIR);
+  const ckpt = join(o.outDir, CHECKPOINT_FILE);
+  const resuming = Boolean(o.resume) && existsSync(ckpt);
   try {
-    if (typeof opts.init === 'string') {
+    if (typeof opts.init === 'string' && !resuming) {
       const n = await initFromModel(model, opts.init);
       log(`initialised ${n.length} trunk/head tensors from ${opts.init}`);
     }
@@ -172,55 +203,95 @@ export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
     const builder = new BatchBuilder(o.train.store, o.config.input, o.trainAugment);
     const valBuilder = o.val ? new BatchBuilder(o.val.store, o.config.input) : undefined;
     const started = Date.now();
-    const history: StepRecord[] = [];
+    let history: StepRecord[] = [];
     let best: TrainResult['best'];
+    let at: Position = { epoch: 0, phase: 0, batch: 0 };
+    let totals = newTotals();
+    if (resuming) {
+      const { progress } = await loadTrainingCheckpoint(ckpt, { model, optimizers: opt, rng });
+      const p = progress as Partial<{ position: Position; totals: EpochTotals; history: StepRecord[]; best: TrainResult['best'] }>;
+      if (!p.position) throw new Error(`${ckpt}: not a pattern-map checkpoint (no position of the three-step epoch)`);
+      ({ position: at, history = [], best } = p as { position: Position; history: StepRecord[]; best: TrainResult['best'] });
+      totals = p.totals ?? totals;
+      log(`resumed from ${ckpt} at epoch ${at.epoch + 1}, step ${at.phase + 1} after ${at.batch} batch(es)`);
+    }
+    const save = (next: Position) => saveTrainingCheckpoint(ckpt, { model, optimizers: opt, rng }, { position: next, totals, history, best }, { config: JSON.stringify(o.config) });
     const batchOf = (idx: number[], seed: number) => {
       const { x, shape } = builder.build(idx, seed);
       return { x: tf.tensor4d(x, shape as [number, number, number, number]), y: Int32Array.from(idx, (i) => labels[i]) };
     };
     const overBudget = () => o.timeBudgetSec !== undefined && (Date.now() - started) / 1000 > o.timeBudgetSec;
-    let epoch = 0;
-    for (; epoch < o.epochs && !overBudget(); epoch++) {
-      const t0 = Date.now();
-      const mean = { efe: 0, emr: 0, epmg: 0 };
-      const parts: Record<string, number> = {};
-      // Step 1: EFE alone, every parameter trainable, shuffled batches.
-      model.train(true);
+    const unfinished = (): TrainResult => ({ epochsDone: at.epoch, finished: false, best, history, bestDir, labels: Int32Array.from(labels) });
+
+    for (; at.epoch < o.epochs; at = { epoch: at.epoch + 1, phase: 0, batch: 0 }) {
+      const epoch = at.epoch;
+      const t = totals;
       const order = toBatches(permutation(n, new Rng(mixSeed(o.seed, epoch, 1))), o.batchSize, true).slice(0, steps);
-      for (const [b, idx] of order.entries()) {
-        const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 2));
-        const yt = tf.tensor1d(y, 'int32');
-        mean.efe += groupStep(groups.efe, () => efeLoss(model, x, yt), opt.efe) / order.length;
-        tf.dispose([x, yt]);
-        o.onProgress?.({ epoch, step: b + 1, steps: order.length + iters + iters3, loss: mean.efe, imgPerSec: 0 });
+      const trip = (tag: number, count: number) => tripletBatches(labels, new Rng(mixSeed(o.seed, epoch, tag)), { perClass: s.tripletPerClass, count });
+      const phases: Phase[] = [
+        {
+          // Step 1: EFE alone, every parameter trainable, shuffled batches.
+          name: `EFE, ${order.length} batches`,
+          batches: order,
+          run(b, idx) {
+            const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 2));
+            const yt = tf.tensor1d(y, 'int32');
+            t.efe += groupStep(groups.efe, () => efeLoss(model, x, yt), opt.efe) / order.length;
+            tf.dispose([x, yt]);
+          },
+        },
+        {
+          // Step 2: EFE + EMR on triplet batches, leading trunk convs frozen.
+          name: `EFE+EMR, ${iters} triplet batches`,
+          batches: trip(3, iters),
+          run(b, idx) {
+            const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 4));
+            const p: Record<string, number> = {};
+            t.emr += groupStep(groups.emr, () => emrLoss(model, x, y, s.weights, p), opt.emr) / iters;
+            for (const [k, v] of Object.entries(p)) t.parts[`emr.${k}`] = (t.parts[`emr.${k}`] ?? 0) + v / iters;
+            x.dispose();
+          },
+        },
+        {
+          // Step 3: EPMG on the frozen EFE's masked features (computed outside the gradient tape,
+          // with the trunk in eval mode: frozen entirely, running statistics included).
+          name: `EPMG, ${iters3} triplet batches`,
+          batches: trip(5, iters3),
+          run(b, idx) {
+            const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 6));
+            const { gms, mask, efeLogits } = model.efe(x, false);
+            const grey = greyTarget(x, o.config.input);
+            const p: Record<string, number> = {};
+            t.epmg += groupStep(groups.epmg, () => epmgLoss(model, gms, grey, y, s.weights, p), opt.epmg) / iters3;
+            for (const [k, v] of Object.entries(p)) t.parts[`epmg.${k}`] = (t.parts[`epmg.${k}`] ?? 0) + v / iters3;
+            tf.dispose([x, gms, mask, efeLogits, grey]);
+          },
+        },
+      ];
+      const total = phases.reduce((a, p) => a + p.batches.length, 0);
+      const done = (phase: number, batch: number) => phases.slice(0, phase).reduce((a, p) => a + p.batches.length, 0) + batch;
+      // Steps 1 and 2 train in training mode; step 3 switches the trunk to eval on every batch.
+      model.train(true);
+      for (; at.phase < phases.length; at = { ...at, phase: at.phase + 1, batch: 0 }) {
+        const phase = phases[at.phase];
+        let t0 = Date.now();
+        for (; at.batch < phase.batches.length; at = { ...at, batch: at.batch + 1 }) {
+          phase.run(at.batch, phase.batches[at.batch]);
+          const now = Date.now();
+          t.seconds += (now - t0) / 1000;
+          t0 = now;
+          const loss = [t.efe, t.emr, t.epmg][at.phase];
+          o.onProgress?.({ epoch, step: done(at.phase, at.batch + 1), steps: total, loss, imgPerSec: 0 });
+          if (overBudget() && done(at.phase, at.batch + 1) < total) {
+            await save({ ...at, batch: at.batch + 1 });
+            log(`time budget of ${o.timeBudgetSec}s reached: checkpoint at epoch ${epoch + 1}, step ${at.phase + 1} after ${at.batch + 1} batch(es); continue with --resume`);
+            return unfinished();
+          }
+        }
+        log(`epoch ${epoch + 1} step ${at.phase + 1} (${phase.name}): L_${['EFE', 'EMR', 'EPMG'][at.phase]} ${[t.efe, t.emr, t.epmg][at.phase].toFixed(4)}, ${t.seconds.toFixed(0)} s`);
       }
-      log(`epoch ${epoch + 1} step 1 (EFE, ${order.length} batches): L_EFE ${mean.efe.toFixed(4)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-      // Step 2: EFE + EMR on triplet batches, leading trunk convs frozen.
-        const trip = (tag: number, count: number) => tripletBatches(labels, new Rng(mixSeed(o.seed, epoch, tag)), { perClass: s.tripletPerClass, count });
-      for (const [b, idx] of trip(3, iters).entries()) {
-        const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 4));
-        const p: Record<string, number> = {};
-        mean.emr += groupStep(groups.emr, () => emrLoss(model, x, y, s.weights, p), opt.emr) / iters;
-        for (const [k, v] of Object.entries(p)) parts[`emr.${k}`] = (parts[`emr.${k}`] ?? 0) + v / iters;
-        x.dispose();
-        o.onProgress?.({ epoch, step: order.length + b + 1, steps: order.length + iters + iters3, loss: mean.emr, imgPerSec: 0 });
-      }
-      log(`epoch ${epoch + 1} step 2 (EFE+EMR, ${iters} triplet batches): L_EMR ${mean.emr.toFixed(4)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-      // Step 3: EPMG on the frozen EFE's masked features (computed outside the gradient tape, with
-      // the trunk in eval mode: frozen entirely, running statistics included).
-      for (const [b, idx] of trip(5, iters3).entries()) {
-        const { x, y } = batchOf(idx, mixSeed(o.seed, epoch, b, 6));
-        const { gms, mask, efeLogits } = model.efe(x, false);
-        const grey = greyTarget(x, o.config.input);
-        const p: Record<string, number> = {};
-        mean.epmg += groupStep(groups.epmg, () => epmgLoss(model, gms, grey, y, s.weights, p), opt.epmg) / iters3;
-        for (const [k, v] of Object.entries(p)) parts[`epmg.${k}`] = (parts[`epmg.${k}`] ?? 0) + v / iters3;
-        tf.dispose([x, gms, mask, efeLogits, grey]);
-        o.onProgress?.({ epoch, step: order.length + iters + b + 1, steps: order.length + iters + iters3, loss: mean.epmg, imgPerSec: 0 });
-      }
-      const seconds = (Date.now() - t0) / 1000;
       const images = order.length * o.batchSize + (iters + iters3) * s.tripletPerClass * new Set(labels).size;
-      const record: StepRecord = { epoch: epoch + 1, loss: mean.efe + mean.emr + mean.epmg, lr: s.lrEfe, imgPerSec: images / seconds, seconds, ...mean, parts };
+      const record: StepRecord = { epoch: epoch + 1, loss: t.efe + t.emr + t.epmg, lr: s.lrEfe, imgPerSec: images / t.seconds, seconds: t.seconds, efe: t.efe, emr: t.emr, epmg: t.epmg, parts: t.parts };
       if (valBuilder && o.val) {
         const probs = await predictProbs(model, valBuilder, Boolean(o.tta));
         const { report, ece } = scoreProbs(probs, o.val.labels, o.config.classes.length);
@@ -232,15 +303,21 @@ export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
         }
       }
       history.push(record);
+      totals = newTotals();
       await appendFile(join(o.outDir, 'log.jsonl'), JSON.stringify(record) + '\n');
       log(
-        `epoch ${epoch + 1}/${o.epochs}: L_EFE ${mean.efe.toFixed(4)}, L_EMR ${mean.emr.toFixed(4)}, L_EPMG ${mean.epmg.toFixed(4)}, ${seconds.toFixed(0)} s` +
+        `epoch ${epoch + 1}/${o.epochs}: L_EFE ${t.efe.toFixed(4)}, L_EMR ${t.emr.toFixed(4)}, L_EPMG ${t.epmg.toFixed(4)}, ${t.seconds.toFixed(0)} s` +
           (record.val ? `, val WAR ${(record.val.war * 100).toFixed(2)}% UAR ${(record.val.uar * 100).toFixed(2)}%` : ''),
       );
+      await save({ epoch: epoch + 1, phase: 0, batch: 0 });
+      if (overBudget() && epoch + 1 < o.epochs) {
+        log(`time budget of ${o.timeBudgetSec}s reached after epoch ${epoch + 1}; continue with --resume`);
+        at = { epoch: epoch + 1, phase: 0, batch: 0 };
+        return unfinished();
+      }
     }
-    if (!o.val) await saveWithInfo(model, bestDir, { epoch });
-    if (epoch < o.epochs) log(`time budget of ${o.timeBudgetSec}s reached after epoch ${epoch}`);
-    return { epochsDone: epoch, finished: epoch === o.epochs, best, history, bestDir, labels: Int32Array.from(labels) };
+    if (!o.val) await saveWithInfo(model, bestDir, { epoch: o.epochs });
+    return { epochsDone: o.epochs, finished: true, best, history, bestDir, labels: Int32Array.from(labels) };
   } finally {
     model.dispose();
   }
