@@ -15,6 +15,7 @@ import { BenchResNet18 } from './resnet18.js';
 import { benchData } from './data.js';
 import { benchE2e, benchServe } from './inference.js';
 import { openOnnxBench } from './onnx-infer.js';
+import { benchClipInfer, IAL_BENCH_CONFIGS } from './clip-infer.js';
 
 interface BenchOptions {
   workers: number;
@@ -234,6 +235,19 @@ benches.register({
     log(figureRow(`infer-resnet18-${o.size}`, ours, torch));
   },
 });
+
+for (const config of Object.keys(IAL_BENCH_CONFIGS)) {
+  benches.register({
+    name: `infer-ial-${config}`,
+    description: `IAL clip model (${config} configuration, gca), inference: TF.js vs its ONNX export on onnxruntime-node (2 threads), clips/s; --batch clips`,
+    create: async (o) => {
+      const engine = await initEngine();
+      log(`ferkit: backend ${engine.backend} (${engine.reason}), batch ${o.batch} clips`);
+      const [tfjs, onnx] = await benchClipInfer({ config, batch: o.batch, seconds: o.seconds, threads: 2, log });
+      log(`infer-ial-${config}: tfjs ${fmt(tfjs)} clips/s, onnx ${fmt(onnx)} clips/s (${(onnx / tfjs).toFixed(1)}x)`);
+    },
+  });
+}
 
 benches.register({
   name: 'data',
