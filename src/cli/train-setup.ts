@@ -26,6 +26,7 @@ export interface TrainingFlags {
   seed: string;
   timeBudget?: string;
   maxSteps?: string;
+  clipGradNorm?: string;
   backbone?: string;
   width?: string;
   size?: string;
@@ -58,6 +59,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed for weights, order and augmentation', '0')
     .option('--time-budget <s>', 'stop with a checkpoint after this many seconds')
     .option('--max-steps <n>', 'at most this many steps per epoch')
+    .option('--clip-grad-norm <x>', 'clip the gradient to this global L2 norm (as PyTorch clip_grad_norm_)')
     .option('--backbone <name>', "backbone (default: the method's)")
     .option('--width <x>', 'backbone width multiplier')
     .option('--size <px>', 'input side in pixels')
@@ -142,6 +144,7 @@ export function trainerSettingsFrom(flags: TrainingFlags, d: MethodDefaults, def
     selectBy: flags.selectBy,
     timeBudgetSec: numberFlag(flags.timeBudget, 'time-budget'),
     maxStepsPerEpoch: numberFlag(flags.maxSteps, 'max-steps'),
+    clipGradNorm: numberFlag(flags.clipGradNorm, 'clip-grad-norm'),
   };
 }
 

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 
+import { clipByGlobalNorm } from './grad-clip.js';
 import { ReplicaHost, type Replica, type Shard } from './replica-host.js';
 
 export type { Shard } from './replica-host.js';
@@ -55,8 +56,9 @@ class ReplicaHandle {
 /** What a training loop drives: N replicas taking synchronous steps (in workers or in-process). */
 export interface ReplicaSet {
   readonly workers: number;
-  /** One step over the shards (one per replica); the sample-weighted mean loss. */
-  step(shards: Shard[], lr: number): Promise<number>;
+  /** One step over the shards (one per replica); the sample-weighted mean loss. With `clipNorm`
+   *  the averaged gradient is clipped to that global L2 norm first. */
+  step(shards: Shard[], lr: number, clipNorm?: number): Promise<number>;
   /** Relabels the replicas' objectives decided in the steps since the last call, as [dataset
    *  index, label] pairs (each replica decides for its own shard); undefined when the method
    *  never relabels. */
@@ -119,9 +121,10 @@ export class InProcessTrainer implements ReplicaSet {
   constructor(replica: Replica) {
     this.host = new ReplicaHost(replica);
   }
-  async step(shards: Shard[], lr: number): Promise<number> {
+  async step(shards: Shard[], lr: number, clipNorm?: number): Promise<number> {
     if (shards.length !== 1) throw new Error(`expected 1 shard, got ${shards.length}`);
     const g = this.host.grads(shards[0]);
+    if (clipNorm !== undefined) clipByGlobalNorm(g.grads, clipNorm);
     this.host.apply(g.grads, lr);
     this.relabels.add(g.relabels);
     return g.loss;
@@ -191,7 +194,7 @@ export class DataParallelTrainer implements ReplicaSet {
 
   /** One step over the shards (one per worker): returns the sample-weighted mean loss. The shards'
    *  buffers are transferred to the workers, so they are detached (empty) here afterwards. */
-  async step(shards: Shard[], lr: number): Promise<number> {
+  async step(shards: Shard[], lr: number, clipNorm?: number): Promise<number> {
     if (shards.length !== this.replicas.length) throw new Error(`expected ${this.replicas.length} shards, got ${shards.length}`);
     const replies = await Promise.all(
       this.replicas.map((r, i) => r.request({ type: 'grads', shard: shards[i] }, [shards[i].x.buffer as ArrayBuffer, shards[i].y.buffer as ArrayBuffer])),
@@ -208,6 +211,7 @@ export class DataParallelTrainer implements ReplicaSet {
       const g = r.grads;
       for (let i = 0; i < g.length; i++) avg[i] += w * g[i];
     }
+    if (clipNorm !== undefined) clipByGlobalNorm(avg, clipNorm);
     await Promise.all(this.replicas.map((r) => r.request({ type: 'apply', lr })));
     return loss;
   }

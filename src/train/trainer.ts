@@ -44,6 +44,8 @@ export interface TrainerOptions {
   timeBudgetSec?: number;
   /** Cap on steps per epoch (quick runs, tests). */
   maxStepsPerEpoch?: number;
+  /** Clip the averaged gradient to this global L2 norm (PyTorch's clip_grad_norm_). */
+  clipGradNorm?: number;
   /** Module (URL) whose `createReplica(options)` builds each replica instead of the method's
    *  (tests substitute fixtures with known weights). */
   replicaModule?: string;
@@ -173,7 +175,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
           epoch,
         }));
         const lr = schedule(epoch + b / batches.length);
-        const loss = await replicas.step(shards, lr);
+        const loss = await replicas.step(shards, lr, o.clipGradNorm);
         // Relabels of this batch's samples take effect from their next batch on.
         const taken = replicas.takeRelabels();
         if (taken) {

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { DataParallelTrainer, type Shard } from '../../src/train/data-parallel.js';
+import { clipByGlobalNorm } from '../../src/train/grad-clip.js';
 import { createReplica } from '../fixtures/tiny-replica.js';
 import { randn } from '../helpers/backends.js';
 
@@ -58,6 +59,56 @@ describe('DataParallelTrainer', () => {
     } finally {
       await trainer.close();
     }
+  });
+
+  it('clips the averaged gradient to a global norm exactly as clipping the full-batch gradient', async () => {
+    await initEngine('wasm');
+    const MAX_NORM = 0.05; // below the unclipped norms here, so every step is clipped
+    const single = createReplica();
+    const reference: number[] = [];
+    const norms: number[] = [];
+    for (const b of batches) {
+      const x = tf.tensor(b.x, SHAPE);
+      const y = tf.tensor1d(b.y, 'int32');
+      const { value, grads } = tf.variableGrads(() => single.loss(x, y), single.variables);
+      reference.push(value.dataSync()[0]);
+      const g = single.variables.map((v) => grads[v.name]);
+      const norm = Math.sqrt(g.reduce((a, t) => a + tf.sum(tf.square(t)).dataSync()[0], 0));
+      norms.push(norm);
+      const scale = Math.min(1, MAX_NORM / (norm + 1e-6));
+      const clipped = g.map((t) => tf.mul(t, scale));
+      single.apply(clipped, 0.5);
+      tf.dispose([x, y, value, ...Object.values(grads), ...clipped]);
+    }
+    assert.ok(Math.min(...norms) > MAX_NORM, `unclipped norms ${norms.map((n) => n.toFixed(3)).join(' ')} exceed ${MAX_NORM}`);
+    const trainer = await DataParallelTrainer.start({
+      replicaModule: new URL('../fixtures/tiny-replica.ts', import.meta.url).href,
+      replicaOptions: {},
+      workers: 2,
+    });
+    try {
+      const parallel: number[] = [];
+      for (const b of batches) parallel.push(await trainer.step(shardsOf(b, [4, 2]), 0.5, MAX_NORM));
+      for (let i = 0; i < reference.length; i++) {
+        assert.ok(Math.abs(parallel[i] - reference[i]) < 1e-4, `step ${i}: parallel loss ${parallel[i]} vs single ${reference[i]}`);
+      }
+      let want = 0;
+      for (const v of single.variables) for (const e of v.dataSync()) want += e;
+      for (const s of await trainer.checksums()) assert.ok(Math.abs(s - want) < 1e-3, `replica weights ${s} vs single-process ${want}`);
+    } finally {
+      await trainer.close();
+    }
+  });
+
+  it('clipByGlobalNorm: PyTorch clip_grad_norm_ semantics', () => {
+    const g = Float32Array.from([3, 0, 4]);
+    assert.equal(clipByGlobalNorm(g, 1), 5);
+    const coef = 1 / (5 + 1e-6);
+    assert.deepEqual([...g], [3 * coef, 0, 4 * coef].map(Math.fround));
+    const small = Float32Array.from([0.3, 0.4]);
+    assert.ok(Math.abs(clipByGlobalNorm(small, 1) - 0.5) < 1e-7);
+    assert.deepEqual([...small], [0.3, 0.4].map(Math.fround), 'below the max norm nothing changes');
+    assert.throws(() => clipByGlobalNorm(small, 0), /positive max norm/);
   });
 
   it('names a replica failure', async () => {
