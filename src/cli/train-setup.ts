@@ -27,6 +27,7 @@ export interface TrainingFlags {
   timeBudget?: string;
   maxSteps?: string;
   clipGradNorm?: string;
+  iterations?: string;
   backbone?: string;
   width?: string;
   size?: string;
@@ -59,6 +60,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed for weights, order and augmentation', '0')
     .option('--time-budget <s>', 'stop with a checkpoint after this many seconds')
     .option('--max-steps <n>', 'at most this many steps per epoch')
+    .option('--iterations <n>', 'train for n optimizer steps in total instead of --epochs')
     .option('--clip-grad-norm <x>', 'clip the gradient to this global L2 norm (as PyTorch clip_grad_norm_)')
     .option('--backbone <name>', "backbone (default: the method's)")
     .option('--width <x>', 'backbone width multiplier')
@@ -145,6 +147,7 @@ export function trainerSettingsFrom(flags: TrainingFlags, d: MethodDefaults, def
     timeBudgetSec: numberFlag(flags.timeBudget, 'time-budget'),
     maxStepsPerEpoch: numberFlag(flags.maxSteps, 'max-steps'),
     clipGradNorm: numberFlag(flags.clipGradNorm, 'clip-grad-norm'),
+    iterations: numberFlag(flags.iterations, 'iterations'),
   };
 }
 

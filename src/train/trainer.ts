@@ -44,6 +44,9 @@ export interface TrainerOptions {
   timeBudgetSec?: number;
   /** Cap on steps per epoch (quick runs, tests). */
   maxStepsPerEpoch?: number;
+  /** Train for this many optimizer steps in total instead of `epochs` (the last epoch is cut
+   *  short; the lr schedule spans the iterations). */
+  iterations?: number;
   /** Clip the averaged gradient to this global L2 norm (PyTorch's clip_grad_norm_). */
   clipGradNorm?: number;
   /** Module (URL) whose `createReplica(options)` builds each replica instead of the method's
@@ -131,7 +134,11 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   if (steps < 1) throw new Error(`training set has ${n} samples, fewer than one batch of ${o.batchSize}`);
   const workers = Math.max(1, o.workers);
   if (o.batchSize < workers) throw new Error(`batch size ${o.batchSize} is smaller than the ${workers} workers`);
-  const schedule = lrSchedules.get(o.schedule.name).create({ base: o.optimizer.lr, epochs: o.epochs, ...o.schedule });
+  if (o.iterations !== undefined && !(Number.isInteger(o.iterations) && o.iterations > 0)) throw new Error(`iterations must be a positive integer, got ${o.iterations}`);
+  const epochs = o.iterations !== undefined ? Math.ceil(o.iterations / steps) : o.epochs;
+  const totalSteps = o.iterations ?? epochs * steps;
+  // The schedule runs in epochs, fractional when the iterations end mid-epoch.
+  const schedule = lrSchedules.get(o.schedule.name).create({ base: o.optimizer.lr, epochs: totalSteps / steps, ...o.schedule });
   const trainBuilder = new BatchBuilder(o.train.store, o.config.input, o.trainAugment);
   const valBuilder = o.val ? new BatchBuilder(o.val.store, o.config.input) : undefined;
   const selectBy = o.selectBy ?? 'war';
@@ -159,9 +166,9 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     const progress = (nextEpoch: number, nextBatch: number) => ({ epoch: nextEpoch, batch: nextBatch, history, best, partial, relabeled: labels.changes(), labelCount: n });
     const save = (nextBatch: number) => replicas.save(ckpt, progress(epoch, nextBatch));
     let relabels = false;
-    for (; epoch < o.epochs; epoch++) {
+    for (; epoch < epochs; epoch++) {
       const order = permutation(n, new Rng(mixSeed(o.seed, epoch, 1)));
-      const batches = toBatches(order, o.batchSize, true).slice(0, steps);
+      const batches = toBatches(order, o.batchSize, true).slice(0, Math.min(steps, totalSteps - epoch * steps));
       let t0 = Date.now();
       for (let b = batchStart; b < batches.length; b++) {
         const idx = batches[b];
@@ -174,7 +181,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
           index: Int32Array.from(idx.slice(a, z)),
           epoch,
         }));
-        const lr = schedule(epoch + b / batches.length);
+        const lr = schedule(epoch + b / steps);
         const loss = await replicas.step(shards, lr, o.clipGradNorm);
         // Relabels of this batch's samples take effect from their next batch on.
         const taken = replicas.takeRelabels();
@@ -205,7 +212,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       const record: EpochRecord = {
         epoch: epoch + 1,
         loss: partial.loss / Math.max(1, partial.count),
-        lr: schedule(epoch + 1 - 1e-9),
+        lr: schedule(epoch + batches.length / steps - 1e-9),
         imgPerSec: partial.count / Math.max(1e-9, partial.seconds),
         seconds: partial.seconds,
         ...(relabels ? { relabeled: partial.relabeled } : {}),
@@ -225,19 +232,19 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       history.push(record);
       await appendFile(logFile, JSON.stringify(record) + '\n');
       log(
-        `epoch ${epoch + 1}/${o.epochs}: loss ${record.loss.toFixed(4)}, ${record.imgPerSec.toFixed(1)} img/s` +
+        `epoch ${epoch + 1}/${epochs}: loss ${record.loss.toFixed(4)}, ${record.imgPerSec.toFixed(1)} img/s` +
           (record.relabeled !== undefined ? `, ${record.relabeled} relabeled (${labels.changes().length} differ from the dataset)` : '') +
           (record.val ? `, val WAR ${(record.val.war * 100).toFixed(2)}% UAR ${(record.val.uar * 100).toFixed(2)}%` : ''),
       );
       const next = epoch + 1;
       await replicas.save(ckpt, progress(next, 0));
-      if (o.timeBudgetSec !== undefined && (Date.now() - started) / 1000 > o.timeBudgetSec && next < o.epochs) {
+      if (o.timeBudgetSec !== undefined && (Date.now() - started) / 1000 > o.timeBudgetSec && next < epochs) {
         log(`time budget of ${o.timeBudgetSec}s reached after epoch ${next}; continue with --resume`);
         return { epochsDone: next, finished: false, best, history, bestDir, labels: labels.labels() };
       }
     }
-    if (!o.val) await saveBest(replicas, o, bestDir, { epoch: o.epochs });
-    return { epochsDone: o.epochs, finished: true, best, history, bestDir, labels: labels.labels() };
+    if (!o.val) await saveBest(replicas, o, bestDir, { epoch: epochs });
+    return { epochsDone: epochs, finished: true, best, history, bestDir, labels: labels.labels() };
   } finally {
     await replicas.close();
   }

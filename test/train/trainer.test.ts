@@ -31,6 +31,21 @@ describe('trainer', () => {
     model.dispose();
   });
 
+  it('--iterations: that many steps in total, the last epoch cut short, the lr schedule spanning them', async () => {
+    await initEngine('wasm');
+    const steps: number[][] = [[], []];
+    const lrs: number[] = [];
+    const o = await options(tempDir('trainer-iterations'), { epochs: 99, maxStepsPerEpoch: 3, iterations: 5, val: undefined, schedule: { name: 'cosine' } });
+    const r = await train({ ...o, onProgress: (p) => steps[p.epoch].push(p.steps), log: () => {} });
+    assert.equal(r.epochsDone, 2);
+    assert.deepEqual(steps, [[3, 3, 3], [2, 2]], 'epoch 1 has 3 steps, epoch 2 the remaining 2');
+    lrs.push(...r.history.map((h) => h.lr));
+    // Cosine over 5/3 epochs: after epoch 1 (3 of 5 steps) lr = base·(1 + cos(π·3/5))/2; at the end ~0.
+    const base = o.optimizer.lr;
+    assert.ok(Math.abs(lrs[0] - (base * (1 + Math.cos(Math.PI * 0.6))) / 2) < 1e-6 * base, `lr after epoch 1: ${lrs[0]}`);
+    assert.ok(lrs[1] < 1e-6 * base, `lr at the end: ${lrs[1]}`);
+  });
+
   it('a run stopped mid-epoch by its time budget and resumed ends with the same weights and losses', async () => {
     await initEngine('wasm');
     const full = tempDir('trainer-full');
