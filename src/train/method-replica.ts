@@ -1,7 +1,10 @@
 // A training replica for any registered method: the model, its objective and its optimizer,
 // built identically (same seed, same initial weights) in every worker. The trainer drives a set of
 // these through data-parallel.ts; checkpoints hold the model, optimizer, RNG and objective state.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { tf } from '../engine/backend.js';
+import { decodeSafetensors } from '../nn/checkpoint.js';
 import { Random } from '../nn/random.js';
 import { createModel } from '../models/io.js';
 import { methods } from '../models/all-methods.js';
@@ -19,6 +22,22 @@ export interface MethodReplicaOptions {
   init?: string;
 }
 
+/** Loads the weights of a model folder, a model.safetensors or a training checkpoint into a
+ *  model of the same architecture (optimizer tensors in a checkpoint are ignored). */
+export function initWeights(model: FerModel, init: string): void {
+  const path = existsSync(init) && statSync(init).isDirectory() ? join(init, 'model.safetensors') : init;
+  if (!existsSync(path)) throw new Error(`${path}: initial weights not found`);
+  const buf = readFileSync(path);
+  const { tensors } = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
+  try {
+    // Non-strict for the checkpoint's optimizer slots; every model tensor must still be there.
+    const { missing } = model.loadStateDict(tensors, { source: path, strict: false });
+    if (missing.length) throw new Error(`${path}: not weights of this model (missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
 export function createReplica(options: Record<string, unknown>): Replica {
   return createMethodReplica(options as unknown as MethodReplicaOptions);
 }
@@ -28,6 +47,7 @@ export function createMethodReplica(o: MethodReplicaOptions, prepare?: (model: F
   const rng = new Random(o.seed);
   const model = createModel(o.config, rng);
   prepare?.(model);
+  if (o.init) initWeights(model, o.init);
   model.train();
   const objective = methods.get(o.config.method).create.createObjective(model, o.objective ?? {});
   const variables = model.trainableParameters();

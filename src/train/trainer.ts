@@ -44,6 +44,9 @@ export interface TrainerOptions {
   timeBudgetSec?: number;
   /** Cap on steps per epoch (quick runs, tests). */
   maxStepsPerEpoch?: number;
+  /** Initial weights (model folder, model.safetensors or checkpoint) to fine-tune from; ignored
+   *  when resuming from a checkpoint, which holds newer ones. */
+  init?: string;
   /** Train for this many optimizer steps in total instead of `epochs` (the last epoch is cut
    *  short; the lr schedule spans the iterations). */
   iterations?: number;
@@ -82,7 +85,7 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const BEST_DIR = 'best';
 
 async function openReplicas(o: TrainerOptions): Promise<ReplicaSet> {
-  const replicaOptions: MethodReplicaOptions = { config: o.config, objective: o.objective, optimizer: o.optimizer, seed: o.seed };
+  const replicaOptions: MethodReplicaOptions = { config: o.config, objective: o.objective, optimizer: o.optimizer, seed: o.seed, init: o.init };
   if (o.workers <= 1) {
     const create = o.replicaModule ? ((await import(o.replicaModule)) as { createReplica: typeof createReplica }).createReplica : createReplica;
     return new InProcessTrainer(create(replicaOptions as unknown as Record<string, unknown>));
