@@ -5,7 +5,7 @@
 // when the time budget runs out, progress on the terminal and a JSONL log. Relabels decided by
 // the objective (SCN) change the label table used for later batches; checkpoints keep them.
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { permutation, toBatches } from '../data/samplers.js';
 import { Rng } from '../data/rng.js';
@@ -263,6 +263,7 @@ async function saveBest(replicas: ReplicaSet, o: TrainerOptions, dir: string, in
     await saveModel(dir, model);
   } finally {
     model.dispose();
+    await rm(tmp, { force: true });
   }
 }
 

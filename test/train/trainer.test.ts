@@ -3,7 +3,7 @@
 // model folder loads and scores as the log says.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine } from '../../src/engine/backend.js';
 import { loadModel } from '../../src/models/io.js';
@@ -25,6 +25,7 @@ describe('trainer', () => {
     assert.ok(result.best && result.best.war > 0.6, `best val WAR ${result.best?.war} is not above chance (0.5); history ${JSON.stringify(result.history)}`);
     const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number });
     assert.deepEqual(log.map((l) => l.epoch), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(readdirSync(out).sort(), ['best', 'checkpoint.safetensors', 'log.jsonl'], 'no temporary files are left behind');
     const model = await loadModel(result.bestDir);
     const e = await evaluate(model, await subset('val', 40));
     assert.ok(Math.abs(e.war - result.best!.war) < 1e-9, `reloaded best scores ${e.war}, the trainer logged ${result.best!.war}`);
