@@ -267,6 +267,24 @@ describe('pattern-map save/load and training', () => {
     back.dispose();
   });
 
+  it("refuses the generic trainer's --init, --iterations and --clip-grad-norm, naming its own form", async () => {
+    const config = smallConfig(['happy', 'surprise']);
+    const base = {
+      config,
+      train: { store: await loadSampleStore([], config.input), labels: new Int32Array(0) },
+      outDir: tempDir('pm-refuse'),
+      epochs: 1,
+      batchSize: 2,
+      optimizer: { name: 'adam', lr: 0 },
+      schedule: { name: 'constant' },
+      workers: 1,
+      seed: 0,
+    };
+    await assert.rejects(trainPatternMap({ ...base, init: 'models/fer2013-cnn' }), /does not take --init; use --objective '\{"init":"DIR"\}'/);
+    await assert.rejects(trainPatternMap({ ...base, iterations: 5 }), /does not take --iterations/);
+    await assert.rejects(trainPatternMap({ ...base, clipGradNorm: 1 }), /does not take --clip-grad-norm; use the clipEfe/);
+  });
+
   it('three-step epochs on real FER2013 faces: every step loss falls, the best epoch is saved', async () => {
     const classes = ['happy', 'surprise'];
     const ds = await readImages('folder', sharedData('fer2013'), { split: 'train' });

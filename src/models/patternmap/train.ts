@@ -174,6 +174,16 @@ interface Phase {
 const newTotals = (): EpochTotals => ({ efe: 0, emr: 0, epmg: 0, parts: {}, seconds: 0 });
 
 export async function trainPatternMap(o: TrainerOptions): Promise<TrainResult> {
+  // The generic trainer's flags that this three-step loop has its own form of: refuse rather than
+  // silently ignore them.
+  const own: Array<[keyof TrainerOptions, string, string]> = [
+    ['init', '--init', '--objective \'{"init":"DIR"}\''],
+    ['iterations', '--iterations', '--epochs with --max-steps and tripletIterations'],
+    ['clipGradNorm', '--clip-grad-norm', 'the clipEfe/clipEmr/clipEpmg objective options'],
+  ];
+  for (const [key, flag, instead] of own) {
+    if (o[key] !== undefined) throw new Error(`the patternmap method does not take ${flag}; use ${instead}`);
+  }
   const log = o.log ?? (() => {});
   const opts = mergedOptions(o.config.methodOptions, o.objective ?? {});
   const s = patternMapSchedule(opts);
