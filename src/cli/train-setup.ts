@@ -179,7 +179,7 @@ export function trainerReporting(quiet: boolean, say: (s: string) => void, prefi
         epochBar?.start(p.steps, 0, { extra: '' });
       }
       // `relabeled` is only reported by methods that relabel (SCN).
-      epochBar?.update(p.step, { extra: `loss ${p.loss.toFixed(4)} ${p.imgPerSec.toFixed(1)} img/s${p.relabeled !== undefined ? `, ${p.relabeled} relabeled` : ''}` });
+      epochBar?.update(p.step, { extra: `loss ${p.loss.toFixed(4)}${p.accuracy !== undefined ? ` acc ${(p.accuracy * 100).toFixed(1)}%` : ''} ${p.imgPerSec.toFixed(1)} img/s${p.relabeled !== undefined ? `, ${p.relabeled} relabeled` : ''}` });
     },
   };
 }

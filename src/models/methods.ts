@@ -15,6 +15,9 @@ export interface TrainBatch {
   /** Dataset indices of the batch's samples (for per-sample state such as SCN's relabels). */
   index: Int32Array;
   epoch: number;
+  /** Set by the trainer: objectives pass it the batch's class scores (logits or probabilities,
+   *  [N, classes]) so that training accuracy can be counted. */
+  onScores?: (scores: tf.Tensor2D) => void;
 }
 
 /** A method's training objective. Stateful methods (SCN relabeling) keep their state here and

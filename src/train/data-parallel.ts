@@ -23,7 +23,7 @@ export interface DataParallelOptions {
 
 type Reply =
   | { type: 'ready'; numParams: number }
-  | { type: 'grads'; loss: number; count: number; grads: Float32Array; relabels?: Int32Array }
+  | { type: 'grads'; loss: number; count: number; grads: Float32Array; relabels?: Int32Array; correct?: number }
   | { type: 'stepped' }
   | { type: 'checksum'; value: number }
   | { type: 'value'; value: unknown }
@@ -63,6 +63,9 @@ export interface ReplicaSet {
    *  index, label] pairs (each replica decides for its own shard); undefined when the method
    *  never relabels. */
   takeRelabels(): Array<[number, number]> | undefined;
+  /** Correctly classified training samples in the steps since the last call; undefined when the
+   *  objective reports no scores. */
+  takeCorrect(): number | undefined;
   /** Replica 0 writes a training checkpoint. */
   save(path: string, progress: Record<string, unknown>): Promise<void>;
   /** Every replica loads the same checkpoint; returns its progress. */
@@ -103,6 +106,19 @@ class RelabelInbox {
   }
 }
 
+/** Sums the correct-prediction counts replicas send back (undefined until one reports). */
+class CorrectCount {
+  private total: number | undefined;
+  add(n: number | undefined): void {
+    if (n !== undefined) this.total = (this.total ?? 0) + n;
+  }
+  take(): number | undefined {
+    const t = this.total;
+    this.total = undefined;
+    return t;
+  }
+}
+
 async function predictSplit(n: number, x: Float32Array, shape: number[], parts: number, run: (i: number, x: Float32Array, shape: number[]) => Promise<Float32Array>): Promise<Float32Array> {
   const per = x.length / n;
   const ranges = splitRows(n, parts).filter(([a, b]) => b > a);
@@ -118,6 +134,7 @@ export class InProcessTrainer implements ReplicaSet {
   readonly workers = 1;
   private readonly host: ReplicaHost;
   private readonly relabels = new RelabelInbox();
+  private readonly hits = new CorrectCount();
   constructor(replica: Replica) {
     this.host = new ReplicaHost(replica);
   }
@@ -127,10 +144,15 @@ export class InProcessTrainer implements ReplicaSet {
     if (clipNorm !== undefined) clipByGlobalNorm(g.grads, clipNorm);
     this.host.apply(g.grads, lr);
     this.relabels.add(g.relabels);
+    this.hits.add(g.correct);
     return g.loss;
   }
   takeRelabels(): Array<[number, number]> | undefined {
     return this.relabels.take();
+  }
+
+  takeCorrect(): number | undefined {
+    return this.hits.take();
   }
   async save(path: string, progress: Record<string, unknown>): Promise<void> {
     if (!this.host.replica.save) throw new Error('replica cannot save');
@@ -152,6 +174,7 @@ export class InProcessTrainer implements ReplicaSet {
 
 export class DataParallelTrainer implements ReplicaSet {
   private readonly relabels = new RelabelInbox();
+  private readonly hits = new CorrectCount();
   private constructor(
     private readonly replicas: ReplicaHandle[],
     private readonly shared: Float32Array,
@@ -208,6 +231,7 @@ export class DataParallelTrainer implements ReplicaSet {
       const w = r.count / total;
       loss += w * r.loss;
       this.relabels.add(r.relabels);
+      this.hits.add(r.correct);
       const g = r.grads;
       for (let i = 0; i < g.length; i++) avg[i] += w * g[i];
     }
@@ -218,6 +242,10 @@ export class DataParallelTrainer implements ReplicaSet {
 
   takeRelabels(): Array<[number, number]> | undefined {
     return this.relabels.take();
+  }
+
+  takeCorrect(): number | undefined {
+    return this.hits.take();
   }
 
   async save(path: string, progress: Record<string, unknown>): Promise<void> {

@@ -53,9 +53,20 @@ export function createMethodReplica(o: MethodReplicaOptions, prepare?: (model: F
   const variables = model.trainableParameters();
   const optimizer = optimizers.get(o.optimizer.name).create(variables, o.optimizer);
   const buffers = () => model.namedBuffers().map(([, v]) => v);
+  // Training accuracy, counted from the scores the objective reports (undefined if it reports none).
+  let correct: number | undefined;
+  const count = (y: tf.Tensor1D) => (scores: tf.Tensor2D) => {
+    const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(scores, 1), y), 'int32')).dataSync()[0]);
+    correct = (correct ?? 0) + hits;
+  };
   return {
     variables,
-    loss: (x, y, index, epoch) => objective.loss(model, { x, y, index: index ?? new Int32Array(y.shape[0]), epoch: epoch ?? 0 }),
+    loss: (x, y, index, epoch) => objective.loss(model, { x, y, index: index ?? new Int32Array(y.shape[0]), epoch: epoch ?? 0, onScores: count(y) }),
+    takeCorrect() {
+      const c = correct;
+      correct = undefined;
+      return c;
+    },
     ...(objective.takeRelabels ? { takeRelabels: () => objective.takeRelabels!() } : {}),
     apply(grads, lr) {
       optimizer.setLr(lr);

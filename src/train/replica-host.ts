@@ -20,6 +20,9 @@ export interface Replica {
   /** Labels the objective changed during the last `loss` calls, as [index, label] pairs (SCN
    *  relabeling); absent when the objective never relabels. */
   takeRelabels?(): Array<[number, number]>;
+  /** Correctly classified samples in the `loss` calls since the last call (training accuracy);
+   *  undefined when the objective reports no scores. */
+  takeCorrect?(): number | undefined;
   /** Apply averaged gradients (same order as `variables`) with learning rate `lr`. */
   apply(grads: tf.Tensor[], lr: number): void;
   /** Optional, for training runs (checkpoints, evaluation): */
@@ -41,7 +44,7 @@ export class ReplicaHost {
 
   /** Loss and flat gradient of a shard, with the relabels its objective decided as flat
    *  [index, label, index, label, …] pairs (absent when the replica never relabels). */
-  grads(s: Shard): { loss: number; count: number; grads: Float32Array; relabels?: Int32Array } {
+  grads(s: Shard): { loss: number; count: number; grads: Float32Array; relabels?: Int32Array; correct?: number } {
     const r = this.replica;
     const x = tf.tensor(s.x, s.xShape);
     const y = tf.tensor1d(s.y, 'int32');
@@ -54,7 +57,7 @@ export class ReplicaHost {
       const out = Float32Array.from(flat.dataSync() as Float32Array);
       flat.dispose();
       const relabels = r.takeRelabels ? Int32Array.from(r.takeRelabels().flat()) : undefined;
-      return { loss, count: s.y.length, grads: out, relabels };
+      return { loss, count: s.y.length, grads: out, relabels, correct: r.takeCorrect?.() };
     } finally {
       tf.dispose([x, y, value, ...Object.values(grads)]);
     }

@@ -56,7 +56,7 @@ export interface TrainerOptions {
    *  (tests substitute fixtures with known weights). */
   replicaModule?: string;
   /** `relabeled`: labels changed so far this epoch, for methods that relabel (SCN). */
-  onProgress?: (p: { epoch: number; step: number; steps: number; loss: number; imgPerSec: number; relabeled?: number }) => void;
+  onProgress?: (p: { epoch: number; step: number; steps: number; loss: number; imgPerSec: number; relabeled?: number; accuracy?: number }) => void;
   log?: (line: string) => void;
 }
 
@@ -68,6 +68,8 @@ export interface EpochRecord {
   seconds: number;
   /** Training labels the objective changed this epoch (methods that relabel: SCN). */
   relabeled?: number;
+  /** Accuracy on the (augmented) training batches against their current labels. */
+  trainAcc?: number;
   val?: { war: number; uar: number; ece: number };
 }
 
@@ -153,7 +155,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   let epoch = 0;
   let batchStart = 0;
   const labels = new LabelTable(o.train.labels, numClasses);
-  let partial = { loss: 0, count: 0, seconds: 0, relabeled: 0 };
+  // `scored`/`correct`: samples whose scores the objective reported, and how many were right.
+  let partial = { loss: 0, count: 0, seconds: 0, relabeled: 0, scored: 0, correct: 0 };
   try {
     if (o.resume && existsSync(ckpt)) {
       const p = (await replicas.load(ckpt)) as { epoch: number; batch: number; history: EpochRecord[]; best?: TrainResult['best']; partial?: Partial<typeof partial>; relabeled?: unknown; labelCount?: number };
@@ -192,6 +195,11 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
           relabels = true;
           partial.relabeled += labels.apply(taken);
         }
+        const correct = replicas.takeCorrect();
+        if (correct !== undefined) {
+          partial.correct += correct;
+          partial.scored += idx.length;
+        }
         partial.loss += loss * idx.length;
         partial.count += idx.length;
         const now = Date.now();
@@ -204,6 +212,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
           loss: partial.loss / partial.count,
           imgPerSec: partial.count / Math.max(1e-9, partial.seconds),
           ...(relabels ? { relabeled: partial.relabeled } : {}),
+          ...(partial.scored ? { accuracy: partial.correct / partial.scored } : {}),
         });
         if (o.timeBudgetSec !== undefined && (now - started) / 1000 > o.timeBudgetSec && b + 1 < batches.length) {
           await save(b + 1);
@@ -219,8 +228,9 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         imgPerSec: partial.count / Math.max(1e-9, partial.seconds),
         seconds: partial.seconds,
         ...(relabels ? { relabeled: partial.relabeled } : {}),
+        ...(partial.scored ? { trainAcc: partial.correct / partial.scored } : {}),
       };
-      partial = { loss: 0, count: 0, seconds: 0, relabeled: 0 };
+      partial = { loss: 0, count: 0, seconds: 0, relabeled: 0, scored: 0, correct: 0 };
       if (valBuilder && o.val) {
         await replicas.syncBuffers();
         const probs = await predictStore(replicas, valBuilder, numClasses, o.tta);
@@ -235,7 +245,9 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       history.push(record);
       await appendFile(logFile, JSON.stringify(record) + '\n');
       log(
-        `epoch ${epoch + 1}/${epochs}: loss ${record.loss.toFixed(4)}, ${record.imgPerSec.toFixed(1)} img/s` +
+        `epoch ${epoch + 1}/${epochs}: loss ${record.loss.toFixed(4)}` +
+          (record.trainAcc !== undefined ? `, train acc ${(record.trainAcc * 100).toFixed(2)}%` : '') +
+          `, ${record.imgPerSec.toFixed(1)} img/s` +
           (record.relabeled !== undefined ? `, ${record.relabeled} relabeled (${labels.changes().length} differ from the dataset)` : '') +
           (record.val ? `, val WAR ${(record.val.war * 100).toFixed(2)}% UAR ${(record.val.uar * 100).toFixed(2)}%` : ''),
       );

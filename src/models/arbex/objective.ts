@@ -56,6 +56,7 @@ export class ArbexObjective implements Objective {
     this.step++;
     return tf.tidy(() => {
       const parts = model.balance(batch.x, t);
+      batch.onScores?.(parts.final);
       const classes = model.config.classes.length;
       const w = this.weights ?? new Array<number>(classes).fill(1);
       if (w.length !== classes) throw new Error(`classCounts has ${w.length} entries for ${classes} classes`);

@@ -62,6 +62,7 @@ export class CrossEntropyObjective implements Objective {
     const { labelSmoothing, ialLambda } = this.options;
     return tf.tidy(() => {
       const { logits } = model.forward(batch.x);
+      batch.onScores?.(logits);
       const target = labelSmoothing > 0 ? smoothTargets(batch.y, logits.shape[1], labelSmoothing) : batch.y;
       const ce = crossEntropy(logits, target);
       return ialLambda > 0 ? (tf.add(ce, tf.mul(intensityAwareLoss(logits, batch.y), ialLambda)) as tf.Scalar) : ce;

@@ -29,6 +29,7 @@ export class IalObjective implements Objective {
   loss(model: FerModel, batch: TrainBatch): tf.Scalar {
     return tf.tidy(() => {
       const out = model.forward(batch.x);
+      batch.onScores?.(out.logits);
       return ialTotalLoss(out.logits, batch.y, auxLogits(out), this.options);
     });
   }

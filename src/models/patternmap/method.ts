@@ -21,6 +21,7 @@ export class JointPatternMapObjective implements Objective {
     const labels = batch.y.dataSync() as Int32Array;
     return tf.tidy(() => {
       const efe = m.efe(batch.x);
+      batch.onScores?.(efe.efeLogits);
       const l = emrLoss(m, batch.x, Int32Array.from(labels), this.w);
       const epmg = epmgLoss(m, efe.gms, greyTarget(batch.x as tf.Tensor4D, m.config.input), Int32Array.from(labels), this.w);
       return tf.addN([crossEntropy(efe.efeLogits, batch.y), l, epmg]) as tf.Scalar;

@@ -43,6 +43,7 @@ export class ScnObjective implements Objective {
     const o = this.options;
     return tf.tidy(() => {
       const { logits, extras } = model.forward(batch.x);
+      batch.onScores?.(logits);
       const alpha = extras!.attention as tf.Tensor1D;
       const z = extras!.unweighted as tf.Tensor2D;
       const total = tf.add(weightedCrossEntropy(alpha, z, batch.y), rankRegularization(alpha, o.beta, o.margin1)) as tf.Scalar;
