@@ -19,7 +19,7 @@ import { outputProbs } from '../../src/models/methods.js';
 import { disposeOutput, type FerModel } from '../../src/models/model.js';
 import { IAL_SMALL, ialConfig } from '../../src/models/ial/method.js';
 import type { IalModel } from '../../src/models/ial/model.js';
-import { BatchNorm } from '../../src/nn/norm.js';
+import { scrambleBatchNorms } from '../helpers/batch-norms.js';
 import { Random } from '../../src/nn/random.js';
 import { buildOnnxGraph, exportOnnx } from '../../src/export/onnx/index.js';
 import { OnnxRunner } from '../../src/infer/onnx-runner.js';
@@ -42,21 +42,6 @@ async function ckClips(perClass: number): Promise<Raster[][]> {
   }
   const seqs = [...byClass.values()].flat();
   return Promise.all(seqs.map((files) => Promise.all(files.map((f) => decodeImageFile(f, { channels: 1 })))));
-}
-
-/** Running statistics and affine parameters far from their init, so a misfolded BatchNorm shows. */
-function scrambleBatchNorms(model: FerModel, seed: number): void {
-  let s = seed;
-  for (const [, m] of model.namedModules()) {
-    if (!(m instanceof BatchNorm)) continue;
-    const shape = m.runningMean.shape;
-    tf.tidy(() => {
-      m.runningMean.assign(tf.randomNormal(shape, 0, 0.3, 'float32', s++));
-      m.runningVar.assign(tf.randomUniform(shape, 0.3, 3, 'float32', s++));
-      m.weight?.assign(tf.randomUniform(shape, 0.5, 1.5, 'float32', s++));
-      m.bias?.assign(tf.randomNormal(shape, 0, 0.2, 'float32', s++));
-    });
-  }
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

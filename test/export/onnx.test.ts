@@ -16,13 +16,14 @@ import { disposeOutput, type FerModel, type ModelConfig, type ModelOutput } from
 import { Conv2d } from '../../src/nn/conv.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Module, Sequential } from '../../src/nn/module.js';
-import { BatchNorm, BatchNorm2d } from '../../src/nn/norm.js';
+import { BatchNorm2d } from '../../src/nn/norm.js';
 import { Flatten } from '../../src/nn/pool.js';
 import { relu } from '../../src/nn/activations.js';
 import { Random } from '../../src/nn/random.js';
 import { buildOnnxGraph, decodeModel, exportOnnx, OPSET, registerModelEmitter } from '../../src/export/onnx/index.js';
 import { loadOnnxRunner, OnnxRunner } from '../../src/infer/onnx-runner.js';
 import { sharedData } from '../data/data-fixtures.js';
+import { scrambleBatchNorms } from '../helpers/batch-norms.js';
 
 const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 const TOL = 1e-4;
@@ -39,22 +40,6 @@ function config(backbone: string, channels: 1 | 3, size: number, backboneOptions
     input: { kind: 'image', size: [size, size], channels, mean: stat(0.5), std: stat(0.25) },
     classes: CLASSES,
   };
-}
-
-/** Running statistics and affine parameters far from their init, so an unfolded or misfolded
- *  BatchNorm shows in the outputs. */
-function scrambleBatchNorms(model: Module, seed: number): void {
-  let s = seed;
-  for (const [, m] of model.namedModules()) {
-    if (!(m instanceof BatchNorm)) continue;
-    const shape = m.runningMean.shape;
-    tf.tidy(() => {
-      m.runningMean.assign(tf.randomNormal(shape, 0, 0.3, 'float32', s++));
-      m.runningVar.assign(tf.randomUniform(shape, 0.3, 3, 'float32', s++));
-      m.weight?.assign(tf.randomUniform(shape, 0.5, 1.5, 'float32', s++));
-      m.bias?.assign(tf.randomNormal(shape, 0, 0.2, 'float32', s++));
-    });
-  }
 }
 
 /** `perClass` real FER2013 val faces of every class, preprocessed for `cfg`. */

@@ -25,6 +25,29 @@ function shardsOf(b: (typeof batches)[number], parts: number[]): Shard[] {
   });
 }
 
+/** Trains the batches with 2 worker replicas on unequal shards (4 + 2, which checks the sample
+ *  weighting of the average) and checks each step's loss against `reference` and every replica's
+ *  weights against the single-process replica `single`. */
+async function expectParallelMatches(reference: number[], single: ReturnType<typeof createReplica>, clipNorm?: number): Promise<void> {
+  const trainer = await DataParallelTrainer.start({
+    replicaModule: new URL('../fixtures/tiny-replica.ts', import.meta.url).href,
+    replicaOptions: {},
+    workers: 2,
+  });
+  try {
+    const parallel: number[] = [];
+    for (const b of batches) parallel.push(await trainer.step(shardsOf(b, [4, 2]), 0.5, clipNorm));
+    for (let i = 0; i < reference.length; i++) {
+      assert.ok(Math.abs(parallel[i] - reference[i]) < 1e-4, `step ${i}: parallel loss ${parallel[i]} vs single ${reference[i]}`);
+    }
+    let want = 0;
+    for (const v of single.variables) for (const e of v.dataSync()) want += e;
+    for (const s of await trainer.checksums()) assert.ok(Math.abs(s - want) < 1e-3, `replica weights ${s} vs single-process ${want}`);
+  } finally {
+    await trainer.close();
+  }
+}
+
 describe('DataParallelTrainer', () => {
   it('matches single-process full-batch training step for step, with replicas in sync', async () => {
     await initEngine('wasm');
@@ -38,27 +61,8 @@ describe('DataParallelTrainer', () => {
       single.apply(single.variables.map((v) => grads[v.name]), 0.5);
       tf.dispose([x, y, value, ...Object.values(grads)]);
     }
-
-    const trainer = await DataParallelTrainer.start({
-      replicaModule: new URL('../fixtures/tiny-replica.ts', import.meta.url).href,
-      replicaOptions: {},
-      workers: 2,
-    });
-    try {
-      const parallel: number[] = [];
-      // Unequal shards check the sample weighting of the average.
-      for (const b of batches) parallel.push(await trainer.step(shardsOf(b, [4, 2]), 0.5));
-      for (let i = 0; i < reference.length; i++) {
-        assert.ok(Math.abs(parallel[i] - reference[i]) < 1e-4, `step ${i}: parallel loss ${parallel[i]} vs single ${reference[i]}`);
-      }
-      assert.ok(reference[4] < reference[0], 'the loss falls, so the comparison covers real updates');
-      const sums = await trainer.checksums();
-      let want = 0;
-      for (const v of single.variables) for (const e of v.dataSync()) want += e;
-      for (const s of sums) assert.ok(Math.abs(s - want) < 1e-3, `replica weights ${s} vs single-process ${want}`);
-    } finally {
-      await trainer.close();
-    }
+    assert.ok(reference[4] < reference[0], 'the loss falls, so the comparison covers real updates');
+    await expectParallelMatches(reference, single);
   });
 
   it('clips the averaged gradient to a global norm exactly as clipping the full-batch gradient', async () => {
@@ -81,23 +85,7 @@ describe('DataParallelTrainer', () => {
       tf.dispose([x, y, value, ...Object.values(grads), ...clipped]);
     }
     assert.ok(Math.min(...norms) > MAX_NORM, `unclipped norms ${norms.map((n) => n.toFixed(3)).join(' ')} exceed ${MAX_NORM}`);
-    const trainer = await DataParallelTrainer.start({
-      replicaModule: new URL('../fixtures/tiny-replica.ts', import.meta.url).href,
-      replicaOptions: {},
-      workers: 2,
-    });
-    try {
-      const parallel: number[] = [];
-      for (const b of batches) parallel.push(await trainer.step(shardsOf(b, [4, 2]), 0.5, MAX_NORM));
-      for (let i = 0; i < reference.length; i++) {
-        assert.ok(Math.abs(parallel[i] - reference[i]) < 1e-4, `step ${i}: parallel loss ${parallel[i]} vs single ${reference[i]}`);
-      }
-      let want = 0;
-      for (const v of single.variables) for (const e of v.dataSync()) want += e;
-      for (const s of await trainer.checksums()) assert.ok(Math.abs(s - want) < 1e-3, `replica weights ${s} vs single-process ${want}`);
-    } finally {
-      await trainer.close();
-    }
+    await expectParallelMatches(reference, single, MAX_NORM);
   });
 
   it('clipByGlobalNorm: PyTorch clip_grad_norm_ semantics', () => {
