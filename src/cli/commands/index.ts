@@ -13,6 +13,7 @@ import { register as serve } from './serve.js';
 import { register as train } from './train.js';
 import { register as cv } from './cv.js';
 import { register as report } from './report.js';
+import { register as ensemble } from './ensemble.js';
 
 export type AddCommand = (program: Command) => void;
 
@@ -22,6 +23,7 @@ export const commands = new Registry<AddCommand>('command')
   .register({ name: 'train', description: 'train a model', create: train })
   .register({ name: 'cv', description: 'k-fold cross-validation with a per-fold and Table-4 summary', create: cv })
   .register({ name: 'eval', description: 'score a model on a labelled dataset', create: evaluate })
+  .register({ name: 'ensemble', description: 'fold fer-cnn models into one ensemble model', create: ensemble })
   .register({ name: 'export', description: 'export a model to ONNX or the TF.js folder format', create: exportModel })
   .register({ name: 'predict', description: 'expressions of the faces in images, folders and videos', create: predict })
   .register({ name: 'demo', description: "the bundled model on face-api's sample photos", create: demo })

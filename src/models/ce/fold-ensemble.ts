@@ -1,0 +1,106 @@
+// An ensemble of fer-cnn classifiers folded into one fer-cnn classifier. Every layer of fer-cnn
+// acts on each channel separately except the convs and the linear head, so putting the members'
+// channels side by side (the shared input conv concatenated, every later conv block-diagonal, BN
+// statistics concatenated, the heads stacked and scaled by the members' weights) gives a single
+// network whose logits are exactly the weighted mean of the members' logits. The result is an
+// ordinary model folder: predict, eval, ONNX export and fine-tuning need nothing new.
+import { tf } from '../../engine/backend.js';
+import type { FerModel, ModelConfig } from '../model.js';
+import { createModel } from '../io.js';
+
+export interface FoldOptions {
+  /** Weight of each member's logits (default: equal, 1/n each). */
+  weights?: number[];
+  /** Where each member came from, for the folded model's provenance (default: "member i"). */
+  names?: string[];
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+function checkMembers(models: readonly FerModel[], names: string[]): void {
+  if (models.length < 2) throw new Error(`an ensemble needs at least two models, got ${models.length}`);
+  const [first] = models;
+  models.forEach((m, i) => {
+    const c = m.config;
+    const who = names[i];
+    if (c.method !== 'ce' || c.backbone !== 'fer-cnn') {
+      throw new Error(`${who}: only cross-entropy models on the fer-cnn backbone fold into one network (this is ${c.method} on ${c.backbone})`);
+    }
+    if (!sameJson(c.classes, first.config.classes)) throw new Error(`${who}: classes ${c.classes.join(',')} differ from ${names[0]}'s ${first.config.classes.join(',')}`);
+    if (!sameJson(c.input, first.config.input)) throw new Error(`${who}: input ${JSON.stringify(c.input)} differs from ${names[0]}'s ${JSON.stringify(first.config.input)}`);
+  });
+}
+
+/** The conv widths of a fer-cnn model, stage by stage, read from its weights. */
+function stageWidths(model: FerModel): number[][] {
+  const widths: number[][] = [];
+  for (const [name, v] of model.namedParameters()) {
+    const m = /^backbone\.stage(\d+)\.(\d+)\.conv\.weight$/.exec(name);
+    if (!m) continue;
+    const s = Number(m[1]) - 1;
+    (widths[s] ??= [])[Number(m[2])] = v.shape[3]!;
+  }
+  return widths;
+}
+
+/** Folds fer-cnn classifiers into one whose logits are Σ wᵢ·logitsᵢ. Members are not changed. */
+export function foldEnsemble(models: readonly FerModel[], options: FoldOptions = {}): FerModel {
+  const names = options.names ?? models.map((_, i) => `member ${i + 1}`);
+  checkMembers(models, names);
+  const weights = options.weights ?? models.map(() => 1 / models.length);
+  if (weights.length !== models.length || !weights.every((w) => Number.isFinite(w) && w > 0)) {
+    throw new Error(`ensemble weights must be ${models.length} positive numbers, got ${JSON.stringify(weights)}`);
+  }
+  const widths = models.map(stageWidths);
+  widths.forEach((w, i) => {
+    if (!sameJson(w.map((s) => s.length), widths[0].map((s) => s.length))) {
+      throw new Error(`${names[i]}: stage layout ${JSON.stringify(w)} does not match ${names[0]}'s ${JSON.stringify(widths[0])} (members need the same number of convs per stage)`);
+    }
+  });
+  const stages = widths[0].map((s, si) => s.map((_, k) => widths.reduce((n, w) => n + w[si][k], 0)));
+  const base = models[0].config;
+  const config: ModelConfig = {
+    ...base,
+    backboneOptions: { stages, widthMultiplier: 1 },
+    info: {
+      description: `ensemble of ${models.length} fer-cnn classifiers folded into one network (logits = weighted mean of the members' logits)`,
+      ensemble: models.map((m, i) => ({ source: names[i], weight: weights[i], stages: widths[i], info: m.config.info ?? {} })),
+    },
+  };
+  const folded = createModel(config);
+  const params = models.map((m) => new Map([...m.namedParameters(), ...m.namedBuffers()]));
+  const get = (i: number, name: string): tf.Tensor => {
+    const v = params[i].get(name);
+    if (!v) throw new Error(`${names[i]}: no weight "${name}"`);
+    return v;
+  };
+  const firstConv = 'backbone.stage1.0.conv.weight';
+  tf.tidy(() => {
+    for (const [name, v] of [...folded.namedParameters(), ...folded.namedBuffers()]) {
+      const parts = models.map((_, i) => get(i, name));
+      let value: tf.Tensor;
+      if (name === firstConv) value = tf.concat(parts, 3); // every member reads the same input
+      else if (v.rank === 4) {
+        // Block-diagonal: member i's filters see only member i's input channels.
+        const cin = parts.reduce((n, p) => n + p.shape[2]!, 0);
+        let offset = 0;
+        value = tf.concat(
+          parts.map((p) => {
+            const padded = tf.pad(p, [[0, 0], [0, 0], [offset, cin - offset - p.shape[2]!], [0, 0]]);
+            offset += p.shape[2]!;
+            return padded;
+          }),
+          3,
+        );
+      } else if (name === 'fc.weight') value = tf.concat(parts.map((p, i) => tf.mul(p, weights[i])), 0);
+      else if (name === 'fc.bias') value = tf.addN(parts.map((p, i) => tf.mul(p, weights[i])));
+      else if (v.rank === 1) value = tf.concat(parts, 0); // BN affine and running statistics
+      else if (v.rank === 0) value = parts[0]; // num_batches_tracked: bookkeeping only
+      else throw new Error(`foldEnsemble: do not know how to fold "${name}" (shape ${v.shape})`);
+      if (!sameJson(value.shape, v.shape)) throw new Error(`foldEnsemble: "${name}" folds to shape ${value.shape}, the network has ${v.shape}`);
+      v.assign(value.dtype === v.dtype ? value : tf.cast(value, v.dtype));
+    }
+  });
+  folded.eval();
+  return folded;
+}

@@ -1,0 +1,90 @@
+// foldEnsemble: fer-cnn classifiers of different widths folded into one network give exactly the
+// weighted mean of their logits, through TF.js and through the exported ONNX graph, and members
+// that cannot fold are refused with the member named.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initEngine, tf } from '../../src/engine/backend.js';
+import { createModel, loadModel, saveModel } from '../../src/models/io.js';
+import { foldEnsemble } from '../../src/models/ce/fold-ensemble.js';
+import type { FerModel, ModelConfig } from '../../src/models/model.js';
+import { manualSeed } from '../../src/nn/random.js';
+import { scrambleBatchNorms } from '../helpers/batch-norms.js';
+
+before(async () => {
+  await initEngine('wasm');
+});
+
+const CLASSES = ['angry', 'happy', 'sad', 'neutral', 'surprise'];
+function member(stages: number[][], seed: number, over: Partial<ModelConfig> = {}): FerModel {
+  const config: ModelConfig = {
+    format: 'ferkit-model',
+    version: 1,
+    method: 'ce',
+    backbone: 'fer-cnn',
+    backboneOptions: { stages },
+    methodOptions: { dropout: 0.3 },
+    input: { kind: 'image', size: [16, 16], channels: 1, mean: [0.5], std: [0.25] },
+    classes: CLASSES,
+    ...over,
+  };
+  const m = createModel(config, manualSeed(seed));
+  scrambleBatchNorms(m, seed * 100);
+  return m.eval();
+}
+
+const logitsOf = (m: FerModel, x: tf.Tensor) => tf.tidy(() => m.forward(x, false).logits.arraySync() as number[][]);
+
+describe('foldEnsemble', () => {
+  it('folds members of different widths into one network whose logits are their weighted mean', () => {
+    const a = member([[4, 6], [8], [12, 10]], 1);
+    const b = member([[3, 5], [7], [9, 11]], 2);
+    const c = member([[2, 2], [4], [5, 6]], 3);
+    const w = [0.5, 0.3, 0.2];
+    const folded = foldEnsemble([a, b, c], { weights: w, names: ['a', 'b', 'c'] });
+    assert.deepEqual(folded.config.backboneOptions, { stages: [[9, 13], [19], [26, 27]], widthMultiplier: 1 });
+    const info = folded.config.info as { ensemble: { source: string; weight: number }[] };
+    assert.deepEqual(info.ensemble.map((e) => [e.source, e.weight]), [['a', 0.5], ['b', 0.3], ['c', 0.2]]);
+    const x = tf.randomNormal([5, 16, 16, 1], 0, 1, 'float32', 7);
+    const parts = [a, b, c].map((m) => logitsOf(m, x));
+    const want = parts[0].map((row, n) => row.map((_, k) => parts.reduce((s, p, i) => s + w[i] * p[n][k], 0)));
+    const got = logitsOf(folded, x);
+    let maxDiff = 0;
+    got.forEach((row, n) => row.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - want[n][k])))));
+    assert.ok(maxDiff < 1e-4, `folded logits differ from the weighted mean by ${maxDiff}`);
+    // Not a trivial agreement: the members themselves disagree.
+    assert.ok(Math.abs(parts[0][0][0] - parts[1][0][0]) > 1e-3);
+    x.dispose();
+  });
+
+  it('saves, reloads and exports to ONNX like any model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferkit-fold-'));
+    try {
+      const folded = foldEnsemble([member([[4], [6]], 4), member([[2], [3]], 5)]);
+      await saveModel(dir, folded);
+      const again = await loadModel(dir);
+      const x = tf.randomNormal([3, 16, 16, 1], 0, 1, 'float32', 9);
+      assert.deepEqual(logitsOf(again, x), logitsOf(folded, x));
+      const { writeOnnx } = await import('../../src/export/onnx/index.js');
+      const { verifyOnnx } = await import('../../src/export/onnx/verify.js');
+      const diff = await verifyOnnx(again, await writeOnnx(again, dir));
+      assert.ok(diff < 1e-4, `ONNX vs TF.js: ${diff}`);
+      x.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses members that do not fold, naming them', () => {
+    const a = member([[4], [6]], 1);
+    assert.throws(() => foldEnsemble([a]), /at least two models/);
+    assert.throws(() => foldEnsemble([a, member([[4], [6], [8]], 2)], { names: ['a', 'deep'] }), /deep: stage layout/);
+    assert.throws(() => foldEnsemble([a, member([[4], [6]], 2, { classes: ['angry', 'happy'] })], { names: ['a', 'two'] }), /two: classes/);
+    const rgb = { kind: 'image' as const, size: [16, 16] as [number, number], channels: 3 as const, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+    assert.throws(() => foldEnsemble([a, member([[4], [6]], 2, { input: rgb })], { names: ['a', 'rgb'] }), /rgb: input/);
+    assert.throws(() => foldEnsemble([a, member([[4], [6]], 2, { method: 'scn', methodOptions: {} })], { names: ['a', 'scn'] }), /scn: only cross-entropy/);
+    assert.throws(() => foldEnsemble([a, a], { weights: [1, -1] }), /positive numbers/);
+  });
+});
