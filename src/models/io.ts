@@ -12,7 +12,7 @@ import type { FerModel, ModelConfig } from './model.js';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
-/** The model ferkit uses when none is given (trained on FER2013 by `scripts/train-bundled.sh`). */
+/** The model ferkit uses when none is given (rebuilt from FER2013 by `scripts/train-bundled.sh`). */
 export const BUNDLED_MODEL = 'fer2013-cnn';
 
 /** Folder of a model that ships with ferkit (`models/<name>`). */

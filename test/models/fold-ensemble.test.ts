@@ -59,6 +59,35 @@ describe('foldEnsemble', () => {
     x.dispose();
   });
 
+  it('mirror folds flip test-time augmentation in: the mean over members and their flipped inputs', () => {
+    const a = member([[4, 6], [8], [12, 10]], 1);
+    const b = member([[3, 5], [7], [9, 11]], 2);
+    const w = [0.6, 0.4];
+    const folded = foldEnsemble([a, b], { weights: w, mirror: true });
+    assert.deepEqual(folded.config.backboneOptions, { stages: [[14, 22], [30], [42, 42]], widthMultiplier: 1 });
+    assert.equal((folded.config.info as { mirrored: boolean }).mirrored, true);
+    const x = tf.randomNormal([4, 16, 16, 1], 0, 1, 'float32', 8);
+    const flipped = tf.reverse(x, 2);
+    const parts = [a, b].flatMap((m) => [logitsOf(m, x), logitsOf(m, flipped)]);
+    const want = parts[0].map((row, n) => row.map((_, k) => parts.reduce((s, p, j) => s + (w[j >> 1] / 2) * p[n][k], 0)));
+    const got = logitsOf(folded, x);
+    let maxDiff = 0;
+    got.forEach((row, n) => row.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - want[n][k])))));
+    assert.ok(maxDiff < 1e-4, `mirror-folded logits differ from the flip-TTA mean by ${maxDiff}`);
+    assert.ok(Math.abs(parts[0][0][0] - parts[1][0][0]) > 1e-3, 'a member and its mirror image disagree, so the test sees the flip');
+    // The folded network itself is flip-invariant.
+    const gotFlipped = logitsOf(folded, flipped);
+    gotFlipped.forEach((row, n) => row.forEach((v, k) => assert.ok(Math.abs(v - got[n][k]) < 1e-4)));
+    tf.dispose([x, flipped]);
+  });
+
+  it('refuses to mirror where a pooling halves an odd width', () => {
+    const odd = { kind: 'image' as const, size: [18, 18] as [number, number], channels: 1 as const, mean: [0.5], std: [0.25] };
+    const m = (seed: number, stages: number[][]) => member(stages, seed, { input: odd });
+    assert.throws(() => foldEnsemble([m(1, [[4], [6], [8]]), m(2, [[4], [6], [8]])], { mirror: true }), /input 18x18 is 9 wide before stage 3/);
+    assert.doesNotThrow(() => foldEnsemble([m(1, [[4], [6]]), m(2, [[4], [6]])], { mirror: true }));
+  });
+
   it('saves, reloads and exports to ONNX like any model', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferkit-fold-'));
     try {
@@ -80,6 +109,7 @@ describe('foldEnsemble', () => {
   it('refuses members that do not fold, naming them', () => {
     const a = member([[4], [6]], 1);
     assert.throws(() => foldEnsemble([a]), /at least two models/);
+    assert.deepEqual(foldEnsemble([a], { mirror: true }).config.backboneOptions, { stages: [[8], [12]], widthMultiplier: 1 });
     assert.throws(() => foldEnsemble([a, member([[4], [6], [8]], 2)], { names: ['a', 'deep'] }), /deep: stage layout/);
     assert.throws(() => foldEnsemble([a, member([[4], [6]], 2, { classes: ['angry', 'happy'] })], { names: ['a', 'two'] }), /two: classes/);
     const rgb = { kind: 'image' as const, size: [16, 16] as [number, number], channels: 3 as const, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };

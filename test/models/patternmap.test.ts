@@ -372,9 +372,10 @@ describe('pattern-map save/load and training', () => {
 
   it('initialises the trunk and EFE head from a trained model folder (the bundled fer2013-cnn)', async () => {
     const d = methods.get('patternmap').create.defaults;
-    const cfg: ModelConfig = { format: 'ferkit-model', version: 1, method: 'patternmap', backbone: d.backbone, backboneOptions: d.backboneOptions, input: d.input, classes: CLASSES };
-    const m = new PatternMapModel(cfg, manualSeed(0));
     const src = await loadModel(bundledModelDir());
+    // The trunk takes the bundled model's shape (its width, or its stages when it is a folded ensemble).
+    const cfg: ModelConfig = { format: 'ferkit-model', version: 1, method: 'patternmap', backbone: d.backbone, backboneOptions: src.config.backboneOptions, input: d.input, classes: CLASSES };
+    const m = new PatternMapModel(cfg, manualSeed(0));
     const loaded = await initFromModel(m, bundledModelDir());
     const want = src.stateDict();
     const got = m.stateDict();

@@ -1,6 +1,7 @@
 // `ferkit ensemble --model A --model B [--weights 0.5,0.5] --out DIR`: several fer-cnn classifiers
 // folded into one model folder whose logits are the weighted mean of theirs (see
-// src/models/ce/fold-ensemble.ts), with model.onnx beside it unless --no-onnx.
+// src/models/ce/fold-ensemble.ts), with model.onnx beside it unless --no-onnx. --mirror folds
+// horizontal-flip test-time augmentation into the same network.
 import type { Command } from 'commander';
 import { globalOptions, startEngine } from '../global-options.js';
 
@@ -9,6 +10,7 @@ interface EnsembleFlags {
   weights?: string;
   out: string;
   onnx: boolean;
+  mirror?: boolean;
 }
 
 async function run(flags: EnsembleFlags, cmd: Command): Promise<void> {
@@ -26,7 +28,7 @@ async function run(flags: EnsembleFlags, cmd: Command): Promise<void> {
   const { foldEnsemble } = await import('../../models/ce/fold-ensemble.js');
   const members = [];
   for (const dir of flags.model) members.push(await loadModel(dir));
-  const folded = foldEnsemble(members, { weights, names: flags.model });
+  const folded = foldEnsemble(members, { weights, names: flags.model, mirror: flags.mirror });
   const stages = (folded.config.backboneOptions as { stages: number[][] }).stages;
   say(`folded ${members.length} models into fer-cnn stages ${JSON.stringify(stages)} (${folded.numParameters()} parameters)`);
   await saveModel(flags.out, folded);
@@ -44,8 +46,9 @@ export function register(program: Command): void {
   program
     .command('ensemble')
     .description('fold several fer-cnn cross-entropy models into one model whose logits are the weighted mean of theirs')
-    .requiredOption('--model <dir>', 'a member model folder (give two or more)', (v: string, prev: string[] = []) => [...prev, v])
+    .requiredOption('--model <dir>', 'a member model folder (give two or more, or one with --mirror)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--weights <list>', 'comma-separated weight per member (default: equal)')
+    .option('--mirror', 'also fold in each member on the mirrored face (flip test-time augmentation built in; doubles the width)')
     .requiredOption('--out <dir>', 'model folder to write')
     .option('--no-onnx', 'do not write model.onnx beside the weights')
     .action((flags: EnsembleFlags, cmd: Command) => run(flags, cmd));

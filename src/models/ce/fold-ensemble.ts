@@ -4,6 +4,11 @@
 // statistics concatenated, the heads stacked and scaled by the members' weights) gives a single
 // network whose logits are exactly the weighted mean of the members' logits. The result is an
 // ordinary model folder: predict, eval, ONNX export and fine-tuning need nothing new.
+//
+// Mirroring folds horizontal-flip test-time augmentation in the same way: fer-cnn is equivariant
+// to a horizontal flip when every conv filter is flipped too (symmetric padding, stride 1; 2x2
+// pools on even widths; global average pooling), so f(flip(x)) is f with flipped filters, one
+// more member. Every engine then gets the TTA accuracy without running the model twice.
 import { tf } from '../../engine/backend.js';
 import type { FerModel, ModelConfig } from '../model.js';
 import { createModel } from '../io.js';
@@ -13,12 +18,14 @@ export interface FoldOptions {
   weights?: number[];
   /** Where each member came from, for the folded model's provenance (default: "member i"). */
   names?: string[];
+  /** Add each member's mirror image (flip TTA folded in), sharing the member's weight. */
+  mirror?: boolean;
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-function checkMembers(models: readonly FerModel[], names: string[]): void {
-  if (models.length < 2) throw new Error(`an ensemble needs at least two models, got ${models.length}`);
+function checkMembers(models: readonly FerModel[], names: string[], mirror: boolean): void {
+  if (models.length < (mirror ? 1 : 2)) throw new Error(`an ensemble needs at least two models (or one with mirror), got ${models.length}`);
   const [first] = models;
   models.forEach((m, i) => {
     const c = m.config;
@@ -43,10 +50,22 @@ function stageWidths(model: FerModel): number[][] {
   return widths;
 }
 
+/** Refuses inputs whose width some 2x2 pool would halve with a remainder: there a flip shifts the
+ *  pooling windows and the mirror image is no longer the flipped network. */
+function checkMirrorable(model: FerModel, stageCount: number): void {
+  let [h, w] = model.config.input.size;
+  for (let s = 1; s < stageCount; s++) {
+    if (Math.min(h, w) < 6) break; // as FerCnn.features: no pooling below 6
+    if (w % 2) throw new Error(`mirroring needs even widths at every pooling; input ${model.config.input.size.join('x')} is ${w} wide before stage ${s + 1}`);
+    h = Math.floor(h / 2);
+    w = Math.floor(w / 2);
+  }
+}
+
 /** Folds fer-cnn classifiers into one whose logits are Σ wᵢ·logitsᵢ. Members are not changed. */
 export function foldEnsemble(models: readonly FerModel[], options: FoldOptions = {}): FerModel {
   const names = options.names ?? models.map((_, i) => `member ${i + 1}`);
-  checkMembers(models, names);
+  checkMembers(models, names, Boolean(options.mirror));
   const weights = options.weights ?? models.map(() => 1 / models.length);
   if (weights.length !== models.length || !weights.every((w) => Number.isFinite(w) && w > 0)) {
     throw new Error(`ensemble weights must be ${models.length} positive numbers, got ${JSON.stringify(weights)}`);
@@ -57,27 +76,32 @@ export function foldEnsemble(models: readonly FerModel[], options: FoldOptions =
       throw new Error(`${names[i]}: stage layout ${JSON.stringify(w)} does not match ${names[0]}'s ${JSON.stringify(widths[0])} (members need the same number of convs per stage)`);
     }
   });
-  const stages = widths[0].map((s, si) => s.map((_, k) => widths.reduce((n, w) => n + w[si][k], 0)));
+  if (options.mirror) checkMirrorable(models[0], widths[0].length);
+  const copies = options.mirror ? 2 : 1;
+  // The folded network's members: each model, then (mirror) its flipped copy.
+  const sources = models.flatMap((_, i) => Array.from({ length: copies }, (_, c) => ({ i, flip: c === 1, weight: weights[i] / copies })));
+  const stages = widths[0].map((s, si) => s.map((_, k) => copies * widths.reduce((n, w) => n + w[si][k], 0)));
   const base = models[0].config;
   const config: ModelConfig = {
     ...base,
     backboneOptions: { stages, widthMultiplier: 1 },
     info: {
-      description: `ensemble of ${models.length} fer-cnn classifiers folded into one network (logits = weighted mean of the members' logits)`,
+      description: `ensemble of ${models.length} fer-cnn classifiers folded into one network (logits = weighted mean of the members' logits${options.mirror ? ', each also on the mirrored face: flip TTA built in' : ''})`,
       ensemble: models.map((m, i) => ({ source: names[i], weight: weights[i], stages: widths[i], info: m.config.info ?? {} })),
+      mirrored: Boolean(options.mirror),
     },
   };
   const folded = createModel(config);
   const params = models.map((m) => new Map([...m.namedParameters(), ...m.namedBuffers()]));
-  const get = (i: number, name: string): tf.Tensor => {
+  const get = ({ i, flip }: (typeof sources)[number], name: string): tf.Tensor => {
     const v = params[i].get(name);
     if (!v) throw new Error(`${names[i]}: no weight "${name}"`);
-    return v;
+    return flip && v.rank === 4 ? tf.reverse(v, 1) : v; // filters [kh, kw, cin, cout]: flip kw
   };
   const firstConv = 'backbone.stage1.0.conv.weight';
   tf.tidy(() => {
     for (const [name, v] of [...folded.namedParameters(), ...folded.namedBuffers()]) {
-      const parts = models.map((_, i) => get(i, name));
+      const parts = sources.map((src) => get(src, name));
       let value: tf.Tensor;
       if (name === firstConv) value = tf.concat(parts, 3); // every member reads the same input
       else if (v.rank === 4) {
@@ -92,8 +116,8 @@ export function foldEnsemble(models: readonly FerModel[], options: FoldOptions =
           }),
           3,
         );
-      } else if (name === 'fc.weight') value = tf.concat(parts.map((p, i) => tf.mul(p, weights[i])), 0);
-      else if (name === 'fc.bias') value = tf.addN(parts.map((p, i) => tf.mul(p, weights[i])));
+      } else if (name === 'fc.weight') value = tf.concat(parts.map((p, k) => tf.mul(p, sources[k].weight)), 0);
+      else if (name === 'fc.bias') value = tf.addN(parts.map((p, k) => tf.mul(p, sources[k].weight)));
       else if (v.rank === 1) value = tf.concat(parts, 0); // BN affine and running statistics
       else if (v.rank === 0) value = parts[0]; // num_batches_tracked: bookkeeping only
       else throw new Error(`foldEnsemble: do not know how to fold "${name}" (shape ${v.shape})`);
