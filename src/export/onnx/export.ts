@@ -11,6 +11,7 @@ import { ExportContext, modelEmitterFor } from './emitters.js';
 import { encodeModel } from './encode.js';
 import { foldBatchNorms } from './fold.js';
 import { GraphBuilder, type Value } from './graph.js';
+import { splitBlockDiagonalConvs } from './split-blocks.js';
 import './all-emitters.js';
 
 export const ONNX_FILE = 'model.onnx';
@@ -18,6 +19,8 @@ export const ONNX_FILE = 'model.onnx';
 export interface OnnxExportOptions {
   /** Fold BatchNorm into the preceding conv (default true). */
   foldBatchNorm?: boolean;
+  /** Split block-diagonal convs (folded ensembles) into one conv per block (default true). */
+  splitBlocks?: boolean;
 }
 
 /** Per input kind: the graph's `input` (the runners' layout) and the NCHW value model emitters get. */
@@ -50,6 +53,7 @@ export function buildOnnxGraph(model: FerModel, options: OnnxExportOptions = {})
   if (out.embedding) g.output(out.embedding, 'embedding');
   if (out.confidence) g.output(out.confidence, 'confidence');
   if (options.foldBatchNorm ?? true) foldBatchNorms(g);
+  if (options.splitBlocks ?? true) splitBlockDiagonalConvs(g);
   return g;
 }
 
