@@ -26,7 +26,7 @@ describe('training from initial weights (--init)', () => {
   it('refuses weights of another architecture and a missing file, naming the file', async () => {
     await initEngine('wasm');
     const bundled = await loadModel();
-    const wider = { ...bundled.config, backboneOptions: { widthMultiplier: 1 } };
+    const wider = { ...bundled.config, backboneOptions: { ...bundled.config.backboneOptions, widthMultiplier: 3 } };
     assert.throws(() => createMethodReplica({ config: wider, optimizer: { name: 'sgd', lr: 0.1 }, seed: 0, init: bundledModelDir() }), /model\.safetensors.*shape mismatch/s);
     const missing = join(bundledModelDir(), 'nope.safetensors');
     assert.throws(() => createMethodReplica({ config: bundled.config, optimizer: { name: 'sgd', lr: 0.1 }, seed: 0, init: missing }), /nope\.safetensors: initial weights not found/);
