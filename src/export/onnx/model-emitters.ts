@@ -3,7 +3,7 @@
 import { Conv2d } from '../../nn/conv.js';
 import type { Module } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
-import { FerCnn } from '../../models/backbones/fer-cnn.js';
+import { FerCnn, poolsBeforeStage } from '../../models/backbones/fer-cnn.js';
 import { BasicBlock, Bottleneck, ResNet } from '../../models/backbones/resnet.js';
 import { ClassifierModel } from '../../models/ce/model.js';
 import type { Backbone } from '../../models/backbones/backbone.js';
@@ -65,8 +65,7 @@ function convBnRelu(ctx: ExportContext, m: Module, x: Value): Value {
 registerFeatureMapEmitter(FerCnn, (ctx, m, x) => {
   let h = x;
   m.stages.forEach((stage, i) => {
-    // As FerCnn.features: pool between stages, never below 3x3.
-    if (i > 0 && Math.min(h.shape[2], h.shape[3]) >= 6) h = ctx.emit(m.pool, h);
+    if (poolsBeforeStage(i, h.shape[2], h.shape[3])) h = ctx.emit(m.pool, h); // NCHW here
     for (const [, b] of stage.namedChildren()) h = convBnRelu(ctx, b, h);
   });
   return h;

@@ -28,6 +28,10 @@ export const FER_CNN_STAGES = [
   [256, 256],
 ];
 
+/** Whether fer-cnn 2x2-pools an h x w map before stage i: between stages, never below 3x3 (keeps
+ *  small inputs valid). The TF.js forward, the ONNX emitter and ensemble mirroring share it. */
+export const poolsBeforeStage = (i: number, h: number, w: number): boolean => i > 0 && Math.min(h, w) >= 6;
+
 class ConvBnRelu extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm2d;
@@ -76,8 +80,7 @@ export class FerCnn extends Module implements Backbone {
     return tf.tidy(() => {
       let h = x;
       this.stages.forEach((stage, i) => {
-        // Pool between stages, never below 3x3 (keeps small inputs valid).
-        if (i > 0 && Math.min(h.shape[1]!, h.shape[2]!) >= 6) h = this.pool.forward(h);
+        if (poolsBeforeStage(i, h.shape[1]!, h.shape[2]!)) h = this.pool.forward(h);
         h = stage.forward(h);
       });
       return globalAvgPool(h);

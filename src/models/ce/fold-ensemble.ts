@@ -12,6 +12,7 @@
 import { tf } from '../../engine/backend.js';
 import type { FerModel, ModelConfig } from '../model.js';
 import { createModel } from '../io.js';
+import { poolsBeforeStage } from '../backbones/fer-cnn.js';
 
 export interface FoldOptions {
   /** Weight of each member's logits (default: equal, 1/n each). */
@@ -55,7 +56,7 @@ function stageWidths(model: FerModel): number[][] {
 function checkMirrorable(model: FerModel, stageCount: number): void {
   let [h, w] = model.config.input.size;
   for (let s = 1; s < stageCount; s++) {
-    if (Math.min(h, w) < 6) break; // as FerCnn.features: no pooling below 6
+    if (!poolsBeforeStage(s, h, w)) break;
     if (w % 2) throw new Error(`mirroring needs even widths at every pooling; input ${model.config.input.size.join('x')} is ${w} wide before stage ${s + 1}`);
     h = Math.floor(h / 2);
     w = Math.floor(w / 2);
