@@ -43,7 +43,8 @@ describe('foldEnsemble', () => {
     const b = member([[3, 5], [7], [9, 11]], 2);
     const c = member([[2, 2], [4], [5, 6]], 3);
     const w = [0.5, 0.3, 0.2];
-    const folded = foldEnsemble([a, b, c], { weights: w, names: ['a', 'b', 'c'] });
+    // Relative weights: 5:3:2 is the same mean as 0.5/0.3/0.2.
+    const folded = foldEnsemble([a, b, c], { weights: [5, 3, 2], names: ['a', 'b', 'c'] });
     assert.deepEqual(folded.config.backboneOptions, { stages: [[9, 13], [19], [26, 27]], widthMultiplier: 1 });
     const info = folded.config.info as { ensemble: { source: string; weight: number }[] };
     assert.deepEqual(info.ensemble.map((e) => [e.source, e.weight]), [['a', 0.5], ['b', 0.3], ['c', 0.2]]);

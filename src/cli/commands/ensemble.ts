@@ -1,4 +1,4 @@
-// `ferkit ensemble --model A --model B [--weights 0.5,0.5] --out DIR`: several fer-cnn classifiers
+// `ferkit ensemble --model A --model B [--weights 1,2] --out DIR`: several fer-cnn classifiers
 // folded into one model folder whose logits are the weighted mean of theirs (see
 // src/models/ce/fold-ensemble.ts), with model.onnx beside it unless --no-onnx. --mirror folds
 // horizontal-flip test-time augmentation into the same network.
@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .command('ensemble')
     .description('fold several fer-cnn cross-entropy models into one model whose logits are the weighted mean of theirs')
     .requiredOption('--model <dir>', 'a member model folder (give two or more, or one with --mirror)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--weights <list>', 'comma-separated weight per member (default: equal)')
+    .option('--weights <list>', 'comma-separated relative weight per member, scaled to sum to 1 (default: equal)')
     .option('--mirror', 'also fold in each member on the mirrored face (flip test-time augmentation built in; doubles the width)')
     .requiredOption('--out <dir>', 'model folder to write')
     .option('--no-onnx', 'do not write model.onnx beside the weights')

@@ -15,7 +15,7 @@ import { createModel } from '../io.js';
 import { poolsBeforeStage } from '../backbones/fer-cnn.js';
 
 export interface FoldOptions {
-  /** Weight of each member's logits (default: equal, 1/n each). */
+  /** Relative weight of each member's logits, scaled to sum to 1 (default: equal). */
   weights?: number[];
   /** Where each member came from, for the folded model's provenance (default: "member i"). */
   names?: string[];
@@ -63,14 +63,17 @@ function checkMirrorable(model: FerModel, stageCount: number): void {
   }
 }
 
-/** Folds fer-cnn classifiers into one whose logits are Σ wᵢ·logitsᵢ. Members are not changed. */
+/** Folds fer-cnn classifiers into one whose logits are Σ wᵢ·logitsᵢ / Σ wᵢ. Members are not changed. */
 export function foldEnsemble(models: readonly FerModel[], options: FoldOptions = {}): FerModel {
   const names = options.names ?? models.map((_, i) => `member ${i + 1}`);
   checkMembers(models, names, Boolean(options.mirror));
-  const weights = options.weights ?? models.map(() => 1 / models.length);
-  if (weights.length !== models.length || !weights.every((w) => Number.isFinite(w) && w > 0)) {
-    throw new Error(`ensemble weights must be ${models.length} positive numbers, got ${JSON.stringify(weights)}`);
+  const given = options.weights ?? models.map(() => 1);
+  if (given.length !== models.length || !given.every((w) => Number.isFinite(w) && w > 0)) {
+    throw new Error(`ensemble weights must be ${models.length} positive numbers, got ${JSON.stringify(given)}`);
   }
+  // A mean, not a sum: "--weights 1,2" must not also sharpen the softmax (calibration).
+  const total = given.reduce((a, b) => a + b, 0);
+  const weights = given.map((w) => w / total);
   const widths = models.map(stageWidths);
   widths.forEach((w, i) => {
     if (!sameJson(w.map((s) => s.length), widths[0].map((s) => s.length))) {
