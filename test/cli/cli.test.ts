@@ -2,19 +2,10 @@
 // clear errors and exit codes.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { ferkit } from '../helpers/cli.js';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
-
-function ferkit(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['bin/ferkit.js', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, FERKIT_DEBUG: '', ...env },
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('ferkit CLI', () => {
   it('--help lists the global options and every registered command, exit 0', () => {

@@ -3,7 +3,6 @@
 // know (CK+48 contempt) reported and left out, bad input named.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine } from '../../src/engine/backend.js';
@@ -11,11 +10,7 @@ import { readImages } from '../../src/data/registry.js';
 import { loadModel } from '../../src/models/io.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import { sharedData, tempDir } from '../data/data-fixtures.js';
-
-function ferkit(args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/ferkit.js', '--quiet', ...args], { encoding: 'utf8', timeout: 180_000, env: { ...process.env, FERKIT_DEBUG: '' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { ferkit } from '../helpers/cli.js';
 
 /** 12 val faces per FER2013 class, plus 5 CK+48 contempt faces, in a temp folder per class. */
 function fixture(): string {
@@ -32,7 +27,7 @@ function fixture(): string {
 describe('ferkit eval', () => {
   it('scores the bundled model on real faces; JSON equals evaluate(); unknown classes left out', async () => {
     const root = fixture();
-    const r = ferkit(['eval', '--data', root, '--json']);
+    const r = ferkit(['--quiet', 'eval', '--data', root, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     for (const k of ['n', 'war', 'uar', 'per_class', 'macro_f1', 'ece']) assert.ok(k in j, `missing ${k}`);
@@ -47,10 +42,10 @@ describe('ferkit eval', () => {
   });
 
   it('names a missing model folder and a missing data folder', () => {
-    const a = ferkit(['eval', '--model', '/nonexistent/model', '--data', '/tmp']);
+    const a = ferkit(['--quiet', 'eval', '--model', '/nonexistent/model', '--data', '/tmp']);
     assert.equal(a.code, 1);
     assert.match(a.stderr, /\/nonexistent\/model: no such model folder/);
-    const b = ferkit(['eval', '--data', '/nonexistent/faces']);
+    const b = ferkit(['--quiet', 'eval', '--data', '/nonexistent/faces']);
     assert.equal(b.code, 1);
     assert.match(b.stderr, /\/nonexistent\/faces/);
   });

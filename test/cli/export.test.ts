@@ -2,7 +2,6 @@
 // ONNX; the copies give the bundled model's probabilities on real faces; bad flags fail clearly.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/backend.js';
@@ -11,11 +10,7 @@ import { loadModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
 import { loadOnnxRunner } from '../../src/infer/onnx-runner.js';
 import { ferImages, tempDir } from '../data/data-fixtures.js';
-
-function ferkit(args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/ferkit.js', ...args], { encoding: 'utf8', env: { ...process.env, FERKIT_DEBUG: '' }, timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { ferkit } from '../helpers/cli.js';
 
 describe('ferkit export', () => {
   before(async () => {

@@ -2,7 +2,6 @@
 // and an annotated mp4 that decode, clear errors for bad arguments.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -10,11 +9,7 @@ import sharp from 'sharp';
 import { probeVideo } from '../../src/data/video.js';
 import { tempDir } from '../data/data-fixtures.js';
 import { ckVideo, samplePhotos, type CkVideo } from '../api/fixtures.js';
-
-function ferkit(args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/ferkit.js', ...args], { encoding: 'utf8', env: { ...process.env, FERKIT_DEBUG: '' }, timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.slice(-3000) };
-}
+import { ferkit } from '../helpers/cli.js';
 
 async function assertPng(path: string): Promise<void> {
   const meta = await sharp(path).metadata();

@@ -4,12 +4,12 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { DataError, writeSkipReport } from '../../src/data/errors.js';
 import { readDataset } from '../../src/data/registry.js';
 import type { Dataset, ImageSample } from '../../src/data/types.js';
 import { checkImageFile, validateDataset } from '../../src/data/validate.js';
-import { ferImages, repoRoot, sharedData, tempDir } from './data-fixtures.js';
+import { ferImages, sharedData, tempDir } from './data-fixtures.js';
+import { ferkit } from '../helpers/cli.js';
 
 let dir = '';
 let truncated = '';
@@ -82,11 +82,6 @@ describe('folder reader + validateDataset on broken data', () => {
     );
   });
 });
-
-function ferkit(args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/ferkit.js', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('ferkit data check', () => {
   it('prints CK+48 counts and subjects as JSON', () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { tf } from '../../src/engine/backend.js';
 import { trainingKernels } from '../../src/engine/kernels/index.js';
-import { randn, relMaxDiff, runOn, type HostTensor } from '../helpers/backends.js';
+import { randn, relMaxDiff, runOn } from '../helpers/backends.js';
 import { convCases, label, outHW, parity, TOL, type Pad } from '../helpers/conv-cases.js';
 import { unregisterNativeKernels } from '../../src/engine/native.js';
 import { initEngine } from '../../src/engine/backend.js';

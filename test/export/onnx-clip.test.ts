@@ -7,7 +7,6 @@
 // models/ial-ckplus48 is what loadRunner picks and is not stale.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -27,6 +26,7 @@ import { TfjsRunner } from '../../src/infer/tfjs-runner.js';
 import { loadRunner } from '../../src/infer/load.js';
 import { Recognizer } from '../../src/api/recognizer.js';
 import { ckSequences, tempDir } from '../data/data-fixtures.js';
+import { ferkit } from '../helpers/cli.js';
 
 const TOL = 1e-4;
 const CK_CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'contempt'];
@@ -71,11 +71,6 @@ async function assertParity(model: FerModel, x: tf.Tensor, bytes: Uint8Array): P
   disposeOutput(out);
   probs.dispose();
   return Float32Array.from(logits);
-}
-
-function ferkit(args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/ferkit.js', '--quiet', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, FERKIT_DEBUG: '' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('ONNX export of clip models (IAL)', () => {
@@ -152,13 +147,13 @@ describe('ONNX export of clip models (IAL)', () => {
 
   it('ferkit export --out DIR writes a model folder that ferkit eval --engine onnx scores as the TF.js model', () => {
     const out = join(tempDir('ial-onnx'), 'ial');
-    const e = ferkit(['export', '--model', 'models/ial-ckplus48', '--format', 'onnx', '--out', out]);
+    const e = ferkit(['--quiet', 'export', '--model', 'models/ial-ckplus48', '--format', 'onnx', '--out', out]);
     assert.equal(e.code, 0, e.stderr);
     assert.equal(e.stdout.trim(), join(out, 'model.onnx'));
     for (const f of ['config.json', 'model.safetensors', 'model.onnx']) assert.ok(existsSync(join(out, f)), `${f} missing from the export folder`);
     const args = ['eval', '--model', out, '--dataset', 'ckplus48', '--root', '../shared/data/ckplus48', '--json'];
-    const viaOnnx = ferkit([...args, '--engine', 'onnx']);
-    const viaTfjs = ferkit(['eval', '--model', 'models/ial-ckplus48', ...args.slice(3)]);
+    const viaOnnx = ferkit(['--quiet', ...args, '--engine', 'onnx']);
+    const viaTfjs = ferkit(['--quiet', 'eval', '--model', 'models/ial-ckplus48', ...args.slice(3)]);
     assert.equal(viaOnnx.code, 0, viaOnnx.stderr);
     assert.equal(viaTfjs.code, 0, viaTfjs.stderr);
     const a = JSON.parse(viaOnnx.stdout);

@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initEngine, tf } from '../../src/engine/backend.js';
+import { initEngine } from '../../src/engine/backend.js';
 import { decodeImageFile } from '../../src/data/image.js';
 import { bundledModelDir, loadModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';

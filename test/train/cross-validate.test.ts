@@ -7,13 +7,13 @@
 // are subject-independent.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { foldPlan } from '../../src/data/fold-plan.js';
 import { meanSd, summarize, table4Markdown, table4Order } from '../../src/eval/cv-summary.js';
 import { IAL_SMALL } from '../../src/models/ial/method.js';
 import { ckSequences, sharedData, tempDir, writeFrames } from '../data/data-fixtures.js';
+import { ferkit } from '../helpers/cli.js';
 
 // DFEW label codes (0 Hap 1 Sad 2 Neu 3 Ang 4 Sur 5 Dis 6 Fea) of the CK+48 classes used.
 const CODES: Record<string, number> = { happy: 0, sadness: 1, anger: 3, surprise: 4 };
@@ -43,11 +43,6 @@ async function dfewFixture(): Promise<string> {
     writeFileSync(join(dir, 'annotation', `set_${k}_test.txt`), lines.filter((l) => l.fold === k).map((l) => l.line).join('\n') + '\n');
   }
   return dir;
-}
-
-function ferkit(args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/ferkit.js', ...args], { encoding: 'utf8', env: { ...process.env, FERKIT_DEBUG: '' }, timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.slice(-3000) };
 }
 
 describe('ferkit cv', () => {
