@@ -4,11 +4,13 @@
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModule, saveModule } from '../nn/checkpoint.js';
+import type { tf } from '../engine/backend.js';
+import { loadModule, loadSafetensors, saveModule } from '../nn/checkpoint.js';
 import { defaultRandom, type Random } from '../nn/random.js';
 import { packageRoot } from '../util/package-root.js';
 import { methods } from './all-methods.js';
 import type { FerModel, ModelConfig } from './model.js';
+import { ensembleOptions } from './ensemble/model.js';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -59,8 +61,25 @@ export async function saveModel(dir: string, model: FerModel): Promise<void> {
   await rename(tmp, join(dir, CONFIG_FILE));
 }
 
-/** Loads a model folder (or the bundled model when `dir` is undefined), in eval mode. */
-export async function loadModel(dir: string = bundledModelDir()): Promise<FerModel> {
+/** A model reference: a folder, or `DIR#N` for member N (from 1) of the ensemble saved in DIR,
+ *  as a model of its own (to fine-tune, evaluate or export one member). */
+export function parseModelRef(ref: string): { dir: string; member?: number } {
+  const m = /^(.+)#(\d+)$/.exec(ref);
+  return m && !existsSync(ref) ? { dir: m[1], member: Number(m[2]) } : { dir: ref };
+}
+
+/** Member `member`'s weights out of an ensemble's, named as in the member's own model. */
+export function memberTensors(tensors: Record<string, tf.Tensor>, member: number, source: string): Record<string, tf.Tensor> {
+  const prefix = `members.${member - 1}.`;
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  if (Object.keys(out).length === 0) throw new Error(`${source}: no weights of ensemble member ${member}`);
+  return out;
+}
+
+/** Loads a model folder or `DIR#N` ensemble member (the bundled model when `ref` is undefined), in eval mode. */
+export async function loadModel(ref: string = bundledModelDir()): Promise<FerModel> {
+  const { dir, member } = parseModelRef(ref);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: no such model folder`);
   const configPath = join(dir, CONFIG_FILE);
   let text: string;
@@ -75,8 +94,26 @@ export async function loadModel(dir: string = bundledModelDir()): Promise<FerMod
   } catch (e) {
     throw new Error(`${configPath}: invalid JSON (${(e as Error).message})`);
   }
-  const model = createModel(checkConfig(raw, configPath));
+  const config = checkConfig(raw, configPath);
+  if (member !== undefined) return loadMember(config, configPath, join(dir, WEIGHTS_FILE), member, ref);
+  const model = createModel(config);
   await loadModule(join(dir, WEIGHTS_FILE), model, { strict: true });
+  model.eval();
+  return model;
+}
+
+async function loadMember(config: ModelConfig, configPath: string, weightsPath: string, member: number, ref: string): Promise<FerModel> {
+  if (config.method !== 'ensemble') throw new Error(`${ref}: ${configPath} is a ${config.method} model, not an ensemble (#N picks member N of an ensemble)`);
+  const { members } = ensembleOptions(config, configPath);
+  if (!(member >= 1 && member <= members.length)) throw new Error(`${ref}: the ensemble has members 1 to ${members.length}`);
+  const provenance = (config.info?.ensemble as { info?: Record<string, unknown> }[] | undefined)?.[member - 1]?.info;
+  const model = createModel({ ...members[member - 1], ...(provenance ? { info: provenance } : {}) });
+  const { tensors } = await loadSafetensors(weightsPath);
+  try {
+    model.loadStateDict(memberTensors(tensors, member, weightsPath), { source: `${weightsPath} (member ${member})` });
+  } finally {
+    for (const t of Object.values(tensors)) t.dispose();
+  }
   model.eval();
   return model;
 }

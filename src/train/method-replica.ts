@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { tf } from '../engine/backend.js';
 import { decodeSafetensors } from '../nn/checkpoint.js';
 import { Random } from '../nn/random.js';
-import { createModel } from '../models/io.js';
+import { createModel, memberTensors, parseModelRef } from '../models/io.js';
 import { methods } from '../models/all-methods.js';
 import type { FerModel, ModelConfig } from '../models/model.js';
 import { optimizers, type OptimizerOptions } from './optim.js';
@@ -25,14 +25,19 @@ export interface MethodReplicaOptions {
 /** Loads the weights of a model folder, a model.safetensors or a training checkpoint into a
  *  model of the same architecture (optimizer tensors in a checkpoint are ignored). */
 export function initWeights(model: FerModel, init: string): void {
-  const path = existsSync(init) && statSync(init).isDirectory() ? join(init, 'model.safetensors') : init;
+  const { dir, member } = parseModelRef(init);
+  const path = existsSync(dir) && statSync(dir).isDirectory() ? join(dir, 'model.safetensors') : dir;
   if (!existsSync(path)) throw new Error(`${path}: initial weights not found`);
   const buf = readFileSync(path);
   const { tensors } = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
   try {
+    const own = member === undefined ? tensors : memberTensors(tensors, member, path);
     // Non-strict for the checkpoint's optimizer slots; every model tensor must still be there.
-    const { missing } = model.loadStateDict(tensors, { source: path, strict: false });
-    if (missing.length) throw new Error(`${path}: not weights of this model (missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+    const { missing } = model.loadStateDict(own, { source: path, strict: false });
+    if (missing.length) {
+      const hint = member === undefined && Object.keys(tensors).some((k) => k.startsWith('members.')) ? `; it is an ensemble, give ${init}#N for its member N` : '';
+      throw new Error(`${path}: not weights of this model (missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})${hint}`);
+    }
   } finally {
     tf.dispose(Object.values(tensors));
   }

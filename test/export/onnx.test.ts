@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { decodeImageFile } from '../../src/data/image.js';
 import { createModel, bundledModelDir, loadModel } from '../../src/models/io.js';
+import { buildEnsemble } from '../../src/models/ensemble/build.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
 import { outputProbs } from '../../src/models/methods.js';
 import { disposeOutput, type FerModel, type ModelConfig, type ModelOutput } from '../../src/models/model.js';
@@ -185,6 +186,24 @@ describe('ONNX export', () => {
       tf.dispose(x);
       model.dispose();
     }
+  });
+
+  it('an ensemble (CE and SCN members of different widths, flip TTA built in): logits, probs, embedding parity', async () => {
+    const a = createModel(config('fer-cnn', 1, 48, { widthMultiplier: 0.5 }), new Random(51)) as FerModel & { fc: Linear };
+    const b = createModel({ ...config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), method: 'scn' }, new Random(52)) as FerModel & { fc: Linear };
+    for (const [m, seed] of [[a, 900], [b, 901]] as const) {
+      scrambleBatchNorms(m, seed);
+      tf.tidy(() => m.fc.weight.assign(tf.mul(m.fc.weight, 20))); // logits big enough to differ per face
+    }
+    for (const mirror of [true, false]) {
+      const model = buildEnsemble([a, b], { weights: [2, 1], mirror });
+      const x = await realFaces(model.config, 2);
+      await assertParity(model, x, exportOnnx(model));
+      tf.dispose(x);
+      model.dispose();
+    }
+    a.dispose();
+    b.dispose();
   });
 
   it('pattern-map on fer-cnn (masked trunk features → encoder → classifier): parity on real faces', async () => {

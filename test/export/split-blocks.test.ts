@@ -6,14 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine } from '../../src/engine/backend.js';
-import { createModel } from '../../src/models/io.js';
 import { foldEnsemble } from '../../src/models/ce/fold-ensemble.js';
-import type { FerModel, ModelConfig } from '../../src/models/model.js';
-import { manualSeed } from '../../src/nn/random.js';
 import { buildOnnxGraph, writeOnnx } from '../../src/export/onnx/export.js';
 import { diagonalBlocks } from '../../src/export/onnx/split-blocks.js';
 import { verifyOnnx } from '../../src/export/onnx/verify.js';
-import { scrambleBatchNorms } from '../helpers/batch-norms.js';
+import { smallFerCnn as member } from '../helpers/small-fer-cnn.js';
 
 before(async () => {
   await initEngine('wasm');
@@ -47,21 +44,6 @@ describe('diagonalBlocks', () => {
     assert.equal(diagonalBlocks(new Float32Array(12).fill(1), 3, 4, 1).length, 1);
   });
 });
-
-function member(stages: number[][], seed: number): FerModel {
-  const config: ModelConfig = {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'ce',
-    backbone: 'fer-cnn',
-    backboneOptions: { stages },
-    input: { kind: 'image', size: [16, 16], channels: 1, mean: [0.5], std: [0.25] },
-    classes: ['angry', 'happy', 'sad'],
-  };
-  const m = createModel(config, manualSeed(seed));
-  scrambleBatchNorms(m, seed * 10);
-  return m.eval();
-}
 
 describe('ONNX export of a folded ensemble', () => {
   it('splits every conv after the first into its members, drops the zero blocks and matches TF.js', async () => {

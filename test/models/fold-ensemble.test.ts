@@ -7,33 +7,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { createModel, loadModel, saveModel } from '../../src/models/io.js';
+import { loadModel, saveModel } from '../../src/models/io.js';
 import { foldEnsemble } from '../../src/models/ce/fold-ensemble.js';
-import type { FerModel, ModelConfig } from '../../src/models/model.js';
-import { manualSeed } from '../../src/nn/random.js';
-import { scrambleBatchNorms } from '../helpers/batch-norms.js';
+import type { FerModel } from '../../src/models/model.js';
+import { smallFerCnn } from '../helpers/small-fer-cnn.js';
 
 before(async () => {
   await initEngine('wasm');
 });
 
-const CLASSES = ['angry', 'happy', 'sad', 'neutral', 'surprise'];
-function member(stages: number[][], seed: number, over: Partial<ModelConfig> = {}): FerModel {
-  const config: ModelConfig = {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'ce',
-    backbone: 'fer-cnn',
-    backboneOptions: { stages },
-    methodOptions: { dropout: 0.3 },
-    input: { kind: 'image', size: [16, 16], channels: 1, mean: [0.5], std: [0.25] },
-    classes: CLASSES,
-    ...over,
-  };
-  const m = createModel(config, manualSeed(seed));
-  scrambleBatchNorms(m, seed * 100);
-  return m.eval();
-}
+const member = smallFerCnn;
 
 const logitsOf = (m: FerModel, x: tf.Tensor) => tf.tidy(() => m.forward(x, false).logits.arraySync() as number[][]);
 

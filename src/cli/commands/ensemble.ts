@@ -1,7 +1,8 @@
-// `ferkit ensemble --model A --model B [--weights 1,2] --out DIR`: several fer-cnn classifiers
-// folded into one model folder whose logits are the weighted mean of theirs (see
-// src/models/ce/fold-ensemble.ts), with model.onnx beside it unless --no-onnx. --mirror folds
-// horizontal-flip test-time augmentation into the same network.
+// `ferkit ensemble --model A --model B [--weights 1,2] [--mirror] [--fold] --out DIR`: image
+// classifiers behind one model folder whose logits are the weighted mean of theirs, with
+// model.onnx beside it unless --no-onnx. By default the members are kept as they are
+// (src/models/ensemble); --fold merges fer-cnn CE members into one plain fer-cnn
+// (src/models/ce/fold-ensemble.ts). --mirror builds horizontal-flip test-time augmentation in.
 import type { Command } from 'commander';
 import { globalOptions, startEngine } from '../global-options.js';
 
@@ -11,6 +12,7 @@ interface EnsembleFlags {
   out: string;
   onnx: boolean;
   mirror?: boolean;
+  fold?: boolean;
 }
 
 async function run(flags: EnsembleFlags, cmd: Command): Promise<void> {
@@ -25,12 +27,20 @@ async function run(flags: EnsembleFlags, cmd: Command): Promise<void> {
   }
   await startEngine(cmd);
   const { loadModel, saveModel } = await import('../../models/io.js');
-  const { foldEnsemble } = await import('../../models/ce/fold-ensemble.js');
   const members = [];
   for (const dir of flags.model) members.push(await loadModel(dir));
-  const folded = foldEnsemble(members, { weights, names: flags.model, mirror: flags.mirror });
-  const stages = (folded.config.backboneOptions as { stages: number[][] }).stages;
-  say(`folded ${members.length} models into fer-cnn stages ${JSON.stringify(stages)} (${folded.numParameters()} parameters)`);
+  const options = { weights, names: flags.model, mirror: flags.mirror };
+  let folded;
+  if (flags.fold) {
+    const { foldEnsemble } = await import('../../models/ce/fold-ensemble.js');
+    folded = foldEnsemble(members, options);
+    const stages = (folded.config.backboneOptions as { stages: number[][] }).stages;
+    say(`folded ${members.length} models into fer-cnn stages ${JSON.stringify(stages)} (${folded.numParameters()} parameters)`);
+  } else {
+    const { buildEnsemble } = await import('../../models/ensemble/build.js');
+    folded = buildEnsemble(members, options);
+    say(`ensemble of ${members.length} models${flags.mirror ? ', flip TTA built in' : ''} (${folded.numParameters()} parameters)`);
+  }
   await saveModel(flags.out, folded);
   if (flags.onnx) {
     const { writeOnnx } = await import('../../export/onnx/index.js');
@@ -45,10 +55,11 @@ async function run(flags: EnsembleFlags, cmd: Command): Promise<void> {
 export function register(program: Command): void {
   program
     .command('ensemble')
-    .description('fold several fer-cnn cross-entropy models into one model whose logits are the weighted mean of theirs')
+    .description('combine image classifiers into one model whose logits are the weighted mean of theirs')
     .requiredOption('--model <dir>', 'a member model folder (give two or more, or one with --mirror)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--weights <list>', 'comma-separated relative weight per member, scaled to sum to 1 (default: equal)')
-    .option('--mirror', 'also fold in each member on the mirrored face (flip test-time augmentation built in; doubles the width)')
+    .option('--mirror', 'also run each member on the mirrored face (flip test-time augmentation built in; twice the compute)')
+    .option('--fold', 'merge fer-cnn cross-entropy members into one plain fer-cnn (block-diagonal convs; its weights hold the zero blocks)')
     .requiredOption('--out <dir>', 'model folder to write')
     .option('--no-onnx', 'do not write model.onnx beside the weights')
     .action((flags: EnsembleFlags, cmd: Command) => run(flags, cmd));

@@ -82,7 +82,7 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('score a model (default: the bundled one) on a labelled dataset: WAR, UAR, per-class, macro-F1, ECE')
-    .option('--model <dir>', 'model folder (default: the bundled FER2013 model)')
+    .option('--model <dir>', 'model folder, or DIR#N for member N of an ensemble (default: the bundled FER2013 model)')
     .option('--data <dir>', 'folder-per-class images (shorthand for --dataset folder --root DIR)')
     .option('--dataset <name>', 'dataset reader name (folder, fer2013, rafdb, ckplus, dfew, ...)')
     .option('--root <dir>', 'dataset root')

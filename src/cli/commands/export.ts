@@ -19,8 +19,9 @@ async function run(flags: ExportFlags, cmd: Command): Promise<void> {
   const { quiet } = globalOptions(cmd);
   if (!FORMATS.includes(flags.format)) throw new Error(`unknown --format "${flags.format}"; use ${FORMATS.join(' or ')}`);
   await startEngine(cmd);
-  const { loadModel, saveModel, bundledModelDir } = await import('../../models/io.js');
+  const { loadModel, saveModel, bundledModelDir, parseModelRef } = await import('../../models/io.js');
   const dir = flags.model ?? bundledModelDir();
+  if (parseModelRef(dir).member !== undefined && !flags.out) throw new Error(`${dir} is one member of an ensemble: give --out for its own model folder or .onnx file`);
   const model = await loadModel(dir);
   const say = (s: string) => {
     if (!quiet) process.stderr.write(s + '\n');
@@ -50,7 +51,7 @@ export function register(program: Command): void {
   program
     .command('export')
     .description('write a model in another format: onnx (model.onnx, runs on onnxruntime-node) or tfjs (config.json + model.safetensors)')
-    .option('--model <dir>', 'model folder (default: the bundled model)')
+    .option('--model <dir>', 'model folder, or DIR#N for member N of an ensemble (default: the bundled model)')
     .requiredOption('--format <format>', 'onnx or tfjs')
     .option('--out <path>', 'onnx: a .onnx file, or a folder to write as a model folder with model.onnx (default: the model folder); tfjs: the folder to write')
     .option('--no-verify', 'onnx: skip checking onnxruntime against TF.js on a batch')

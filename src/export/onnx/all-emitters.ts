@@ -6,3 +6,4 @@ import './scn-emitters.js';
 import './arbex-emitters.js';
 import './patternmap-emitters.js';
 import './ial-emitters.js';
+import './ensemble-emitters.js';

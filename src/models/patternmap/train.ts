@@ -19,7 +19,7 @@ import { optimizers, type Optimizer } from '../../train/optim.js';
 import { clipGradNorm } from '../../train/step.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint } from '../../train/checkpoint.js';
 import { scoreProbs, BEST_DIR, CHECKPOINT_FILE, type EpochRecord, type TrainerOptions, type TrainResult } from '../../train/trainer.js';
-import { WEIGHTS_FILE, saveModel } from '../io.js';
+import { WEIGHTS_FILE, memberTensors, parseModelRef, saveModel } from '../io.js';
 import { mergedOptions, numberOption } from '../method-options.js';
 import { efeLoss, emrLoss, epmgLoss, greyTarget, lossWeights, type PatternMapLossWeights } from './losses.js';
 import { PatternMapModel } from './model.js';
@@ -102,19 +102,26 @@ export function stepGroups(model: PatternMapModel, s: PatternMapSchedule): Recor
 
 /** Copies a trained model folder's trunk (`backbone.*`) and, when the class count matches, its
  *  linear head (`fc.*` → the EFE classifier) into the model: the spec's pretrained trunk. */
-export async function initFromModel(model: PatternMapModel, dir: string): Promise<string[]> {
-  const { tensors } = await loadSafetensors(join(dir, WEIGHTS_FILE));
+export async function initFromModel(model: PatternMapModel, ref: string): Promise<string[]> {
+  const { dir, member } = parseModelRef(ref);
+  const file = join(dir, WEIGHTS_FILE);
+  const { tensors } = await loadSafetensors(file);
   const dict: Record<string, tf.Tensor> = {};
-  for (const [k, v] of Object.entries(tensors)) {
+  for (const [k, v] of Object.entries(member === undefined ? tensors : memberTensors(tensors, member, file))) {
     if (k.startsWith('backbone.')) dict[k] = v;
     else if (k === 'fc.weight' || k === 'fc.bias') {
       const mine = model.efeHead[k === 'fc.weight' ? 'weight' : 'bias'];
       if (mine && v.shape.join() === mine.shape.join()) dict[`efeHead.${k.slice(3)}`] = v;
     }
   }
-  const r = model.loadStateDict(dict, { strict: false, source: dir });
+  if (!Object.keys(dict).some((k) => k.startsWith('backbone.'))) {
+    tf.dispose(Object.values(tensors));
+    const hint = Object.keys(tensors).some((k) => k.startsWith('members.')) ? `: it is an ensemble, give ${ref}#N for its member N` : '';
+    throw new Error(`${ref}: no trunk weights (backbone.*) in ${file}${hint}`);
+  }
+  const r = model.loadStateDict(dict, { strict: false, source: ref });
   tf.dispose(Object.values(tensors));
-  if (r.unexpected.length) throw new Error(`${dir}: weights do not fit the pattern-map trunk: ${r.unexpected.slice(0, 3).join(', ')}`);
+  if (r.unexpected.length) throw new Error(`${ref}: weights do not fit the pattern-map trunk: ${r.unexpected.slice(0, 3).join(', ')}`);
   return Object.keys(dict);
 }
 

@@ -1,0 +1,56 @@
+// Builds an EnsembleModel from loaded member models: their configs go into the ensemble's config,
+// their weights are copied in, and the weights given are scaled to sum to 1 (a mean, so the
+// softmax is as sharp as the members', not sharper).
+import type { FerModel, ModelConfig } from '../model.js';
+import { EnsembleModel } from './model.js';
+
+export interface BuildEnsembleOptions {
+  /** Relative weight of each member (default: equal). */
+  weights?: number[];
+  /** Where each member came from, for errors and provenance (default: "member i"). */
+  names?: string[];
+  /** Also run each member on the mirrored face (flip test-time augmentation built in). */
+  mirror?: boolean;
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function buildEnsemble(models: readonly FerModel[], options: BuildEnsembleOptions = {}): EnsembleModel {
+  const names = options.names ?? models.map((_, i) => `member ${i + 1}`);
+  if (models.length < (options.mirror ? 1 : 2)) throw new Error(`an ensemble needs at least two models (or one with mirror), got ${models.length}`);
+  const given = options.weights ?? models.map(() => 1);
+  if (given.length !== models.length || !given.every((w) => Number.isFinite(w) && w > 0)) {
+    throw new Error(`ensemble weights must be ${models.length} positive numbers, got ${JSON.stringify(given)}`);
+  }
+  const total = given.reduce((a, b) => a + b, 0);
+  const weights = given.map((w) => w / total);
+  const first = models[0].config;
+  // Members of an ensemble are flattened: an ensemble of ensembles is one ensemble.
+  const members: ModelConfig[] = models.map((m, i) => {
+    const c = m.config;
+    const who = names[i];
+    if (c.method === 'ensemble') throw new Error(`${who}: is an ensemble already; give its members instead`);
+    if (c.input.kind !== 'image') throw new Error(`${who}: only image models form an ensemble (this is a ${c.input.kind} model)`);
+    if (!sameJson(c.classes, first.classes)) throw new Error(`${who}: classes ${c.classes.join(',')} differ from ${names[0]}'s ${first.classes.join(',')}`);
+    if (!sameJson(c.input, first.input)) throw new Error(`${who}: input ${JSON.stringify(c.input)} differs from ${names[0]}'s ${JSON.stringify(first.input)}`);
+    const { info: _info, ...rest } = c;
+    return rest;
+  });
+  const mirror = Boolean(options.mirror);
+  const config: ModelConfig = {
+    format: 'ferkit-model',
+    version: 1,
+    method: 'ensemble',
+    backbone: 'members',
+    methodOptions: { members, weights, mirror },
+    input: first.input,
+    classes: first.classes,
+    info: {
+      description: `ensemble of ${models.length} model(s): logits = weighted mean of the members' logits${mirror ? ', each also on the mirrored face (flip TTA built in)' : ''}`,
+      ensemble: models.map((m, i) => ({ source: names[i], weight: weights[i], method: m.config.method, backbone: m.config.backbone, info: m.config.info ?? {} })),
+    },
+  };
+  const ensemble = new EnsembleModel(config);
+  [...ensemble.members].forEach((m, i) => m.loadStateDict(models[i].stateDict(), { source: names[i] }));
+  return ensemble.eval();
+}

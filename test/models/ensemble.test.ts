@@ -1,0 +1,120 @@
+// EnsembleModel: the weighted mean of its members' logits (each also on the mirrored face when
+// mirror is on), saved and loaded as one folder no bigger than its members, and refusals that
+// name the member or the file.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initEngine, tf } from '../../src/engine/backend.js';
+import { loadModel, saveModel } from '../../src/models/io.js';
+import { buildEnsemble } from '../../src/models/ensemble/build.js';
+import { methods } from '../../src/models/all-methods.js';
+import type { FerModel } from '../../src/models/model.js';
+import { initWeights } from '../../src/train/method-replica.js';
+import { smallFerCnn } from '../helpers/small-fer-cnn.js';
+import { tempDir } from '../data/data-fixtures.js';
+
+
+const logitsOf = (m: FerModel, x: tf.Tensor) => tf.tidy(() => m.forward(x, false).logits.arraySync() as number[][]);
+const maxAbsDiff = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, n) => row.map((v, k) => Math.abs(v - b[n][k]))));
+
+describe('EnsembleModel', () => {
+  let a: FerModel;
+  let b: FerModel;
+  before(async () => {
+    await initEngine('wasm');
+    a = smallFerCnn([[4, 6], [8]], 1);
+    b = smallFerCnn([[3, 5], [7], [9]], 2);
+  });
+
+  it('gives the weighted mean of the members’ logits (weights scaled to sum to 1)', () => {
+    const ens = buildEnsemble([a, b], { weights: [3, 1], names: ['a', 'b'] });
+    assert.deepEqual((ens.config.methodOptions as { weights: number[] }).weights, [0.75, 0.25]);
+    const x = tf.randomNormal([5, 16, 16, 1], 0, 1, 'float32', 3);
+    const [za, zb] = [logitsOf(a, x), logitsOf(b, x)];
+    const want = za.map((row, n) => row.map((v, k) => 0.75 * v + 0.25 * zb[n][k]));
+    assert.ok(maxAbsDiff(logitsOf(ens, x), want) < 1e-5);
+    assert.ok(maxAbsDiff(za, zb) > 1e-3, 'the members disagree (else the test proves nothing)');
+    const emb = tf.tidy(() => ens.forward(x, false).embedding!.shape);
+    assert.deepEqual(emb, [5, 8 + 9]);
+    x.dispose();
+    ens.dispose();
+  });
+
+  it('mirror averages each member over the face and its mirror image; one member may be mirrored alone', () => {
+    const ens = buildEnsemble([a, b], { weights: [1, 1], mirror: true });
+    const x = tf.randomNormal([4, 16, 16, 1], 0, 1, 'float32', 4);
+    const flipped = tf.reverse(x, 2);
+    const parts = [a, b].flatMap((m) => [logitsOf(m, x), logitsOf(m, flipped)]);
+    const want = parts[0].map((row, n) => row.map((_, k) => parts.reduce((s, p) => s + p[n][k] / 4, 0)));
+    assert.ok(maxAbsDiff(logitsOf(ens, x), want) < 1e-5);
+    // The mirrored model answers a face and its mirror image alike; a member alone does not.
+    assert.ok(maxAbsDiff(logitsOf(ens, x), logitsOf(ens, flipped)) < 1e-5);
+    assert.ok(maxAbsDiff(logitsOf(a, x), logitsOf(a, flipped)) > 1e-3);
+    const alone = buildEnsemble([a], { mirror: true });
+    assert.ok(maxAbsDiff(logitsOf(alone, x), logitsOf(alone, flipped)) < 1e-5);
+    tf.dispose([x, flipped]);
+    ens.dispose();
+    alone.dispose();
+  });
+
+  it('saves and loads as one folder holding just the members’ weights', async () => {
+    const dir = tempDir('ensemble-model');
+    const ens = buildEnsemble([a, b], { weights: [1, 2], mirror: true, names: ['a', 'b'] });
+    await saveModel(dir, ens);
+    const loaded = await loadModel(dir);
+    const x = tf.randomNormal([3, 16, 16, 1], 0, 1, 'float32', 5);
+    assert.ok(maxAbsDiff(logitsOf(loaded, x), logitsOf(ens, x)) < 1e-6);
+    assert.equal(loaded.numParameters(), a.numParameters() + b.numParameters());
+    const bytes = statSync(join(dir, 'model.safetensors')).size;
+    assert.ok(bytes < 4 * (a.numParameters() + b.numParameters()) + 64 * 1024, `${bytes} bytes for the members' weights`);
+    const info = loaded.config.info as { ensemble: { source: string; weight: number }[] };
+    assert.deepEqual(info.ensemble.map((e) => e.source), ['a', 'b']);
+    x.dispose();
+    ens.dispose();
+    loaded.dispose();
+  });
+
+  it('DIR#N names member N: loaded alone, or as initial weights for fine-tuning', async () => {
+    const dir = tempDir('ensemble-members');
+    const ens = buildEnsemble([a, b], { weights: [1, 2], mirror: true, names: ['a', 'b'] });
+    await saveModel(dir, ens);
+    const x = tf.randomNormal([3, 16, 16, 1], 0, 1, 'float32', 6);
+    const second = await loadModel(`${dir}#2`);
+    assert.deepEqual(second.config.backboneOptions, b.config.backboneOptions);
+    assert.ok(maxAbsDiff(logitsOf(second, x), logitsOf(b, x)) < 1e-6);
+    const fresh = smallFerCnn([[3, 5], [7], [9]], 99);
+    assert.ok(maxAbsDiff(logitsOf(fresh, x), logitsOf(b, x)) > 1e-3);
+    initWeights(fresh, `${dir}#2`);
+    assert.ok(maxAbsDiff(logitsOf(fresh.eval(), x), logitsOf(b, x)) < 1e-6);
+    assert.throws(() => initWeights(fresh, dir), /it is an ensemble, give .*#N for its member N/);
+    await assert.rejects(loadModel(`${dir}#3`), /#3: the ensemble has members 1 to 2/);
+    const plain = tempDir('ensemble-plain');
+    await saveModel(plain, a);
+    await assert.rejects(loadModel(`${plain}#1`), /is a ce model, not an ensemble/);
+    x.dispose();
+    for (const m of [ens, second, fresh]) m.dispose();
+  });
+
+  it('refuses what cannot be averaged, naming the member or the file', async () => {
+    assert.throws(() => buildEnsemble([a]), /at least two models/);
+    assert.throws(() => buildEnsemble([a, b], { weights: [1, 0] }), /positive numbers/);
+    const two = smallFerCnn([[4]], 3, { classes: ['angry', 'happy'] });
+    assert.throws(() => buildEnsemble([a, two], { names: ['a', 'two'] }), /two: classes/);
+    const big = smallFerCnn([[4]], 3, { input: { kind: 'image', size: [32, 32], channels: 1, mean: [0.5], std: [0.25] } });
+    assert.throws(() => buildEnsemble([a, big], { names: ['a', 'big'] }), /big: input/);
+    const ens = buildEnsemble([a, b]);
+    assert.throws(() => buildEnsemble([ens, a], { names: ['ens', 'a'] }), /ens: is an ensemble already/);
+    assert.throws(() => ens.forward(tf.zeros([1, 16, 16, 1]), true), /not trained as a whole/);
+    assert.throws(() => methods.get('ensemble').create.createObjective(ens, {}), /train its members/);
+    // A hand-edited config without members is named with its file.
+    const dir = tempDir('ensemble-bad');
+    await saveModel(dir, ens);
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ ...ens.config, methodOptions: { weights: [1] } }));
+    await assert.rejects(loadModel(dir), /methodOptions\.members must list the member models/);
+    ens.dispose();
+    two.dispose();
+    big.dispose();
+  });
+});
