@@ -370,13 +370,15 @@ describe('pattern-map save/load and training', () => {
     assert.deepEqual(JSON.parse(wb.metadata.rng), JSON.parse(wa.metadata.rng));
   });
 
-  it('initialises the trunk and EFE head from a trained model folder (the bundled fer2013-cnn)', async () => {
+  it('initialises the trunk and EFE head from a trained model (a member of the bundled ensemble, DIR#1)', async () => {
     const d = methods.get('patternmap').create.defaults;
-    const src = await loadModel(bundledModelDir());
-    // The trunk takes the bundled model's shape (its width, or its stages when it is a folded ensemble).
+    const ref = `${bundledModelDir()}#1`;
+    const src = await loadModel(ref);
+    // The trunk takes that member's shape.
     const cfg: ModelConfig = { format: 'ferkit-model', version: 1, method: 'patternmap', backbone: d.backbone, backboneOptions: src.config.backboneOptions, input: d.input, classes: CLASSES };
     const m = new PatternMapModel(cfg, manualSeed(0));
-    const loaded = await initFromModel(m, bundledModelDir());
+    await assert.rejects(initFromModel(m, bundledModelDir()), /no trunk weights \(backbone\.\*\).*it is an ensemble, give .*#N/);
+    const loaded = await initFromModel(m, ref);
     const want = src.stateDict();
     const got = m.stateDict();
     assert.ok(loaded.includes('efeHead.weight') && loaded.filter((k) => k.startsWith('backbone.')).length === Object.keys(want).length - 2);
