@@ -13,6 +13,7 @@ import { tf } from '../../engine/backend.js';
 import type { FerModel, ModelConfig } from '../model.js';
 import { createModel } from '../io.js';
 import { poolsBeforeStage } from '../backbones/fer-cnn.js';
+import { checkSameInputAndClasses, relativeWeights } from '../ensemble/build.js';
 
 export interface FoldOptions {
   /** Relative weight of each member's logits, scaled to sum to 1 (default: equal). */
@@ -27,16 +28,12 @@ const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringif
 
 function checkMembers(models: readonly FerModel[], names: string[], mirror: boolean): void {
   if (models.length < (mirror ? 1 : 2)) throw new Error(`an ensemble needs at least two models (or one with mirror), got ${models.length}`);
-  const [first] = models;
-  models.forEach((m, i) => {
-    const c = m.config;
-    const who = names[i];
+  models.forEach(({ config: c }, i) => {
     if (c.method !== 'ce' || c.backbone !== 'fer-cnn') {
-      throw new Error(`${who}: only cross-entropy models on the fer-cnn backbone fold into one network (this is ${c.method} on ${c.backbone})`);
+      throw new Error(`${names[i]}: only cross-entropy models on the fer-cnn backbone fold into one network (this is ${c.method} on ${c.backbone})`);
     }
-    if (!sameJson(c.classes, first.config.classes)) throw new Error(`${who}: classes ${c.classes.join(',')} differ from ${names[0]}'s ${first.config.classes.join(',')}`);
-    if (!sameJson(c.input, first.config.input)) throw new Error(`${who}: input ${JSON.stringify(c.input)} differs from ${names[0]}'s ${JSON.stringify(first.config.input)}`);
   });
+  checkSameInputAndClasses(models, names);
 }
 
 /** The conv widths of a fer-cnn model, stage by stage, read from its weights. */
@@ -67,13 +64,7 @@ function checkMirrorable(model: FerModel, stageCount: number): void {
 export function foldEnsemble(models: readonly FerModel[], options: FoldOptions = {}): FerModel {
   const names = options.names ?? models.map((_, i) => `member ${i + 1}`);
   checkMembers(models, names, Boolean(options.mirror));
-  const given = options.weights ?? models.map(() => 1);
-  if (given.length !== models.length || !given.every((w) => Number.isFinite(w) && w > 0)) {
-    throw new Error(`ensemble weights must be ${models.length} positive numbers, got ${JSON.stringify(given)}`);
-  }
-  // A mean, not a sum: "--weights 1,2" must not also sharpen the softmax (calibration).
-  const total = given.reduce((a, b) => a + b, 0);
-  const weights = given.map((w) => w / total);
+  const weights = relativeWeights(options.weights, models.length);
   const widths = models.map(stageWidths);
   widths.forEach((w, i) => {
     if (!sameJson(w.map((s) => s.length), widths[0].map((s) => s.length))) {

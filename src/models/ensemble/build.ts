@@ -15,15 +15,27 @@ export interface BuildEnsembleOptions {
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** Members' weights scaled to sum to 1 (default: equal): a mean, so the softmax is not sharpened. */
+export function relativeWeights(given: number[] | undefined, n: number): number[] {
+  const w = given ?? Array<number>(n).fill(1);
+  if (w.length !== n || !w.every((x) => Number.isFinite(x) && x > 0)) throw new Error(`ensemble weights must be ${n} positive numbers, got ${JSON.stringify(w)}`);
+  const total = w.reduce((a, b) => a + b, 0);
+  return w.map((x) => x / total);
+}
+
+/** Members must read the same input and name the same classes; the odd one is named. */
+export function checkSameInputAndClasses(models: readonly FerModel[], names: string[]): void {
+  const first = models[0].config;
+  models.forEach(({ config: c }, i) => {
+    if (!sameJson(c.classes, first.classes)) throw new Error(`${names[i]}: classes ${c.classes.join(',')} differ from ${names[0]}'s ${first.classes.join(',')}`);
+    if (!sameJson(c.input, first.input)) throw new Error(`${names[i]}: input ${JSON.stringify(c.input)} differs from ${names[0]}'s ${JSON.stringify(first.input)}`);
+  });
+}
+
 export function buildEnsemble(models: readonly FerModel[], options: BuildEnsembleOptions = {}): EnsembleModel {
   const names = options.names ?? models.map((_, i) => `member ${i + 1}`);
   if (models.length < (options.mirror ? 1 : 2)) throw new Error(`an ensemble needs at least two models (or one with mirror), got ${models.length}`);
-  const given = options.weights ?? models.map(() => 1);
-  if (given.length !== models.length || !given.every((w) => Number.isFinite(w) && w > 0)) {
-    throw new Error(`ensemble weights must be ${models.length} positive numbers, got ${JSON.stringify(given)}`);
-  }
-  const total = given.reduce((a, b) => a + b, 0);
-  const weights = given.map((w) => w / total);
+  const weights = relativeWeights(options.weights, models.length);
   const first = models[0].config;
   // Members of an ensemble are flattened: an ensemble of ensembles is one ensemble.
   const members: ModelConfig[] = models.map((m, i) => {
@@ -31,11 +43,10 @@ export function buildEnsemble(models: readonly FerModel[], options: BuildEnsembl
     const who = names[i];
     if (c.method === 'ensemble') throw new Error(`${who}: is an ensemble already; give its members instead`);
     if (c.input.kind !== 'image') throw new Error(`${who}: only image models form an ensemble (this is a ${c.input.kind} model)`);
-    if (!sameJson(c.classes, first.classes)) throw new Error(`${who}: classes ${c.classes.join(',')} differ from ${names[0]}'s ${first.classes.join(',')}`);
-    if (!sameJson(c.input, first.input)) throw new Error(`${who}: input ${JSON.stringify(c.input)} differs from ${names[0]}'s ${JSON.stringify(first.input)}`);
     const { info: _info, ...rest } = c;
     return rest;
   });
+  checkSameInputAndClasses(models, names);
   const mirror = Boolean(options.mirror);
   const config: ModelConfig = {
     format: 'ferkit-model',
