@@ -185,3 +185,16 @@ export function rastersToFloat(rasters: readonly Raster[], opts: TensorOptions =
   });
   return out;
 }
+
+/** A raster in a model's input size ([height, width]) and channel count. */
+export function fitRaster(r: Raster, input: { size: readonly number[]; channels: 1 | 3 }): Raster {
+  const [h, w] = input.size;
+  const c = withChannels(r, input.channels);
+  return c.width === w && c.height === h ? c : resizeBilinear(c, w, h);
+}
+
+/** Images → a model's input as normalised NHWC floats, as its input spec ([height, width],
+ *  channels, mean, std) says: the one recipe Node's runners and the browser build share. */
+export function imagesToFloat(rasters: readonly Raster[], input: { size: readonly number[]; channels: 1 | 3; mean: readonly number[]; std: readonly number[] }): Float32Array {
+  return rastersToFloat(rasters.map((r) => fitRaster(r, input)), { mean: input.mean, std: input.std });
+}
