@@ -42,6 +42,11 @@ async function writeQuantizedConfig(out: string, config: import('../../models/mo
 async function run(flags: ExportFlags, cmd: Command): Promise<void> {
   const { quiet } = globalOptions(cmd);
   if (!FORMATS.includes(flags.format)) throw new Error(`unknown --format "${flags.format}"; use ${FORMATS.join(' or ')}`);
+  const { QUANTIZE_MODES } = await import('../../export/onnx/quantize.js');
+  const quantize = flags.quantize as import('../../export/onnx/quantize.js').QuantizeMode | undefined;
+  if (quantize !== undefined && !QUANTIZE_MODES.includes(quantize)) throw new Error(`unknown --quantize "${flags.quantize}"; use ${QUANTIZE_MODES.join(' or ')}`);
+  if (quantize !== undefined && flags.format !== 'onnx') throw new Error('--quantize is for --format onnx');
+  if ((quantize !== undefined || flags.mirror) && !flags.out) throw new Error(`${quantize !== undefined ? '--quantize' : '--mirror'} needs --out <folder or .onnx file> (the model folder itself stays as it is)`);
   await startEngine(cmd);
   const { loadModel, saveModel, bundledModelDir, parseModelRef } = await import('../../models/io.js');
   const dir = flags.model ?? bundledModelDir();
@@ -53,7 +58,6 @@ async function run(flags: ExportFlags, cmd: Command): Promise<void> {
     const member = model;
     model = buildEnsemble([member], { mirror: true, names: [dir] });
     member.dispose();
-    if (!flags.out) throw new Error('--mirror needs --out (the model folder itself stays as it is)');
   }
   const say = (s: string) => {
     if (!quiet) process.stderr.write(s + '\n');
@@ -64,14 +68,12 @@ async function run(flags: ExportFlags, cmd: Command): Promise<void> {
     process.stdout.write(`${flags.out}\n`);
     return;
   }
-  const { writeOnnx, QUANTIZE_MODES } = await import('../../export/onnx/index.js');
+  const { writeOnnx } = await import('../../export/onnx/index.js');
   const { statSync } = await import('node:fs');
   const { resolve } = await import('node:path');
-  const quantize = flags.quantize as import('../../export/onnx/index.js').QuantizeMode | undefined;
   if (quantize !== undefined) {
-    if (!QUANTIZE_MODES.includes(quantize)) throw new Error(`unknown --quantize "${flags.quantize}"; use ${QUANTIZE_MODES.join(' or ')}`);
-    if (!flags.out || resolve(flags.out) === resolve(dir)) throw new Error('--quantize needs --out <folder or .onnx file> apart from the model folder (its float model.onnx stays)');
-    if (!flags.out.endsWith('.onnx')) await writeQuantizedConfig(flags.out, model.config, dir, quantize, Boolean(flags.mirror));
+    if (resolve(flags.out!) === resolve(parseModelRef(dir).dir)) throw new Error('--quantize needs an --out apart from the model folder (its float model.onnx stays)');
+    if (!flags.out!.endsWith('.onnx')) await writeQuantizedConfig(flags.out!, model.config, dir, quantize, Boolean(flags.mirror));
   } else if (flags.out && !flags.out.endsWith('.onnx') && resolve(flags.out) !== resolve(dir)) await saveModel(flags.out, model);
   const file = await writeOnnx(model, flags.out ?? dir, { quantize });
   say(`wrote ${file} (${(statSync(file).size / 2 ** 20).toFixed(2)} MiB${quantize ? `, ${quantize} weights` : ''})`);
