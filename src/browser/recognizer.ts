@@ -66,6 +66,14 @@ interface TfRuntime {
 }
 const tf = faceapi.tf as unknown as TfRuntime;
 
+/** What is used of an onnxruntime-web session (its own types stay out of ferkit's declarations:
+ *  onnxruntime-web is bundled into ferkit.js, not a dependency). */
+interface OnnxSession {
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, unknown>, fetches: string[]): Promise<Record<string, { data: unknown } | undefined>>;
+  release(): Promise<void>;
+}
+
 const here = (path: string) => new URL(path, import.meta.url);
 const folder = (u: string | URL) => {
   const s = String(u);
@@ -111,7 +119,7 @@ export class BrowserRecognizer implements FrameRecognizer {
 
   constructor(
     readonly config: ModelConfig,
-    private readonly session: ort.InferenceSession,
+    private readonly session: OnnxSession,
     /** The TF.js backend face detection runs on. */
     readonly backend: string,
     readonly options: BrowserRecognizerOptions = {},
@@ -171,7 +179,7 @@ export class BrowserRecognizer implements FrameRecognizer {
     const crops = items as readonly Raster[];
     const x = new ort.Tensor('float32', imagesToFloat(crops, input), [crops.length, input.size[0], input.size[1], input.channels]);
     const out = await this.session.run({ input: x }, this.fetches);
-    const p = out.probs.data as Float32Array;
+    const p = out.probs!.data as Float32Array;
     const c = this.classes.length;
     const probs = crops.map((_, i) => Object.fromEntries(this.classes.map((name, k) => [name, p[i * c + k]])));
     const conf = out.confidence?.data as Float32Array | undefined;
