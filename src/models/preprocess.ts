@@ -6,7 +6,7 @@ import { tf } from '../engine/backend.js';
 import { fitRaster, imagesToFloat, rastersToFloat, type Raster } from '../data/raster.js';
 import type { InputSpec } from './model.js';
 
-export { fitRaster } from '../data/raster.js';
+export { fitRaster, pixelChannels } from '../data/raster.js';
 
 /** Images → normalised NHWC [N, H, W, C]. */
 export function imagesToInput(rasters: readonly Raster[], input: InputSpec): tf.Tensor4D {
@@ -23,7 +23,7 @@ export function clipsToInput(clips: readonly (readonly Raster[])[], input: Input
   const [h, w] = input.size;
   const flat = rastersToFloat(
     clips.flatMap((c) => c.map((r) => fitRaster(r, input))),
-    { mean: input.mean, std: input.std },
+    { mean: input.mean, std: input.std, channels: input.channels },
   );
   return tf.tensor5d(flat, [clips.length, t, h, w, input.channels]);
 }
