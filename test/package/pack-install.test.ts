@@ -49,12 +49,18 @@ try {
   dataError = { isDataError: e instanceof DataError, message: e.message };
 }
 const browser = fileURLToPath(import.meta.resolve('ferkit/browser'));
-console.log(JSON.stringify({ engine: rec.engine, classes: rec.classes, canonical: CANONICAL_CLASSES, notes, faces, dataError, browser, browserExists: existsSync(browser) }));
+const { buildServer } = await import('ferkit/server');
+const app = await buildServer({ recognizer: rec, cors: ['https://app.example.com'] });
+const health = await app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://app.example.com' } });
+await app.close();
+const server = { status: health.statusCode, cors: health.headers['access-control-allow-origin'] };
+console.log(JSON.stringify({ engine: rec.engine, classes: rec.classes, canonical: CANONICAL_CLASSES, notes, faces, dataError, browser, browserExists: existsSync(browser), server }));
 `;
 
 const APP_TS = `
 import { loadRecognizer, DataError, CANONICAL_CLASSES, type FaceResult, type VideoResult, type ExpressionLabel, type ExpressionProbabilities, type Raster, type Recognizer } from 'ferkit';
 import type { BrowserRecognizer, BrowserImageResult } from 'ferkit/browser';
+import { buildServer, HttpError, type ServerOptions } from 'ferkit/server';
 
 const rec: Recognizer = await loadRecognizer({ engine: 'auto', detector: 'tiny' });
 const raster: Raster = { width: 2, height: 1, channels: 3, data: new Uint8Array(6) };
@@ -73,7 +79,10 @@ const text: string = faces[0].probabilities.happy;
 declare const web: BrowserRecognizer;
 const inPage: BrowserImageResult = await web.recognizeImage(new Blob());
 const webLabel: ExpressionLabel | undefined = inPage.faces[0]?.label;
-export { label, contempt, probs, dominant, all, err, wrong, text, webLabel };
+const serverOptions: ServerOptions = { recognizer: rec, cors: ['https://app.example.com'] };
+const server = await buildServer(serverOptions);
+const notFound: Error = new HttpError(404, 'no such thing');
+export { label, contempt, probs, dominant, all, err, wrong, text, webLabel, server, notFound };
 `;
 
 describe('the npm package: pack, plain install into a new app, import, types, npx ferkit demo', () => {
@@ -131,6 +140,7 @@ describe('the npm package: pack, plain install into a new app, import, types, np
     for (const f of got.faces) assert.ok(got.classes.includes(f.label) && f.landmarks.length === 68);
     assert.deepEqual(got.dataError, { isDataError: true, message: 'image: not an image (unknown or unsupported format)' });
     assert.ok(got.browserExists, `ferkit/browser resolves to ${got.browser}`);
+    assert.deepEqual(got.server, { status: 200, cors: 'https://app.example.com' }, 'ferkit/server builds the HTTP app');
     if (ortInstalled) assert.equal(got.engine, 'onnxruntime');
     else {
       // npm dropped the optional onnxruntime-node (its install script could not fetch its CUDA
