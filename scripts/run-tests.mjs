@@ -22,5 +22,7 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(', ') || 'test/**/*.test.ts'}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// --test-force-exit: a test file that leaves a handle open (a worker, a socket) must fail or finish,
+// never hold CI until its time limit; --test-timeout bounds any single test at 15 minutes.
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', '--test-timeout=900000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -626,10 +626,10 @@ augmentations
   .register({
     name: 'face-robust',
     description:
-      'faces as real photos vary: rotation ±15°, zoom 0.85-1.15, shift ±8% (framing), hflip .5, low resolution (p .3, 0.25-0.6x), blur (p .2, σ 0.5-1.5), brightness/contrast .4, gamma (p .3, 0.6-1.6), noise (p .2), erasing (p .25, occlusion)',
+      'faces as real photos vary: rotation ±15°, zoom 0.8-1.5 (loose to tight crops: FER framing to brows-to-chin), shift ±8%, hflip .5, low resolution (p .3, 0.25-0.6x), blur (p .2, σ 0.5-1.5), brightness/contrast .4, gamma (p .3, 0.6-1.6), noise (p .2), erasing (p .25, occlusion)',
     create: ({ size = 96 }) =>
       new Compose([
-        new RandomAffine(size, 15, [0.85, 1.15], 0.08),
+        new RandomAffine(size, 15, [0.8, 1.5], 0.08),
         new HorizontalFlip(0.5),
         new RandomApply(new Downscale([0.25, 0.6]), 0.3),
         new RandomApply(new GaussianBlur([0.5, 1.5]), 0.2),

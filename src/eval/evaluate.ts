@@ -40,7 +40,7 @@ const isRunner = (m: Scorable): m is ModelRunner => typeof (m as Partial<ModelRu
 
 /** Class probabilities of a model for every sample of a builder's store. */
 export async function predictAll(model: Scorable, builder: BatchBuilder, numClasses: number, o: EvaluateOptions = {}): Promise<Float32Array> {
-  const n = builder.store.size;
+  const n = builder.size;
   const batch = o.batchSize ?? 128;
   const out = new Float32Array(n * numClasses);
   let run: (x: Float32Array, shape: number[]) => Float32Array | Promise<Float32Array>;

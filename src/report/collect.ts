@@ -48,7 +48,7 @@ function concat(parts: Float32Array[]): Float32Array {
 export async function collect(model: FerModel, builder: BatchBuilder, labels: Int32Array, examplesPerClass = 4, batch = 64): Promise<Collected> {
   model.eval();
   const k = model.config.classes.length;
-  const n = builder.store.size;
+  const n = builder.size;
   const input = model.config.input;
   const [H, W] = input.size;
   const acc: Record<string, Float32Array[]> = { probs: [], embedding: [], confidence: [], primary: [], primaryConf: [] };

@@ -32,6 +32,10 @@ export class BatchBuilder {
   private readonly trainAug?: Transform<unknown>;
   private readonly sampling: ClipSampling;
 
+  get size(): number {
+    return this.store.size;
+  }
+
   constructor(
     readonly store: SampleStore,
     readonly input: InputSpec,

@@ -13,6 +13,7 @@ import { optimizers, type OptimizerOptions } from './optim.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { Replica } from './replica-host.js';
 import { applyFineTune, type FineTuneOptions } from './finetune.js';
+import { startAtPart } from './feature-cache.js';
 
 export interface MethodReplicaOptions {
   config: ModelConfig;
@@ -23,6 +24,8 @@ export interface MethodReplicaOptions {
   init?: string;
   /** Pretrained trunk, frozen parts, BatchNorm mode, the trunk's lr scale. */
   finetune?: FineTuneOptions;
+  /** Inputs are cached maps of the backbone's parts before this one (feature-cache.ts). */
+  startPart?: number;
 }
 
 /** Loads the weights of a model folder, a model.safetensors or a training checkpoint into a
@@ -58,6 +61,7 @@ export function createMethodReplica(o: MethodReplicaOptions, prepare?: (model: F
   // Pretrained weights first, so that --init (or a resumed checkpoint) overrides them.
   const { groups } = applyFineTune(model, o.finetune ?? {});
   if (o.init) initWeights(model, o.init);
+  if (o.startPart) startAtPart(model, o.startPart);
   model.train();
   const objective = methods.get(o.config.method).create.createObjective(model, o.objective ?? {});
   const variables = groups.flatMap((g) => g.params);

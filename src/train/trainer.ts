@@ -21,6 +21,8 @@ import { createReplica, type MethodReplicaOptions } from './method-replica.js';
 import type { SampleStore } from './sample-store.js';
 import type { OptimizerOptions } from './optim.js';
 import { applyFineTune, backbonesOf, calibrateBatchNorms, type FineTuneOptions } from './finetune.js';
+import { buildFeatureCache, type BatchSource } from './feature-cache.js';
+import { initWeights } from './method-replica.js';
 import { tf } from '../engine/backend.js';
 import { Random } from '../nn/random.js';
 import { saveModule } from '../nn/checkpoint.js';
@@ -54,6 +56,11 @@ export interface TrainerOptions {
   init?: string;
   /** Pretrained trunk, frozen parts, BatchNorm mode, the trunk's lr scale (see finetune.ts). */
   finetune?: FineTuneOptions;
+  /** Compute the frozen leading backbone parts once per face (and its mirror image) and train the
+   *  rest on those maps: no other augmentation (see feature-cache.ts). */
+  cacheFrozen?: boolean;
+  /** Set by the trainer with cacheFrozen: the backbone part the replicas' inputs enter at. */
+  startPart?: number;
   /** Train for this many optimizer steps in total instead of `epochs` (the last epoch is cut
    *  short; the lr schedule spans the iterations). */
   iterations?: number;
@@ -94,7 +101,7 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const BEST_DIR = 'best';
 
 async function openReplicas(o: TrainerOptions): Promise<ReplicaSet> {
-  const replicaOptions: MethodReplicaOptions = { config: o.config, objective: o.objective, optimizer: o.optimizer, seed: o.seed, init: o.init, finetune: o.finetune };
+  const replicaOptions: MethodReplicaOptions = { config: o.config, objective: o.objective, optimizer: o.optimizer, seed: o.seed, init: o.init, finetune: o.finetune, startPart: o.startPart };
   if (o.workers <= 1) {
     const create = o.replicaModule ? ((await import(o.replicaModule)) as { createReplica: typeof createReplica }).createReplica : createReplica;
     return new InProcessTrainer(create(replicaOptions as unknown as Record<string, unknown>));
@@ -105,8 +112,8 @@ async function openReplicas(o: TrainerOptions): Promise<ReplicaSet> {
 }
 
 /** Class probabilities for every sample of a store (eval mode, optional flip TTA). */
-export async function predictStore(replicas: ReplicaSet, builder: BatchBuilder, numClasses: number, tta = false, batch = 256): Promise<Float32Array> {
-  const n = builder.store.size;
+export async function predictStore(replicas: ReplicaSet, builder: BatchSource, numClasses: number, tta = false, batch = 256): Promise<Float32Array> {
+  const n = builder.size;
   const out = new Float32Array(n * numClasses);
   for (let a = 0; a < n; a += batch) {
     const idx = Array.from({ length: Math.min(batch, n - a) }, (_, k) => a + k);
@@ -151,23 +158,33 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   const totalSteps = o.iterations ?? epochs * steps;
   // The schedule runs in epochs, fractional when the iterations end mid-epoch.
   const schedule = lrSchedules.get(o.schedule.name).create({ base: o.optimizer.lr, epochs: totalSteps / steps, ...o.schedule });
-  const trainBuilder = new BatchBuilder(o.train.store, o.config.input, o.trainAugment);
-  const valBuilder = o.val ? new BatchBuilder(o.val.store, o.config.input) : undefined;
+  // Checked before any replica (worker) opens: a throw past that point must go through the finally.
+  const targets = o.train.targets;
+  if (targets && targets.length !== n * numClasses) throw new Error(`soft targets: ${targets.length} values for ${n} samples of ${numClasses} classes`);
+  const trainImages = new BatchBuilder(o.train.store, o.config.input, o.trainAugment);
+  const valImages = o.val ? new BatchBuilder(o.val.store, o.config.input) : undefined;
+  let trainBuilder: BatchSource = trainImages;
+  let valBuilder: BatchSource | undefined = valImages;
   const selectBy = o.selectBy ?? 'war';
 
   // A pretrained trunk is loaded (and its BatchNorms calibrated) once here, then handed to every
   // replica as initial weights, so that all replicas start identical.
   const resuming = o.resume === true && existsSync(ckpt);
   const pretrained = o.finetune?.pretrained && !o.init && !resuming;
-  const replicas = await openReplicas(pretrained ? { ...o, init: await pretrainedInit(o, trainBuilder), finetune: { ...o.finetune, pretrained: false } } : o);
+  let replicaOptions: TrainerOptions = pretrained ? { ...o, init: await pretrainedInit(o, trainImages), finetune: { ...o.finetune, pretrained: false } } : o;
+  if (o.cacheFrozen) {
+    const cached = await cacheFrozenFeatures(replicaOptions, resuming ? ckpt : replicaOptions.init, trainImages, valImages, log);
+    trainBuilder = cached.train;
+    valBuilder = cached.val;
+    replicaOptions = { ...replicaOptions, startPart: cached.from };
+  }
+  const replicas = await openReplicas(replicaOptions);
   const started = Date.now();
   let history: EpochRecord[] = [];
   let best: TrainResult['best'];
   let epoch = 0;
   let batchStart = 0;
   const labels = new LabelTable(o.train.labels, numClasses);
-  const targets = o.train.targets;
-  if (targets && targets.length !== n * numClasses) throw new Error(`soft targets: ${targets.length} values for ${n} samples of ${numClasses} classes`);
   // `scored`/`correct`: samples whose scores the objective reported, and how many were right.
   let partial = { loss: 0, count: 0, seconds: 0, relabeled: 0, scored: 0, correct: 0 };
   try {
@@ -276,6 +293,29 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     return { epochsDone: epochs, finished: true, best, history, bestDir, labels: labels.labels() };
   } finally {
     await replicas.close();
+  }
+}
+
+/** The frozen prefix's features of the training and validation faces (see feature-cache.ts),
+ *  computed once from the initial weights (or the checkpoint being resumed: its prefix is the same). */
+async function cacheFrozenFeatures(o: TrainerOptions, weights: string | undefined, train: BatchBuilder, val: BatchBuilder | undefined, log: (s: string) => void) {
+  const model = createModel(o.config, new Random(o.seed));
+  try {
+    applyFineTune(model, { ...o.finetune, pretrained: o.finetune?.pretrained && !weights });
+    if (weights) initWeights(model, weights);
+    const [{ backbone }] = backbonesOf(model);
+    const frozen = new Set(o.finetune?.freeze ?? []);
+    const parts = backbone?.parts?.() ?? [];
+    let from = 0;
+    while (from < parts.length && frozen.has(parts[from]![0])) from++;
+    if (from === 0) throw new Error(`--cache-frozen: freeze the backbone's leading parts (${parts.map((p) => p[0]).slice(0, 3).join(', ')}, ...) to cache their features`);
+    if (from === parts.length) throw new Error('--cache-frozen: every backbone part is frozen; leave at least one to train');
+    const t0 = Date.now();
+    const out = { from, train: buildFeatureCache(model, from, train), val: val ? buildFeatureCache(model, from, val) : undefined };
+    log(`cached the frozen ${parts.slice(0, from).map((p) => p[0]).join(', ')} features of ${train.size + (val?.size ?? 0)} faces (and their mirror images) in ${((Date.now() - t0) / 1000).toFixed(0)} s: maps of [${out.train.mapShape}]`);
+    return out;
+  } finally {
+    model.dispose();
   }
 }
 

@@ -23,6 +23,11 @@ export interface Backbone extends Module {
   features(x: tf.Tensor, training?: boolean): tf.Tensor2D;
   /** Named parts from input to output (`stem`, `stage1`, ...): what `--freeze` names. */
   parts?(): [string, Module[]][];
+  /** Runs parts [from, to) of `parts()` on x (part 0 takes images): cached frozen features enter
+   *  at the first trainable part. */
+  runParts?(x: tf.Tensor, from: number, to?: number): tf.Tensor4D;
+  /** Pooled features from the output of parts [0, from): `features(x)` resumed at part `from`. */
+  featuresFrom?(map: tf.Tensor, from: number): tf.Tensor2D;
   /** Loads the weights the backbone was pretrained with (face-resnet: dlib's face recognition). */
   loadPretrained?(): void;
 }

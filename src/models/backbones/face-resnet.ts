@@ -150,21 +150,30 @@ export class FaceResNet extends Module implements Backbone {
     return [['stem', [this.stem]], ...this.stageList.map((s, i) => [`stage${i + 1}`, [s]] as [string, Module[]])];
   }
 
-  /** The last kept stage's NHWC feature map. */
-  featureMap(x: tf.Tensor, training?: boolean): tf.Tensor4D {
-    if (training !== undefined && training !== this.training) this.train(training);
+  runParts(x: tf.Tensor, from: number, to = this.stageList.length + 1): tf.Tensor4D {
     return tf.tidy(() => {
-      let h = this.pool.forward(relu(this.stem.forward(x)));
-      for (const stage of this.stageList) h = stage.forward(h);
+      let h = x;
+      for (let i = from; i < to; i++) h = i === 0 ? this.pool.forward(relu(this.stem.forward(h))) : this.stageList[i - 1]!.forward(h);
       return h as tf.Tensor4D;
     });
   }
 
-  features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
+  /** The last kept stage's NHWC feature map. */
+  featureMap(x: tf.Tensor, training?: boolean): tf.Tensor4D {
+    if (training !== undefined && training !== this.training) this.train(training);
+    return this.runParts(x, 0);
+  }
+
+  featuresFrom(map: tf.Tensor, from: number): tf.Tensor2D {
     return tf.tidy(() => {
-      const f = globalAvgPool(this.featureMap(x, training));
+      const f = globalAvgPool(this.runParts(map, from));
       return this.descriptor ? (this.descriptor.forward(f) as tf.Tensor2D) : f;
     });
+  }
+
+  features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
+    if (training !== undefined && training !== this.training) this.train(training);
+    return this.featuresFrom(x, 0);
   }
 
   forward(x: tf.Tensor, training?: boolean): tf.Tensor2D {

@@ -134,7 +134,7 @@ export interface StepRecord extends EpochRecord {
 
 /** Softmax of the recognition logits over a store, optional flip TTA. */
 async function predictProbs(model: PatternMapModel, builder: BatchBuilder, tta: boolean): Promise<Float32Array> {
-  const n = builder.store.size;
+  const n = builder.size;
   const k = model.config.classes.length;
   const out = new Float32Array(n * k);
   model.eval();

@@ -1,0 +1,84 @@
+// Cached features of a frozen trunk prefix. When a pretrained trunk's leading parts are frozen (no
+// gradient, BatchNorm statistics kept), what they compute for a face never changes: it is computed
+// once per face, as seen and mirrored (the one augmentation a cached map can take), and training
+// runs only the parts after them and the head, several times faster and with no pixel work on the
+// main thread. The trained model is the whole network: its frozen prefix is simply unchanged.
+import { tf } from '../engine/backend.js';
+import { Rng } from '../data/rng.js';
+import type { FerModel } from '../models/model.js';
+import type { Backbone } from '../models/backbones/backbone.js';
+import type { BatchBuilder } from './batches.js';
+import { backbonesOf } from './finetune.js';
+
+/** What the trainer draws batches from: images (BatchBuilder) or cached maps (FeatureCache). */
+export interface BatchSource {
+  readonly size: number;
+  /** Inputs of samples `idx`: augmented when `seed` is given, mirrored when `flip`. */
+  build(idx: ArrayLike<number>, seed?: number, flip?: boolean): { x: Float32Array; shape: number[] };
+}
+
+export class FeatureCache implements BatchSource {
+  private readonly per: number;
+  constructor(
+    /** [size][2 views: as seen, mirrored][h·w·c] */
+    readonly maps: Float32Array,
+    /** [h, w, c] of one map. */
+    readonly mapShape: number[],
+    readonly size: number,
+  ) {
+    this.per = mapShape.reduce((a, b) => a * b, 1);
+  }
+
+  /** Training (`seed`): the mirrored view with probability ½ per face; else `flip` picks it. */
+  build(idx: ArrayLike<number>, seed?: number, flip = false): { x: Float32Array; shape: number[] } {
+    const rng = seed === undefined ? undefined : new Rng(seed);
+    const x = new Float32Array(idx.length * this.per);
+    for (let k = 0; k < idx.length; k++) {
+      const view = rng ? (rng.chance(0.5) ? 1 : 0) : flip ? 1 : 0;
+      const at = (idx[k]! * 2 + view) * this.per;
+      x.set(this.maps.subarray(at, at + this.per), k * this.per);
+    }
+    return { x, shape: [idx.length, ...this.mapShape] };
+  }
+}
+
+/** The model's one backbone, if it can resume at a part (runParts/featuresFrom). */
+function cacheableBackbone(model: FerModel): Backbone {
+  const found = backbonesOf(model);
+  if (found.length !== 1) throw new Error(`feature caching needs a model with one backbone; this ${model.config.method} model has ${found.length}`);
+  const b = found[0]!.backbone;
+  if (!b.runParts || !b.featuresFrom) throw new Error(`feature caching: backbone ${model.config.backbone} cannot resume at a part`);
+  return b;
+}
+
+/** Parts [0, from) of the model's backbone, in eval mode, on every sample of `images` and its
+ *  mirror image. `onProgress(done, total)`. */
+export function buildFeatureCache(model: FerModel, from: number, images: BatchBuilder, onProgress?: (done: number, total: number) => void): FeatureCache {
+  const b = cacheableBackbone(model);
+  model.eval();
+  const n = images.size;
+  let maps: Float32Array | undefined;
+  let shape: number[] = [];
+  const batch = 64;
+  for (let a = 0; a < n; a += batch) {
+    const idx = Array.from({ length: Math.min(batch, n - a) }, (_, k) => a + k);
+    for (const flip of [false, true]) {
+      const { x, shape: xs } = images.build(idx, undefined, flip);
+      const out = tf.tidy(() => b.runParts!(tf.tensor(x, xs), 0, from));
+      shape = out.shape.slice(1);
+      const per = shape.reduce((p, q) => p * q, 1);
+      maps ??= new Float32Array(n * 2 * per);
+      const data = out.dataSync() as Float32Array;
+      out.dispose();
+      idx.forEach((i, k) => maps!.set(data.subarray(k * per, (k + 1) * per), (i * 2 + (flip ? 1 : 0)) * per));
+    }
+    onProgress?.(Math.min(n, a + batch), n);
+  }
+  return new FeatureCache(maps ?? new Float32Array(0), shape, n);
+}
+
+/** Makes the model's backbone take cached maps of parts [0, from) instead of images. */
+export function startAtPart(model: FerModel, from: number): void {
+  const b = cacheableBackbone(model);
+  b.features = (map: tf.Tensor) => b.featuresFrom!(map, from);
+}
