@@ -16,6 +16,7 @@ import { benchData } from './data.js';
 import { benchE2e, benchServe } from './inference.js';
 import { openOnnxBench } from './onnx-infer.js';
 import { benchClipInfer, IAL_BENCH_CONFIGS } from './clip-infer.js';
+import { benchPeerAccuracy } from './peer-accuracy.js';
 
 interface BenchOptions {
   workers: number;
@@ -267,6 +268,15 @@ benches.register({
   name: 'serve',
   description: 'ferkit serve --workers <--workers> under load on loopback: 20 clients posting a 640px photo for --seconds (req/s, p50, p99, errors)',
   create: async (o) => benchServe({ log, seconds: o.seconds, clients: 20, workers: o.workers }),
+});
+
+benches.register({
+  name: 'accuracy',
+  description: "the bundled model (or FERKIT_BENCH_MODEL) vs face-api.js's expression net on CK+48, FER2013 val and FER+ valid: WAR and UAR on the 7 basic classes",
+  create: async () => {
+    await initEngine();
+    await benchPeerAccuracy(log);
+  },
 });
 
 const program = new Command()

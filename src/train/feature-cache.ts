@@ -3,12 +3,16 @@
 // once per face, as seen and mirrored (the one augmentation a cached map can take), and training
 // runs only the parts after them and the head, several times faster and with no pixel work on the
 // main thread. The trained model is the whole network: its frozen prefix is simply unchanged.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tf } from '../engine/backend.js';
 import { Rng } from '../data/rng.js';
 import type { FerModel } from '../models/model.js';
 import type { Backbone } from '../models/backbones/backbone.js';
 import type { BatchBuilder } from './batches.js';
 import { backbonesOf } from './finetune.js';
+import { cacheDir } from './sample-store.js';
 
 /** What the trainer draws batches from: images (BatchBuilder) or cached maps (FeatureCache). */
 export interface BatchSource {
@@ -27,6 +31,8 @@ export class FeatureCache implements BatchSource {
     readonly size: number,
     /** Training batches take the mirrored view with probability ½ (when the run augments at all). */
     readonly mirrorTraining = true,
+    /** Read from the disk cache rather than computed. */
+    readonly fromDisk = false,
   ) {
     this.per = mapShape.reduce((a, b) => a * b, 1);
   }
@@ -53,12 +59,40 @@ function cacheableBackbone(model: FerModel): Backbone {
   return b;
 }
 
+/** The disk cache's key: what the maps depend on, namely the frozen parts' weights and statistics,
+ *  where they end, the input spec and every face's pixels. Another run (another method, seed or
+ *  learning rate) on the same faces and trunk finds its maps already computed. */
+function cacheKey(model: FerModel, b: Backbone, from: number, images: BatchBuilder): string {
+  const hash = createHash('sha256').update(`features-v1|${from}|${JSON.stringify(model.config.input)}|`);
+  for (const [name, modules] of b.parts!().slice(0, from)) {
+    for (const m of modules) {
+      for (const [k, v] of [...m.namedParameters(), ...m.namedBuffers()]) {
+        const data = v.dataSync() as Float32Array;
+        hash.update(`${name}.${k}:`).update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      }
+    }
+  }
+  const store = images.store;
+  for (let i = 0; i < store.size; i++) for (let f = 0; f < store.framesOf(i); f++) hash.update(store.frame(i, f).data);
+  return hash.digest('hex').slice(0, 24);
+}
+
 /** Parts [0, from) of the model's backbone, in eval mode, on every sample of `images` and its
- *  mirror image. `onProgress(done, total)`. */
-export function buildFeatureCache(model: FerModel, from: number, images: BatchBuilder, mirrorTraining = true, onProgress?: (done: number, total: number) => void): FeatureCache {
+ *  mirror image; kept in the disk cache (FERKIT_CACHE) unless `persist` is false. */
+export function buildFeatureCache(model: FerModel, from: number, images: BatchBuilder, mirrorTraining = true, opts: { persist?: boolean; onProgress?: (done: number, total: number) => void } = {}): FeatureCache {
   const b = cacheableBackbone(model);
   model.eval();
   const n = images.size;
+  const persist = opts.persist !== false;
+  const path = persist ? join(cacheDir(), 'features', `${cacheKey(model, b, from, images)}.bin`) : '';
+  if (persist && existsSync(path)) {
+    const buf = readFileSync(path);
+    const dims = buf.readInt32LE(0);
+    const shape = Array.from({ length: dims }, (_, i) => buf.readInt32LE(4 + 4 * i));
+    const start = 4 + 4 * dims;
+    const maps = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length));
+    if (maps.length === n * 2 * shape.reduce((p, q) => p * q, 1)) return new FeatureCache(maps, shape, n, mirrorTraining, true);
+  }
   let maps: Float32Array | undefined;
   let shape: number[] = [];
   const batch = 64;
@@ -74,9 +108,20 @@ export function buildFeatureCache(model: FerModel, from: number, images: BatchBu
       out.dispose();
       idx.forEach((i, k) => maps!.set(data.subarray(k * per, (k + 1) * per), (i * 2 + (flip ? 1 : 0)) * per));
     }
-    onProgress?.(Math.min(n, a + batch), n);
+    opts.onProgress?.(Math.min(n, a + batch), n);
   }
-  return new FeatureCache(maps ?? new Float32Array(0), shape, n, mirrorTraining);
+  maps ??= new Float32Array(0);
+  // readFile takes at most 2 GiB: bigger maps are recomputed each run.
+  if (persist && n > 0 && maps.byteLength < 2 ** 31 - 1024) {
+    mkdirSync(join(cacheDir(), 'features'), { recursive: true });
+    const header = Buffer.alloc(4 + 4 * shape.length);
+    header.writeInt32LE(shape.length, 0);
+    shape.forEach((d, i) => header.writeInt32LE(d, 4 + 4 * i));
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, Buffer.concat([header, Buffer.from(maps.buffer, maps.byteOffset, maps.byteLength)]));
+    renameSync(tmp, path);
+  }
+  return new FeatureCache(maps, shape, n, mirrorTraining);
 }
 
 /** Makes the model's backbone take cached maps of parts [0, from) instead of images. */

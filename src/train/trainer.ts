@@ -315,7 +315,7 @@ async function cacheFrozenFeatures(o: TrainerOptions, weights: string | undefine
     const augments = o.trainAugment !== undefined && o.trainAugment !== 'none';
     if (augments) log(`--cache-frozen: the frozen features are of the faces as they are and mirrored; augmentation ${o.trainAugment} does not apply`);
     const out = { from, train: buildFeatureCache(model, from, train, augments), val: val ? buildFeatureCache(model, from, val) : undefined };
-    log(`cached the frozen ${parts.slice(0, from).map((p) => p[0]).join(', ')} features of ${train.size + (val?.size ?? 0)} faces (and their mirror images) in ${((Date.now() - t0) / 1000).toFixed(0)} s: maps of [${out.train.mapShape}]`);
+    log(`${out.train.fromDisk && (out.val?.fromDisk ?? true) ? 'read' : 'computed'} the frozen ${parts.slice(0, from).map((p) => p[0]).join(', ')} features of ${train.size + (val?.size ?? 0)} faces (and their mirror images) in ${((Date.now() - t0) / 1000).toFixed(0)} s: maps of [${out.train.mapShape}]`);
     return out;
   } finally {
     model.dispose();

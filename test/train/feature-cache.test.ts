@@ -54,6 +54,9 @@ describe('frozen-prefix feature cache', () => {
       assert.ok(Math.abs(h.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `epoch ${i + 1} loss ${h.loss} vs ${ref.loss}`);
       assert.equal(h.val?.war, ref.val?.war);
     });
+    // A second run on the same faces and trunk reads the maps from the disk cache: the same run again.
+    const again = await train(await run('cache-again', { cacheFrozen: true }));
+    assert.deepEqual(again.history.map((h) => [h.loss, h.val?.war]), b.history.map((h) => [h.loss, h.val?.war]));
     const wa = await weightsOf(a.bestDir);
     const wb = await weightsOf(b.bestDir);
     assert.deepEqual(Object.keys(wb).sort(), Object.keys(wa).sort(), 'the saved model is the whole network');
