@@ -74,7 +74,7 @@ export class FrameAnalyser {
       const faces = await rec.detect(frame);
       const { ids, ended } = this.tracker.update(faces.map((f) => f.box), time);
       for (const id of ended) this.states.delete(id);
-      const crops = faces.map((f) => rec.crop(frame, f));
+      const crops = await Promise.all(faces.map((f) => rec.crop(frame, f)));
       const states = ids.map((id) => {
         const s = this.states.get(id) ?? { lastTime: time, crops: [] };
         this.states.set(id, s);

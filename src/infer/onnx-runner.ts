@@ -1,5 +1,5 @@
 // ModelRunner on onnxruntime-node: runs a model folder's model.onnx (written by `ferkit export
-// --format onnx`) with every graph optimisation on and one intra-op thread per core. Same input
+// --format onnx`) with every graph optimisation on and one intra-op thread per core (not spinning). Same input
 // as every runner: normalised NHWC images [N, H, W, C] (clip models: clips [N, T, H, W, C]) as a
 // flat Float32Array.
 import { readFile } from 'node:fs/promises';
@@ -17,6 +17,20 @@ export interface OnnxRunnerOptions {
   threads?: number;
   /** Also return the embedding output when the graph has one. */
   embedding?: boolean;
+}
+
+/** Session options for ferkit's graphs: every optimisation, `threads` intra-op threads (default:
+ *  the cores) that sleep between operators instead of spinning, since the machine is often shared
+ *  (other processes, the recognizer's own decode and detector threads): spinning threads took CPU
+ *  from them and made small graphs slower under load, not faster. */
+export function sessionOptions(threads = availableParallelism()): Ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
 }
 
 export class OnnxRunner implements ModelRunner {
@@ -40,17 +54,12 @@ export class OnnxRunner implements ModelRunner {
   /** Opens an ONNX file (or bytes) for a model with the given config. */
   static async create(model: string | Uint8Array, config: ModelConfig, options: OnnxRunnerOptions = {}): Promise<OnnxRunner> {
     const ort = await import('onnxruntime-node');
-    const sessionOptions: Ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: options.threads ?? availableParallelism(),
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-    };
+    const opts = sessionOptions(options.threads);
     const label = typeof model === 'string' ? model : '<ONNX bytes>';
     let session: Ort.InferenceSession;
     try {
       // (two calls: the overloads take a path or bytes, not their union)
-      session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+      session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
     } catch (e) {
       throw new Error(`${label}: onnxruntime cannot load it: ${(e as Error).message.split('\n')[0]}`);
     }

@@ -12,15 +12,21 @@ export function fitRaster(r: Raster, input: InputSpec): Raster {
   return c.width === w && c.height === h ? c : resizeBilinear(c, w, h);
 }
 
-/** Images → normalised NHWC [N, H, W, C]. */
-export function imagesToInput(rasters: readonly Raster[], input: InputSpec): tf.Tensor4D {
+/** Images → normalised NHWC [N, H, W, C] values (what runners take, no TF.js tensor in between). */
+export function imagesToFloat(rasters: readonly Raster[], input: InputSpec): { data: Float32Array; shape: number[] } {
   const fitted = rasters.map((r) => fitRaster(r, input));
   const [h, w] = input.size;
-  return tf.tensor4d(rastersToFloat(fitted, { mean: input.mean, std: input.std }), [fitted.length, h, w, input.channels]);
+  return { data: rastersToFloat(fitted, { mean: input.mean, std: input.std }), shape: [fitted.length, h, w, input.channels] };
 }
 
-/** Clips (each `input.frames` frames) → normalised [N, T, H, W, C]. */
-export function clipsToInput(clips: readonly (readonly Raster[])[], input: InputSpec): tf.Tensor5D {
+/** Images → normalised NHWC [N, H, W, C]. */
+export function imagesToInput(rasters: readonly Raster[], input: InputSpec): tf.Tensor4D {
+  const { data, shape } = imagesToFloat(rasters, input);
+  return tf.tensor4d(data, shape as [number, number, number, number]);
+}
+
+/** Clips (each `input.frames` frames) → normalised [N, T, H, W, C] values. */
+export function clipsToFloat(clips: readonly (readonly Raster[])[], input: InputSpec): { data: Float32Array; shape: number[] } {
   const t = input.frames ?? 0;
   for (const [i, c] of clips.entries()) {
     if (c.length !== t) throw new Error(`clip ${i} has ${c.length} frames; the model takes ${t}`);
@@ -30,5 +36,11 @@ export function clipsToInput(clips: readonly (readonly Raster[])[], input: Input
     clips.flatMap((c) => c.map((r) => fitRaster(r, input))),
     { mean: input.mean, std: input.std },
   );
-  return tf.tensor5d(flat, [clips.length, t, h, w, input.channels]);
+  return { data: flat, shape: [clips.length, t, h, w, input.channels] };
+}
+
+/** Clips (each `input.frames` frames) → normalised [N, T, H, W, C]. */
+export function clipsToInput(clips: readonly (readonly Raster[])[], input: InputSpec): tf.Tensor5D {
+  const { data, shape } = clipsToFloat(clips, input);
+  return tf.tensor5d(data, shape as [number, number, number, number, number]);
 }
