@@ -62,27 +62,39 @@ export interface VideoRunOptions extends RunOptions {
   maxDuration?: number;
 }
 
-/** Recognises a video; the annotated copy is `<annotate>/<name>.annotated.mp4` at the analysis rate. */
+/** Recognises a video as it decodes; the annotated copy `<annotate>/<name>.annotated.mp4` is
+ *  written frame by frame at the analysis rate and size. */
 export async function recognizeVideoFile(rec: Recognizer, file: string, opts: VideoRunOptions): Promise<{ result: VideoResult; written: string[] }> {
-  const { readVideoFrames } = await import('../api/video.js');
-  const src = await readVideoFrames(file, { fps: opts.fps, maxDuration: opts.maxDuration });
-  const b = bar('frames', src.frames.length, opts.progress);
+  const { annotateRaster } = await import('../api/annotate.js');
+  const { VideoWriter } = await import('../data/video.js');
+  let b: SingleBar | undefined;
+  let writer: InstanceType<typeof VideoWriter> | undefined;
+  const out = opts.annotate ? join(opts.annotate, `${basename(file, extname(file))}.annotated.mp4`) : undefined;
+  if (opts.annotate) await mkdir(opts.annotate, { recursive: true });
   let result: VideoResult;
   try {
-    result = await rec.recognizeVideo(src, { tau: opts.tau, onProgress: (done) => b?.update(done) });
+    result = await rec.recognizeVideo(file, {
+      fps: opts.fps,
+      tau: opts.tau,
+      maxDuration: opts.maxDuration,
+      onStart: (s) => {
+        b = bar('frames', s.frames, opts.progress);
+        if (out) writer = new VideoWriter(out, s.width, s.height, 3, s.fps);
+      },
+      onFrame: async (image, fr) => {
+        if (writer) await writer.write(await annotateRaster(image, fr.faces));
+      },
+      onProgress: (done, total) => {
+        b?.setTotal(total);
+        b?.update(done);
+      },
+    });
+    await writer?.close();
+  } catch (e) {
+    await writer?.abort();
+    throw e;
   } finally {
     b?.stop();
   }
-  const written: string[] = [];
-  if (opts.annotate) {
-    const { annotateRaster } = await import('../api/annotate.js');
-    const { encodeVideo } = await import('../data/video.js');
-    await mkdir(opts.annotate, { recursive: true });
-    const frames = [];
-    for (const [i, fr] of result.frames.entries()) frames.push(await annotateRaster(src.frames[i], fr.faces));
-    const out = join(opts.annotate, `${basename(file, extname(file))}.annotated.mp4`);
-    await encodeVideo(frames, out, result.fps);
-    written.push(out);
-  }
-  return { result, written };
+  return { result, written: out ? [out] : [] };
 }

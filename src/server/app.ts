@@ -2,6 +2,7 @@
 // POST /v1/recognize-video (video bytes or multipart → timelines), GET /health, GET /openapi.json
 // and the web page at /. The recognizer runs one request at a time (Recognizer.serial); requests
 // beyond limits.maxQueue get 503 instead of queueing without bound.
+import { rmSync } from 'node:fs';
 import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +11,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import { decodeImageBytes } from '../api/decode.js';
 import type { Recognizer } from '../api/recognizer.js';
-import { readVideoFrames } from '../api/video.js';
 import { DataError } from '../data/errors.js';
-import { probeVideo } from '../data/video.js';
 import { packageRoot } from '../util/package-root.js';
 import { packageVersion } from '../cli/version.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
@@ -40,6 +39,13 @@ export class HttpError extends Error {
 }
 
 const errorName: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 503: 'Service Unavailable' };
+
+// Upload folders still in use: removed at exit too, so a process that ends mid-request (a signal,
+// a fatal error) leaves no video behind in the temp folder.
+const liveUploads = new Set<string>();
+process.once('exit', () => {
+  for (const dir of liveUploads) rmSync(dir, { recursive: true, force: true });
+});
 
 export const webPagePath = () => join(packageRoot(), 'src', 'server', 'public', 'index.html');
 
@@ -123,18 +129,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (bytes.length === 0) throw new HttpError(400, `${name}: empty video (0 bytes)`);
     return queued(async () => {
       const dir = await mkdtemp(join(tmpdir(), 'ferkit-upload-'));
+      liveUploads.add(dir);
       const path = join(dir, 'upload');
       try {
         await writeFile(path, bytes);
-        // Errors name the upload, not the temp file.
-        const rename = (e: unknown) => (e instanceof DataError ? new DataError(name, e.problem) : e);
-        const info = await probeVideo(path).catch((e) => Promise.reject(rename(e)));
-        if (info.width * info.height > limits.maxPixels) throw new HttpError(400, `${name}: frames are ${info.width}x${info.height}; the limit is ${limits.maxPixels} pixels`);
-        const src = await readVideoFrames(path, { fps: limits.videoFps, maxDuration: limits.maxVideoSeconds }).catch((e) => Promise.reject(rename(e)));
-        const v = await rec.recognizeVideo(src);
+        // Decoded frame by frame at the analysis size; length and pixel limits are checked on
+        // the frames as well as the metadata; errors name the upload, never the temp file.
+        const v = await rec.recognizeVideo(path, { fps: limits.videoFps, maxDuration: limits.maxVideoSeconds, maxPixels: limits.maxPixels, name });
         return { width: v.width, height: v.height, fps: v.fps, classes: rec.classes, engine: rec.engine, ms: performance.now() - t0, temporal: v.temporal, summary: v.summary, timelines: v.timelines };
       } finally {
         await rm(dir, { recursive: true, force: true });
+        liveUploads.delete(dir);
       }
     });
   });
