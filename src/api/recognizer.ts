@@ -1,18 +1,18 @@
-// The library's entry point for inference: a Recognizer pairs a face detector (face-api, via
-// data/faces.ts) with a model runner (TF.js or ONNX, infer/load.ts). recognize() finds the faces
-// of an image, aligns each crop to the model's input (eyes level, FER-style margin) and returns the
-// expression probabilities; videos and live streams are in video.ts.
+// The library's entry point for inference: a Recognizer pairs face finding (find-faces.ts around
+// face-api's detector, data/faces.ts) with a model runner (TF.js or ONNX, infer/load.ts).
+// recognize() finds the faces of an image, aligns each crop to the model's input (eyes level,
+// FER-style margin) and returns the expression probabilities; videos and live streams are in video.ts.
 import { alignFace, detectFaces, type DetectorName, type Face } from '../data/faces.js';
-import sharp from 'sharp';
-import { checkRaster, crop as cropRaster, decodeImageFile, type Raster } from '../data/image.js';
+import { checkRaster, crop as cropRaster, decodeImageFile, resizeBilinear, withChannels, type Raster } from '../data/image.js';
 import { initEngine } from '../engine/backend.js';
 import { loadRunner, type EngineChoice } from '../infer/load.js';
 import type { ModelRunner, RunnerOutput } from '../infer/runner.js';
 import type { ModelConfig } from '../models/model.js';
 import { clipsToInput, imagesToInput } from '../models/preprocess.js';
 import { decodeImageBytes, type DecodeBytesOptions } from './decode.js';
+import { findFaces, type FaceDetector, type FaceMode, type FoundFace, type FoundFaces } from './find-faces.js';
 import { faceResult } from './results.js';
-import type { FaceResult, VideoResult, FrameResult } from './types.js';
+import type { FaceResult, ImageResult, VideoResult, FrameResult } from './types.js';
 import { recognizeStream, recognizeVideo, type StreamFrame, type TemporalOptions, type VideoFrames, type VideoOptions } from './video.js';
 
 /** A file path, encoded image bytes, or a decoded raster. */
@@ -25,26 +25,26 @@ export interface RecognizerOptions {
   engine?: EngineChoice;
   /** Face detector: 'ssd' (default, more accurate) or 'tiny' (faster). */
   detector?: DetectorName;
+  /** Another low-level detector in its place (raster in, boxes + landmarks out). */
+  faceDetector?: FaceDetector;
+  /** How faces are found in pictures: 'auto' (default: detect; face crops the detector misses
+   *  are retried on padded copies, then taken whole), 'detect' (the detector only) or 'whole'
+   *  (every picture is one face). Videos use 'detect' unless this is 'whole'. */
+  faces?: FaceMode;
   /** Minimum detector score (default 0.5). */
   minDetectionScore?: number;
-  /** At most this many faces per image, best first (default 20). */
+  /** At most this many faces per image or frame, best first (default 100); results count the
+   *  faces left out. */
   maxFaces?: number;
   /** Detect on a copy scaled down to this longest side (default 1024; 0 = full size). SSD sees
    *  512x512 whatever it is given, so this loses little and saves most of the detection time. */
   detectMaxSide?: number;
+  /** Pictures with a longer side above this are also detected in overlapping tiles (default 2560; 0 = never). */
+  tileAbove?: number;
   /** Face crop margin around the landmarks (alignFace; default 0.25, as in training with --align). */
   margin?: number;
   /** Hears notes such as an ONNX → TF.js fallback. */
   onNote?: (note: string) => void;
-}
-
-/** Area-averaging downscale with libvips (much faster than a JS bilinear pass on photos). */
-async function resizeRaster(r: Raster, width: number, height: number): Promise<Raster> {
-  const { data, info } = await sharp(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length), { raw: { width: r.width, height: r.height, channels: r.channels } })
-    .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: r.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
 export class Recognizer {
@@ -80,27 +80,27 @@ export class Recognizer {
     return checkRaster(image, 'raster');
   }
 
-  /** Faces of a raster (detector only), best first, in the raster's pixels. */
-  async detect(raster: Raster): Promise<Face[]> {
-    const opts = { detector: this.options.detector, minConfidence: this.options.minDetectionScore, maxResults: this.options.maxFaces ?? 20 };
-    const maxSide = this.options.detectMaxSide ?? 1024;
-    const side = Math.max(raster.width, raster.height);
-    if (maxSide <= 0 || side <= maxSide) return detectFaces(raster, opts);
-    const k = side / maxSide;
-    const small = await resizeRaster(raster, Math.round(raster.width / k), Math.round(raster.height / k));
-    const sx = raster.width / small.width;
-    const sy = raster.height / small.height;
-    return (await detectFaces(small, opts)).map((f) => ({
-      ...f,
-      box: [f.box[0] * sx, f.box[1] * sy, f.box[2] * sx, f.box[3] * sy],
-      landmarks: f.landmarks.map(([x, y]) => [x * sx, y * sy]),
-    }));
+  /** The one low-level detector call (face-api's SSD or tiny, or options.faceDetector). */
+  private readonly detector: FaceDetector = (raster, o) => (this.options.faceDetector ?? ((r, d) => detectFaces(r, { ...d, detector: this.options.detector })))(raster, o);
+
+  /** Faces of a raster (no expressions), in reading order, in the raster's pixels; `mode`
+   *  defaults to the recognizer's (options.faces, 'auto'). */
+  findFaces(raster: Raster, mode: FaceMode = this.options.faces ?? 'auto'): Promise<FoundFaces> {
+    const o = this.options;
+    return findFaces(raster, this.detector, { mode, minConfidence: o.minDetectionScore, maxFaces: o.maxFaces, detectMaxSide: o.detectMaxSide, tileAbove: o.tileAbove });
+  }
+
+  /** Faces of a video frame: the detector only (or the whole frame when options.faces is 'whole'). */
+  async detect(raster: Raster): Promise<FoundFace[]> {
+    return (await this.findFaces(raster, this.options.faces === 'whole' ? 'whole' : 'detect')).faces;
   }
 
   /** The crop the model sees for a face: aligned, in the model's size and channels. Warps only a
-   *  region around the face (the aligned square fits well inside it), not the whole picture. */
+   *  region around the face (the aligned square fits well inside it), not the whole picture. A face
+   *  without landmarks (taken whole, not detected) is its box resized, as FER-style crops are. */
   crop(raster: Raster, face: Face): Raster {
     const { size, channels } = this.config.input;
+    if (face.landmarks.length !== 68) return withChannels(resizeBilinear(raster, size[1], size[0], face.box), channels);
     const [bx, by, bw, bh] = face.box;
     const pad = Math.max(bw, bh);
     const x0 = Math.max(0, Math.floor(bx - pad));
@@ -114,8 +114,8 @@ export class Recognizer {
   }
 
   /** Runs the model on face crops (image models) or crop windows (clip models). */
-  async classify(items: readonly Raster[] | readonly (readonly Raster[])[]): Promise<{ probs: Record<string, number>[]; confidence: number[] }> {
-    if (items.length === 0) return { probs: [], confidence: [] };
+  async classify(items: readonly Raster[] | readonly (readonly Raster[])[]): Promise<{ probs: Record<string, number>[]; confidence: number[]; own: boolean }> {
+    if (items.length === 0) return { probs: [], confidence: [], own: false };
     const input = this.config.input;
     const clip = input.kind === 'clip';
     // A clip model shown a still image sees the crop repeated over its window.
@@ -131,17 +131,23 @@ export class Recognizer {
     const c = this.classes.length;
     const probs = items.map((_, i) => Object.fromEntries(this.classes.map((name, k) => [name, out.probs[i * c + k]])));
     const confidence = probs.map((p, i) => (out.confidence ? out.confidence[i] : Math.max(...Object.values(p))));
-    return { probs, confidence };
+    return { probs, confidence, own: out.confidence !== undefined };
   }
 
-  /** Faces in an image with their expression probabilities, best detection first. */
-  recognize(image: ImageInput): Promise<FaceResult[]> {
+  /** Faces in an image with their expression probabilities, in reading order (faceId 1, 2, ...),
+   *  and how many faces the maxFaces cap left out. */
+  recognizeImage(image: ImageInput, opts: { faces?: FaceMode } = {}): Promise<ImageResult> {
     return this.serial(async () => {
       const raster = await this.toRaster(image);
-      const faces = await this.detect(raster);
+      const { faces, dropped } = await this.findFaces(raster, opts.faces);
       const { probs, confidence } = await this.classify(faces.map((f) => this.crop(raster, f)));
-      return faces.map((f, i) => faceResult(f, probs[i], confidence[i]));
+      return { width: raster.width, height: raster.height, faces: faces.map((f, i) => faceResult(f, probs[i], confidence[i], i + 1)), droppedFaces: dropped };
     });
+  }
+
+  /** Faces in an image with their expression probabilities, in reading order. */
+  async recognize(image: ImageInput): Promise<FaceResult[]> {
+    return (await this.recognizeImage(image)).faces;
   }
 
   /** Per-face timelines and summaries of a video file or frames in memory (see video.ts). */

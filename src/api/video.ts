@@ -54,16 +54,49 @@ export const DEFAULT_VIDEO_FPS = 15;
 export const DEFAULT_VIDEO_MAX_SIDE = 1280;
 
 interface TrackState {
+  /** EMA of the probabilities (and of the method's own confidence, last, when it has one). */
   ema?: Float64Array;
   lastTime: number;
   crops: Raster[];
 }
 
-/** Per-stream state: tracks, their smoothing or crop windows. One per video or live stream. */
+/** A frame's look in brief: mean grey level of an 8x8 grid of cells (every 4th pixel read). */
+export function frameSignature(r: Raster): Float32Array {
+  const sig = new Float32Array(64);
+  const count = new Float32Array(64);
+  const c = r.channels;
+  for (let y = 0; y < r.height; y += 4) {
+    const cy = Math.min(7, Math.floor((y * 8) / r.height));
+    for (let x = 0; x < r.width; x += 4) {
+      const o = (y * r.width + x) * c;
+      const v = c === 3 ? (r.data[o] + r.data[o + 1] + r.data[o + 2]) / 3 : r.data[o];
+      const k = cy * 8 + Math.min(7, Math.floor((x * 8) / r.width));
+      sig[k] += v;
+      count[k]++;
+    }
+  }
+  for (let k = 0; k < 64; k++) sig[k] /= Math.max(1, count[k]);
+  return sig;
+}
+
+/** Mean absolute difference of grid cells, 0-255, above which consecutive frames are a scene cut
+ *  (a camera pan moves a frame's cells by a few grey levels; a cut to another shot by tens). */
+export const SCENE_CUT = 30;
+
+export function isSceneCut(a: Float32Array, b: Float32Array): boolean {
+  let d = 0;
+  for (let k = 0; k < 64; k++) d += Math.abs(a[k] - b[k]);
+  return d / 64 > SCENE_CUT;
+}
+
+/** Per-stream state: tracks, their smoothing or crop windows. One per video or live stream. A
+ *  scene cut ends every track (the same place on screen is another person after a cut). */
 export class FrameAnalyser {
   private readonly tracker: IouTracker;
   private readonly states = new Map<number, TrackState>();
   private index = 0;
+  private signature: Float32Array | undefined;
+  private size = '';
   readonly tau: number;
 
   constructor(
@@ -84,7 +117,16 @@ export class FrameAnalyser {
   push(frame: Raster, time: number): Promise<FrameResult> {
     const rec = this.recognizer;
     return rec.serial(async () => {
-      const faces = await rec.detect(frame);
+      const signature = frameSignature(frame);
+      const size = `${frame.width}x${frame.height}`;
+      const cut = this.signature !== undefined && (size !== this.size || isSceneCut(this.signature, signature));
+      this.signature = signature;
+      this.size = size;
+      if (cut) {
+        this.tracker.endAll();
+        this.states.clear();
+      }
+      const { faces, dropped } = await rec.findFaces(frame, rec.options.faces === 'whole' ? 'whole' : 'detect');
       const { ids, ended } = this.tracker.update(faces.map((f) => f.box), time);
       for (const id of ended) this.states.delete(id);
       const crops = faces.map((f) => rec.crop(frame, f));
@@ -94,7 +136,7 @@ export class FrameAnalyser {
         return s;
       });
       const input = rec.config.input;
-      let out: { probs: Record<string, number>[]; confidence: number[] };
+      let out: Awaited<ReturnType<Recognizer['classify']>>;
       if (input.kind === 'clip') {
         const t = input.frames!;
         const windows = states.map((s, i) => {
@@ -106,23 +148,27 @@ export class FrameAnalyser {
       } else out = await rec.classify(crops);
       const result: TrackedFace[] = faces.map((f, i) => {
         const raw = out.probs[i];
-        const smoothed = input.kind === 'clip' ? raw : this.smooth(states[i], raw, time);
-        return { faceId: ids[i], ...faceResult(f, smoothed, out.confidence[i]), rawProbabilities: raw };
+        const rawConfidence = out.confidence[i];
+        const { probabilities, confidence } = input.kind === 'clip' ? { probabilities: raw, confidence: rawConfidence } : this.smooth(states[i], raw, out.own ? rawConfidence : undefined, time);
+        return { ...faceResult(f, probabilities, confidence, ids[i]), rawProbabilities: raw, rawLabel: topLabel(raw), rawConfidence };
       });
       for (const s of states) s.lastTime = time;
-      return { index: this.index++, time, width: frame.width, height: frame.height, faces: result };
+      return { index: this.index++, time, width: frame.width, height: frame.height, faces: result, droppedFaces: dropped, ...(cut ? { sceneCut: true } : {}) };
     });
   }
 
-  private smooth(s: TrackState, raw: Record<string, number>, time: number): Record<string, number> {
+  /** The EMA of a track's probabilities; the confidence is the smoothed top probability, or the
+   *  smoothed confidence of a method that has its own (ARBEx). */
+  private smooth(s: TrackState, raw: Record<string, number>, own: number | undefined, time: number): { probabilities: Record<string, number>; confidence: number } {
     const names = Object.keys(raw);
-    const x = Float64Array.from(names.map((n) => raw[n]));
+    const x = Float64Array.from([...names.map((n) => raw[n]), ...(own === undefined ? [] : [own])]);
     if (!s.ema || this.tau === 0) s.ema = x;
     else {
       const a = 1 - Math.exp(-Math.max(0, time - s.lastTime) / this.tau);
       for (let k = 0; k < x.length; k++) s.ema[k] = a * x[k] + (1 - a) * s.ema[k];
     }
-    return Object.fromEntries(names.map((n, k) => [n, s.ema![k]]));
+    const probabilities = Object.fromEntries(names.map((n, k) => [n, s.ema![k]]));
+    return { probabilities, confidence: own === undefined ? Math.max(...names.map((_, k) => s.ema![k])) : s.ema[names.length] };
   }
 }
 
@@ -137,7 +183,18 @@ export function summarise(frames: readonly FrameResult[], classes: readonly stri
   for (const fr of frames) {
     for (const f of fr.faces) {
       const pts = byFace.get(f.faceId) ?? [];
-      pts.push({ time: fr.time, frame: fr.index, box: f.box, probabilities: f.probabilities, label: f.label, confidence: f.confidence });
+      pts.push({
+        time: fr.time,
+        frame: fr.index,
+        box: f.box,
+        detected: f.detected,
+        probabilities: f.probabilities,
+        label: f.label,
+        confidence: f.confidence,
+        rawProbabilities: f.rawProbabilities,
+        rawLabel: f.rawLabel,
+        rawConfidence: f.rawConfidence,
+      });
       byFace.set(f.faceId, pts);
     }
   }

@@ -31,18 +31,20 @@ export async function recognizeImages(rec: Recognizer, files: readonly string[],
   const written: string[] = [];
   try {
     for (const file of files) {
-      // In a folder, one unreadable picture is reported and skipped, not fatal.
+      // In a folder, a picture that cannot be read or recognised is reported and skipped, not fatal.
       let img;
+      let result;
       try {
         img = await decodeImageFile(file, { channels: 3 });
+        result = await rec.recognizeImage(img);
       } catch (e) {
-        if (!(e instanceof DataError) || files.length === 1) throw e;
-        records.push({ file, width: 0, height: 0, faces: [], error: e.problem });
+        if (files.length === 1) throw e;
+        records.push({ file, width: img?.width ?? 0, height: img?.height ?? 0, faces: [], droppedFaces: 0, error: e instanceof DataError ? e.problem : (e as Error).message });
         b?.increment();
         continue;
       }
-      const faces = await rec.recognize(img);
-      records.push({ file, width: img.width, height: img.height, faces });
+      const faces = result.faces;
+      records.push({ file, ...result });
       if (opts.annotate) {
         const out = join(opts.annotate, `${basename(file, extname(file))}.png`);
         await writeFile(out, await annotatePng(img, faces));
