@@ -19,6 +19,7 @@ import { benchE2e, benchServe } from './inference.js';
 import { openOnnxBench } from './onnx-infer.js';
 import { benchClipInfer, IAL_BENCH_CONFIGS } from './clip-infer.js';
 import { alternate, fmt } from './rounds.js';
+import { benchVideoMemory } from './video-memory.js';
 
 interface BenchOptions {
   workers: number;
@@ -296,6 +297,12 @@ benches.register({
   name: 'serve',
   description: 'ferkit serve --workers <--workers> under load on loopback: 20 clients posting a 640px photo for --seconds (req/s, p50, p99, errors)',
   create: async (o) => benchServe({ log, seconds: o.seconds, clients: 20, workers: o.workers }),
+});
+
+benches.register({
+  name: 'video-memory',
+  description: 'peak RSS of `ferkit predict` on a 30 s 1920x1080 video (frames stream through; target ≤ 1 GB)',
+  create: async () => benchVideoMemory({ log }),
 });
 
 const program = new Command()

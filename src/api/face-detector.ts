@@ -1,5 +1,5 @@
-// Face detectors behind one signature (raster in → faces with boxes and 68 landmarks out), so the
-// recognizer can swap them. 'onnx': face-api's SSD MobileNet v1 and landmark net exported to ONNX
+// Face detector back ends behind one signature (raster in → faces with boxes and 68 landmarks out),
+// so the recognizer (find-faces.ts's one detector call) can swap them. 'onnx': face-api's SSD MobileNet v1 and landmark net exported to ONNX
 // (export/onnx/face-api.ts) on onnxruntime-node; the picture is letterboxed once by sharp (libvips)
 // to 512x512 — face-api pads its tensor to a square at the bottom/right, then resizes — and each
 // face's crop for the landmark net is cut from the full-resolution picture, resized to fit 112 and
@@ -13,7 +13,7 @@ import { toRgb, type Raster } from '../data/image.js';
 import { faceApiOnnx, LANDMARK_SIZE, SSD_SIZE } from '../export/onnx/face-api.js';
 import { sessionOptions } from '../infer/onnx-runner.js';
 
-export interface FaceDetector {
+export interface FaceDetectorBackend {
   /** 'onnxruntime' or 'tfjs'. */
   readonly engine: string;
   /** Faces in a raster, best first, in the raster's pixels. */
@@ -22,7 +22,7 @@ export interface FaceDetector {
 }
 
 /** face-api on TF.js (SSD or TinyFaceDetector). */
-export const tfjsFaceDetector: FaceDetector = {
+export const tfjsFaceDetector: FaceDetectorBackend = {
   engine: 'tfjs',
   detect: (raster, opts) => detectFaces(raster, opts),
   dispose: async () => undefined,
@@ -110,7 +110,7 @@ export interface OnnxFaceDetectorOptions {
 }
 
 /** face-api's SSD + 68 landmarks on onnxruntime-node. */
-export class OnnxFaceDetector implements FaceDetector {
+export class OnnxFaceDetector implements FaceDetectorBackend {
   readonly engine = 'onnxruntime';
 
   private constructor(

@@ -5,8 +5,7 @@
 // exponential moving average whose weight follows the time step, α = 1 − exp(−Δt/τ), so the
 // smoothing means the same at any frame rate (τ = 0.5 s by default; τ = 0 turns it off).
 import type { Raster } from '../data/image.js';
-import { decodeVideo, probeVideo } from '../data/video.js';
-import { DataError } from '../data/errors.js';
+import { openVideo, type VideoFrame } from '../data/video.js';
 import type { Recognizer } from './recognizer.js';
 import { faceResult, topLabel } from './results.js';
 import { IouTracker, type TrackerOptions } from './tracker.js';
@@ -18,13 +17,26 @@ export interface TemporalOptions extends TrackerOptions {
 }
 
 export interface VideoOptions extends TemporalOptions {
-  /** Frames per second to analyse (default: the video's rate, at most 15). */
+  /** Frames per second to analyse (default: the video's rate, at most 15; a slower video is
+   *  analysed at its own rate). */
   fps?: number;
-  /** Refuse videos longer than this many seconds (default: no limit). */
+  /** Refuse videos longer than this many seconds (default: no limit): checked on the metadata
+   *  and on the decoded frames. */
   maxDuration?: number;
+  /** Refuse frames larger than this many pixels (default: no limit). */
+  maxPixels?: number;
   /** Stop after this many analysed frames. */
   maxFrames?: number;
-  /** Called after each frame with (done, total). */
+  /** Video files: frames are scaled down in ffmpeg so their longer side is at most this
+   *  (default 1280); results are given in the video's own pixels. */
+  maxSide?: number;
+  /** How errors name a video file (default: its path). */
+  name?: string;
+  /** Before the first frame: the analysed frames' size and rate, and how many frames are expected. */
+  onStart?: (s: { width: number; height: number; fps: number; frames: number }) => void | Promise<void>;
+  /** After each frame: the analysed frame and its result in that frame's pixels (annotation). */
+  onFrame?: (image: Raster, result: FrameResult) => void | Promise<void>;
+  /** Called after each frame with (done, expected total). */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -39,18 +51,52 @@ export interface VideoFrames {
 export type StreamFrame = Raster | { image: Raster; time?: number };
 
 export const DEFAULT_VIDEO_FPS = 15;
+export const DEFAULT_VIDEO_MAX_SIDE = 1280;
 
 interface TrackState {
+  /** EMA of the probabilities (and of the method's own confidence, last, when it has one). */
   ema?: Float64Array;
   lastTime: number;
   crops: Raster[];
 }
 
-/** Per-stream state: tracks, their smoothing or crop windows. One per video or live stream. */
+/** A frame's look in brief: mean grey level of an 8x8 grid of cells (every 4th pixel read). */
+export function frameSignature(r: Raster): Float32Array {
+  const sig = new Float32Array(64);
+  const count = new Float32Array(64);
+  const c = r.channels;
+  for (let y = 0; y < r.height; y += 4) {
+    const cy = Math.min(7, Math.floor((y * 8) / r.height));
+    for (let x = 0; x < r.width; x += 4) {
+      const o = (y * r.width + x) * c;
+      const v = c === 3 ? (r.data[o] + r.data[o + 1] + r.data[o + 2]) / 3 : r.data[o];
+      const k = cy * 8 + Math.min(7, Math.floor((x * 8) / r.width));
+      sig[k] += v;
+      count[k]++;
+    }
+  }
+  for (let k = 0; k < 64; k++) sig[k] /= Math.max(1, count[k]);
+  return sig;
+}
+
+/** Mean absolute difference of grid cells, 0-255, above which consecutive frames are a scene cut
+ *  (a camera pan moves a frame's cells by a few grey levels; a cut to another shot by tens). */
+export const SCENE_CUT = 30;
+
+export function isSceneCut(a: Float32Array, b: Float32Array): boolean {
+  let d = 0;
+  for (let k = 0; k < 64; k++) d += Math.abs(a[k] - b[k]);
+  return d / 64 > SCENE_CUT;
+}
+
+/** Per-stream state: tracks, their smoothing or crop windows. One per video or live stream. A
+ *  scene cut ends every track (the same place on screen is another person after a cut). */
 export class FrameAnalyser {
   private readonly tracker: IouTracker;
   private readonly states = new Map<number, TrackState>();
   private index = 0;
+  private signature: Float32Array | undefined;
+  private size = '';
   readonly tau: number;
 
   constructor(
@@ -71,7 +117,16 @@ export class FrameAnalyser {
   push(frame: Raster, time: number): Promise<FrameResult> {
     const rec = this.recognizer;
     return rec.serial(async () => {
-      const faces = await rec.detect(frame);
+      const signature = frameSignature(frame);
+      const size = `${frame.width}x${frame.height}`;
+      const cut = this.signature !== undefined && (size !== this.size || isSceneCut(this.signature, signature));
+      this.signature = signature;
+      this.size = size;
+      if (cut) {
+        this.tracker.endAll();
+        this.states.clear();
+      }
+      const { faces, dropped } = await rec.findFaces(frame, rec.options.faces === 'whole' ? 'whole' : 'detect');
       const { ids, ended } = this.tracker.update(faces.map((f) => f.box), time);
       for (const id of ended) this.states.delete(id);
       const crops = await Promise.all(faces.map((f) => rec.crop(frame, f)));
@@ -81,7 +136,7 @@ export class FrameAnalyser {
         return s;
       });
       const input = rec.config.input;
-      let out: { probs: Record<string, number>[]; confidence: number[] };
+      let out: Awaited<ReturnType<Recognizer['classify']>>;
       if (input.kind === 'clip') {
         const t = input.frames!;
         const windows = states.map((s, i) => {
@@ -93,23 +148,27 @@ export class FrameAnalyser {
       } else out = await rec.classify(crops);
       const result: TrackedFace[] = faces.map((f, i) => {
         const raw = out.probs[i];
-        const smoothed = input.kind === 'clip' ? raw : this.smooth(states[i], raw, time);
-        return { faceId: ids[i], ...faceResult(f, smoothed, out.confidence[i]), rawProbabilities: raw };
+        const rawConfidence = out.confidence[i];
+        const { probabilities, confidence } = input.kind === 'clip' ? { probabilities: raw, confidence: rawConfidence } : this.smooth(states[i], raw, out.own ? rawConfidence : undefined, time);
+        return { ...faceResult(f, probabilities, confidence, ids[i]), rawProbabilities: raw, rawLabel: topLabel(raw), rawConfidence };
       });
       for (const s of states) s.lastTime = time;
-      return { index: this.index++, time, width: frame.width, height: frame.height, faces: result };
+      return { index: this.index++, time, width: frame.width, height: frame.height, faces: result, droppedFaces: dropped, ...(cut ? { sceneCut: true } : {}) };
     });
   }
 
-  private smooth(s: TrackState, raw: Record<string, number>, time: number): Record<string, number> {
+  /** The EMA of a track's probabilities; the confidence is the smoothed top probability, or the
+   *  smoothed confidence of a method that has its own (ARBEx). */
+  private smooth(s: TrackState, raw: Record<string, number>, own: number | undefined, time: number): { probabilities: Record<string, number>; confidence: number } {
     const names = Object.keys(raw);
-    const x = Float64Array.from(names.map((n) => raw[n]));
+    const x = Float64Array.from([...names.map((n) => raw[n]), ...(own === undefined ? [] : [own])]);
     if (!s.ema || this.tau === 0) s.ema = x;
     else {
       const a = 1 - Math.exp(-Math.max(0, time - s.lastTime) / this.tau);
       for (let k = 0; k < x.length; k++) s.ema[k] = a * x[k] + (1 - a) * s.ema[k];
     }
-    return Object.fromEntries(names.map((n, k) => [n, s.ema![k]]));
+    const probabilities = Object.fromEntries(names.map((n, k) => [n, s.ema![k]]));
+    return { probabilities, confidence: own === undefined ? Math.max(...names.map((_, k) => s.ema![k])) : s.ema[names.length] };
   }
 }
 
@@ -124,7 +183,18 @@ export function summarise(frames: readonly FrameResult[], classes: readonly stri
   for (const fr of frames) {
     for (const f of fr.faces) {
       const pts = byFace.get(f.faceId) ?? [];
-      pts.push({ time: fr.time, frame: fr.index, box: f.box, probabilities: f.probabilities, label: f.label, confidence: f.confidence });
+      pts.push({
+        time: fr.time,
+        frame: fr.index,
+        box: f.box,
+        detected: f.detected,
+        probabilities: f.probabilities,
+        label: f.label,
+        confidence: f.confidence,
+        rawProbabilities: f.rawProbabilities,
+        rawLabel: f.rawLabel,
+        rawConfidence: f.rawConfidence,
+      });
       byFace.set(f.faceId, pts);
     }
   }
@@ -155,33 +225,73 @@ export function summarise(frames: readonly FrameResult[], classes: readonly stri
   return { timelines, summary };
 }
 
-/** Decodes a video file at the analysis rate, checking its length first. */
-export async function readVideoFrames(path: string, opts: Pick<VideoOptions, 'fps' | 'maxDuration' | 'maxFrames'> = {}): Promise<Required<VideoFrames>> {
-  const info = await probeVideo(path);
-  if (opts.maxDuration !== undefined && info.duration > opts.maxDuration) {
-    throw new DataError(path, `video is ${info.duration.toFixed(1)} s long; the limit is ${opts.maxDuration} s`);
-  }
-  const native = Number.isFinite(info.fps) && info.fps > 0 ? info.fps : DEFAULT_VIDEO_FPS;
-  const fps = opts.fps ?? Math.min(native, DEFAULT_VIDEO_FPS);
-  // Sample only when asked for fewer frames than the video has: passthrough keeps true timestamps.
-  const dec = await decodeVideo(path, { fps: fps < native - 1e-6 ? fps : undefined, maxFrames: opts.maxFrames, channels: 3 });
-  return { frames: dec.frames, timestamps: dec.timestamps.map((t, i) => (Number.isFinite(t) ? t : i / fps)), fps: fps < native ? fps : native };
+/** A frame result scaled from the analysed frame's pixels to the source video's. */
+function scaleResult(fr: FrameResult, sx: number, sy: number, width: number, height: number): FrameResult {
+  if (sx === 1 && sy === 1) return fr;
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  const faces = fr.faces.map((f) => ({
+    ...f,
+    box: [r2(f.box[0] * sx), r2(f.box[1] * sy), r2(f.box[2] * sx), r2(f.box[3] * sy)] as TrackedFace['box'],
+    landmarks: f.landmarks.map(([x, y]) => [r2(x * sx), r2(y * sy)] as [number, number]),
+  }));
+  return { ...fr, width, height, faces };
 }
 
-/** Expressions of every face over a video file or frames in memory. */
+async function* inMemory(src: VideoFrames, fps: number): AsyncGenerator<VideoFrame> {
+  for (const [i, image] of src.frames.entries()) yield { image, time: src.timestamps?.[i] ?? i / fps, index: i };
+}
+
+/**
+ * Expressions of every face over a video file or frames in memory. A file is decoded frame by
+ * frame as it is analysed (openVideo), so memory stays bounded whatever its length or size; only
+ * the per-frame results are kept.
+ */
 export async function recognizeVideo(rec: Recognizer, input: string | VideoFrames, opts: VideoOptions = {}): Promise<VideoResult> {
-  const src = typeof input === 'string' ? await readVideoFrames(input, opts) : input;
-  const fps = src.fps ?? opts.fps ?? 30;
-  const n = Math.min(src.frames.length, opts.maxFrames ?? Infinity);
-  if (n === 0) throw new Error(`${typeof input === 'string' ? input : 'video'}: no frames`);
-  const analyser = new FrameAnalyser(rec, opts);
-  const frames: FrameResult[] = [];
-  const t0 = src.timestamps?.[0] ?? 0;
-  for (let i = 0; i < n; i++) {
-    frames.push(await analyser.push(src.frames[i], (src.timestamps?.[i] ?? i / fps) - t0));
-    opts.onProgress?.(i + 1, n);
+  let frames: AsyncIterable<VideoFrame>;
+  let fps: number;
+  let size: [number, number];
+  let source: [number, number];
+  let expected: number;
+  const name = typeof input === 'string' ? (opts.name ?? input) : 'video';
+  if (typeof input === 'string') {
+    const want = opts.fps ?? DEFAULT_VIDEO_FPS;
+    const video = await openVideo(input, {
+      fps: want,
+      onlyIfFaster: true,
+      maxSide: opts.maxSide ?? DEFAULT_VIDEO_MAX_SIDE,
+      maxDuration: opts.maxDuration,
+      maxPixels: opts.maxPixels,
+      maxFrames: opts.maxFrames,
+      name,
+      channels: 3,
+    });
+    frames = video.frames;
+    fps = video.fps;
+    size = [video.width, video.height];
+    source = [video.info.width, video.info.height];
+    expected = video.expectedFrames;
+  } else {
+    if (input.frames.length === 0) throw new Error('video: no frames');
+    fps = input.fps ?? opts.fps ?? 30;
+    frames = inMemory(input, fps);
+    size = source = [input.frames[0].width, input.frames[0].height];
+    expected = Math.min(input.frames.length, opts.maxFrames ?? Infinity);
   }
-  return { width: src.frames[0].width, height: src.frames[0].height, fps, temporal: analyser.temporal, frames, ...summarise(frames, rec.classes) };
+  await opts.onStart?.({ width: size[0], height: size[1], fps, frames: expected });
+  const analyser = new FrameAnalyser(rec, opts);
+  const results: FrameResult[] = [];
+  const [sx, sy] = [source[0] / size[0], source[1] / size[1]];
+  let t0: number | undefined;
+  for await (const f of frames) {
+    if (results.length >= (opts.maxFrames ?? Infinity)) break;
+    t0 ??= f.time;
+    const r = await analyser.push(f.image, f.time - t0);
+    await opts.onFrame?.(f.image, r);
+    results.push(scaleResult(r, sx, sy, source[0], source[1]));
+    opts.onProgress?.(results.length, Math.max(expected, results.length));
+  }
+  if (results.length === 0) throw new Error(`${name}: no frames`);
+  return { width: source[0], height: source[1], fps, temporal: analyser.temporal, frames: results, ...summarise(results, rec.classes) };
 }
 
 /** Frame results of a live stream, as they come: `for await (const r of recognizeStream(rec, camera))`. */

@@ -78,7 +78,7 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
 
   it('smooths each face with the documented EMA: p_t = a·raw_t + (1−a)·p_(t−1), a = 1 − exp(−Δt/τ)', () => {
     assert.deepEqual(result.temporal, { mode: 'ema', tau: 0.5 });
-    for (const id of [0, 1]) {
+    for (const id of [1, 2]) {
       const seq = result.frames.map((fr) => ({ time: fr.time, f: fr.faces.find((f) => f.faceId === id)! }));
       assert.ok(maxDiff(seq[0].f.probabilities, seq[0].f.rawProbabilities) < 1e-9, 'the first frame is the raw output');
       for (let k = 1; k < seq.length; k++) {
@@ -99,7 +99,7 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     for (const fr of got) for (const f of fr.faces) assert.ok(maxDiff(f.probabilities, f.rawProbabilities) === 0, 'tau 0: no smoothing');
     // Same faces, same ids and boxes as the decoded file, up to the codec's loss.
     got.forEach((fr, i) => {
-      assert.deepEqual(fr.faces.map((f) => f.faceId).sort(), [0, 1]);
+      assert.deepEqual(fr.faces.map((f) => f.faceId).sort(), [1, 2]);
       for (const f of fr.faces) {
         const g = result.frames[i].faces.find((x) => x.faceId === f.faceId)!;
         assert.ok(iou(f.box, g.box) > 0.8, `frame ${i} face ${f.faceId}: ${f.box} vs ${g.box}`);
@@ -135,7 +135,7 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     assert.equal(tfjs.timelines.length, 2);
     // The left face is CK+'s happy sequence: every window says happy. (The right, surprise, is
     // not recognised: the model learnt on CK+48's tight crops, the video path aligns with a margin.)
-    const left = tfjs.timelines.find((t) => t.faceId === 0)!;
+    const left = tfjs.timelines.find((t) => t.faceId === 1)!;
     assert.deepEqual(new Set(left.points.map((p) => p.label)), new Set(['happy']));
     assert.equal(left.summary.dominantLabel, 'happy');
     for (let i = 0; i < tfjs.frames.length; i++) {
@@ -156,12 +156,12 @@ describe('IouTracker', () => {
     const t = new IouTracker({ maxGap: 0.5 });
     const a: Box = [0, 0, 100, 100];
     const b: Box = [300, 0, 100, 100];
-    assert.deepEqual(t.update([a, b], 0).ids, [0, 1]);
-    assert.deepEqual(t.update([[310, 5, 100, 100], [10, 5, 100, 100]], 0.1).ids, [1, 0]);
-    assert.deepEqual(t.update([[20, 10, 100, 100]], 0.2).ids, [0]);
+    assert.deepEqual(t.update([a, b], 0).ids, [1, 2]);
+    assert.deepEqual(t.update([[310, 5, 100, 100], [10, 5, 100, 100]], 0.1).ids, [2, 1]);
+    assert.deepEqual(t.update([[20, 10, 100, 100]], 0.2).ids, [1]);
     const later = t.update([[320, 10, 100, 100]], 1.0);
-    assert.deepEqual(later.ended.sort(), [0, 1]);
-    assert.deepEqual(later.ids, [2]);
+    assert.deepEqual(later.ended.sort(), [1, 2]);
+    assert.deepEqual(later.ids, [3]);
     assert.equal(iou([0, 0, 10, 10], [5, 0, 10, 10]), 50 / 150);
   });
 });
