@@ -14,7 +14,7 @@ import { alternate } from './rounds.js';
 
 type Log = (line: string) => void;
 
-function samplePhotos(): string[] {
+export function samplePhotos(): string[] {
   const require = createRequire(import.meta.url);
   const dir = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
   return readdirSync(dir).filter((f) => /^sample\d+\.jpg$/.test(f)).sort().map((f) => join(dir, f));

@@ -16,6 +16,7 @@ import { findTorchPython } from '../src/util/python.js';
 import { BenchResNet18 } from './resnet18.js';
 import { benchData } from './data.js';
 import { benchE2e, benchServe } from './inference.js';
+import { benchVideo } from './video.js';
 import { openOnnxBench } from './onnx-infer.js';
 import { benchClipInfer, IAL_BENCH_CONFIGS } from './clip-infer.js';
 import { alternate, fmt } from './rounds.js';
@@ -291,6 +292,12 @@ benches.register({
   name: 'e2e',
   description: "predict on face-api's sample photos (decode, detect, align, classify) vs face-api.js's SSD+landmarks+expressions, 3 alternating rounds (ms/photo, median ratio)",
   create: async () => benchE2e({ log }),
+});
+
+benches.register({
+  name: 'video',
+  description: 'recognizeVideo on a 640x480 25 fps pan over real sample photos (made with ffmpeg): frames analysed per second, end to end',
+  create: async () => benchVideo({ log }),
 });
 
 benches.register({

@@ -18,6 +18,9 @@ export interface FaceDetectorBackend {
   readonly engine: string;
   /** Faces in a raster, best first, in the raster's pixels. */
   detect(raster: Raster, opts?: DetectOptions): Promise<Face[]>;
+  /** Landmarks of faces at known boxes (following faces between detections), where the back end
+   *  can; undefined for a box outside the raster. */
+  landmarks?(raster: Raster, faces: readonly { box: Face['box']; score: number }[]): Promise<(Face | undefined)[]>;
   dispose(): Promise<void>;
 }
 
@@ -116,7 +119,7 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
   private constructor(
     private readonly ort: typeof Ort,
     private readonly ssd: Ort.InferenceSession,
-    private readonly landmarks: Ort.InferenceSession,
+    private readonly landmarkNet: Ort.InferenceSession,
   ) {}
 
   /** Builds the two graphs from the installed face-api weights and opens them. */
@@ -136,7 +139,7 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
 
   /** Raw landmark outputs [n, 136] (relative to the 112 square) for crops [n, 112, 112, 3]. */
   async runLandmarks(pixels: Uint8Array, n: number): Promise<Float32Array> {
-    const out = await this.landmarks.run({ image: new this.ort.Tensor('uint8', pixels, [n, LANDMARK_SIZE, LANDMARK_SIZE, 3]) });
+    const out = await this.landmarkNet.run({ image: new this.ort.Tensor('uint8', pixels, [n, LANDMARK_SIZE, LANDMARK_SIZE, 3]) });
     return out.landmarks.data as Float32Array;
   }
 
@@ -156,28 +159,41 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
       const left = Math.max(0, x0) * sx;
       return { score: scores[i], box: [left, top, Math.min(1, x1) * sx - left, Math.min(1, y1) * sy - top] as Face['box'] };
     });
-    // A box that lies outside the picture has no crop: face-api drops it too.
-    const crops = await Promise.all(found.map((f) => landmarkCrop(img, f.box)));
-    const kept = found.flatMap((f, i) => (crops[i] ? [{ ...f, crop: crops[i]!.at, data: crops[i]!.data }] : []));
-    if (kept.length === 0) return [];
-    const side = LANDMARK_SIZE * LANDMARK_SIZE * 3;
-    const batch = new Uint8Array(kept.length * side);
-    kept.forEach((f, i) => batch.set(f.data, i * side));
-    const lm = await this.runLandmarks(batch, kept.length);
     const back = (x: number, y: number): [number, number] => [x / prep.scale - prep.off[0], y / prep.scale - prep.off[1]];
-    return kept
-      .map((f, i) => {
-        const c = f.crop;
-        const landmarks = Array.from({ length: 68 }, (_, p) =>
-          back(c.x + ((lm[i * 136 + 2 * p] * LANDMARK_SIZE - c.left) * c.w) / c.rw, c.y + ((lm[i * 136 + 2 * p + 1] * LANDMARK_SIZE - c.top) * c.h) / c.rh),
-        );
+    return (await this.landmarks(img, found))
+      .filter((f): f is Face => f !== undefined)
+      .map((f) => {
         const [x, y] = back(f.box[0], f.box[1]);
-        return { box: [x, y, f.box[2] / prep.scale, f.box[3] / prep.scale] as Face['box'], score: f.score, landmarks };
+        return { ...f, box: [x, y, f.box[2] / prep.scale, f.box[3] / prep.scale] as Face['box'], landmarks: f.landmarks.map(([px, py]) => back(px, py)) };
       })
       .sort((a, b) => b.score - a.score);
   }
 
+  /** The 68 landmarks of faces whose boxes are known (a detection, or a followed face's box in a
+   *  later frame), all faces in one batch, in their order. A box that lies outside the picture has
+   *  no crop and gets undefined (face-api leaves such a face out). */
+  async landmarks(raster: Raster, faces: readonly { box: Face['box']; score: number }[]): Promise<(Face | undefined)[]> {
+    const img = toRgb(raster);
+    const crops = await Promise.all(faces.map((f) => landmarkCrop(img, f.box)));
+    const kept = faces.flatMap((f, i) => (crops[i] ? [{ ...f, crop: crops[i]!.at, data: crops[i]!.data, at: i }] : []));
+    const out = new Array<Face | undefined>(faces.length).fill(undefined);
+    if (kept.length === 0) return out;
+    const side = LANDMARK_SIZE * LANDMARK_SIZE * 3;
+    const batch = new Uint8Array(kept.length * side);
+    kept.forEach((f, i) => batch.set(f.data, i * side));
+    const lm = await this.runLandmarks(batch, kept.length);
+    kept.forEach((f, i) => {
+      const c = f.crop;
+      const landmarks = Array.from({ length: 68 }, (_, p): [number, number] => [
+        c.x + ((lm[i * 136 + 2 * p] * LANDMARK_SIZE - c.left) * c.w) / c.rw,
+        c.y + ((lm[i * 136 + 2 * p + 1] * LANDMARK_SIZE - c.top) * c.h) / c.rh,
+      ]);
+      out[f.at] = { box: f.box, score: f.score, landmarks };
+    });
+    return out;
+  }
+
   async dispose(): Promise<void> {
-    await Promise.all([this.ssd.release(), this.landmarks.release()]);
+    await Promise.all([this.ssd.release(), this.landmarkNet.release()]);
   }
 }

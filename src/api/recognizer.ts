@@ -115,6 +115,18 @@ export class Recognizer {
     return findFaces(raster, this.detector, { mode, minConfidence: o.minDetectionScore, maxFaces: o.maxFaces, detectMaxSide, tileAbove: o.tileAbove });
   }
 
+  /** Whether faces can be followed between detections (landmarksAt): the ONNX back end can. */
+  get canTrack(): boolean {
+    return !this.options.faceDetector && this.backend.landmarks !== undefined;
+  }
+
+  /** The 68 landmarks of faces at known boxes in this raster (a face followed from the previous
+   *  frame), in one batch, in their order; undefined for a box outside the raster. */
+  async landmarksAt(raster: Raster, faces: readonly { box: Face['box']; score: number }[]): Promise<(Face | undefined)[]> {
+    if (!this.canTrack) throw new Error(`the ${this.detectorEngine} face detector cannot follow faces between detections`);
+    return this.backend.landmarks!(raster, faces);
+  }
+
   /** Faces of a video frame: the detector only (or the whole frame when options.faces is 'whole'). */
   async detect(raster: Raster): Promise<FoundFace[]> {
     return (await this.findFaces(raster, this.options.faces === 'whole' ? 'whole' : 'detect')).faces;
