@@ -20,10 +20,10 @@ export interface OnnxRunnerOptions {
 }
 
 /** Session options for ferkit's graphs: every optimisation, `threads` intra-op threads (default:
- *  the cores) that sleep between operators instead of spinning, since the machine is often shared
- *  (other processes, the recognizer's own decode and detector threads): spinning threads took CPU
- *  from them and made small graphs slower under load, not faster. */
-export function sessionOptions(threads = availableParallelism()): Ort.InferenceSession.SessionOptions {
+ *  FERKIT_ORT_THREADS, else the cores) that sleep between operators instead of spinning, since the
+ *  machine is often shared (other processes, the recognizer's own decode and detector threads):
+ *  spinning threads took CPU from them and made small graphs slower under load, not faster. */
+export function sessionOptions(threads = defaultThreads()): Ort.InferenceSession.SessionOptions {
   return {
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
@@ -31,6 +31,11 @@ export function sessionOptions(threads = availableParallelism()): Ort.InferenceS
     executionMode: 'sequential',
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
+}
+
+function defaultThreads(): number {
+  const n = Number(process.env.FERKIT_ORT_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
 }
 
 export class OnnxRunner implements ModelRunner {
