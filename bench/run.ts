@@ -86,7 +86,7 @@ function torchBaseline(mode: 'train' | 'infer', o: BenchOptions): number | undef
   if (!python) return undefined;
   const script = fileURLToPath(new URL('./pytorch_resnet18.py', import.meta.url));
   const args = [script, '--mode', mode, '--batch', String(o.batch), '--size', String(o.size), '--seconds', String(o.seconds), '--threads', '2'];
-  const r = spawnSync(python, args, { encoding: 'utf8', timeout: (o.seconds * 4 + 120) * 1000 });
+  const r = spawnSync(python, args, { encoding: 'utf8', timeout: Math.round((o.seconds * 4 + 120) * 1000) });
   if (r.status !== 0) {
     log(`pytorch: baseline failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
     return undefined;
