@@ -15,7 +15,7 @@ import { decodeImageBytes, type DecodeBytesOptions } from './decode.js';
 import { OnnxFaceDetector, tfjsFaceDetector, type FaceDetectorBackend } from './face-detector.js';
 import { findFaces, type FaceDetector, type FaceMode, type FoundFace, type FoundFaces } from './find-faces.js';
 import { faceResult } from './results.js';
-import type { FaceResult, ImageResult, VideoResult, FrameResult } from './types.js';
+import type { ExpressionLabel, FaceResult, ImageResult, VideoResult, FrameResult } from './types.js';
 import { recognizeStream, recognizeVideo, type StreamFrame, type TemporalOptions, type VideoFrames, type VideoOptions } from './video.js';
 
 /** A file path, encoded image bytes, or a decoded raster. */
@@ -76,8 +76,9 @@ export class Recognizer {
     this.config = runner.config;
   }
 
-  get classes(): string[] {
-    return this.config.classes;
+  /** The model's classes, in its output order (canonical expression names). */
+  get classes(): ExpressionLabel[] {
+    return this.config.classes as ExpressionLabel[];
   }
 
   get engine(): string {
@@ -129,7 +130,12 @@ export class Recognizer {
 
   /** Faces of a video frame: the detector only (or the whole frame when options.faces is 'whole'). */
   async detect(raster: Raster): Promise<FoundFace[]> {
-    return (await this.findFaces(raster, this.options.faces === 'whole' ? 'whole' : 'detect')).faces;
+    return (await this.frameFaces(raster)).faces;
+  }
+
+  /** detect() with the count of faces the maxFaces cap left out (FrameRecognizer). */
+  frameFaces(raster: Raster): Promise<FoundFaces> {
+    return this.findFaces(raster, this.options.faces === 'whole' ? 'whole' : 'detect');
   }
 
   /** The crop the model sees for a face: aligned (eyes level, the margin around the landmarks), in
@@ -161,10 +167,11 @@ export class Recognizer {
     const input = this.config.input;
     const clip = input.kind === 'clip';
     // A clip model shown a still image sees the crop repeated over its window.
+    const [h, w] = input.size;
     const x = clip
       ? clipsToFloat(items.map((it) => (Array.isArray(it) ? (it as Raster[]) : new Array<Raster>(input.frames!).fill(it as Raster))), input)
       : imagesToFloat(items as Raster[], input);
-    const out = await this.runner.run(x.data, x.shape);
+    const out = await this.runner.run(x, clip ? [items.length, input.frames!, h, w, input.channels] : [items.length, h, w, input.channels]);
     const c = this.classes.length;
     const probs = items.map((_, i) => Object.fromEntries(this.classes.map((name, k) => [name, out.probs[i * c + k]])));
     const confidence = probs.map((p, i) => (out.confidence ? out.confidence[i] : Math.max(...Object.values(p))));

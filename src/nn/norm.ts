@@ -25,6 +25,9 @@ export class BatchNorm extends Module implements Forward {
   readonly eps: number;
   readonly momentum: number;
   private readonly ranks: number[];
+  /** Normalise with the running statistics and leave them alone even in training mode
+   *  (fine-tuning a pretrained trunk on small batches). */
+  frozenStats = false;
   private constGamma?: tf.Tensor1D;
   private constBeta?: tf.Tensor1D;
 
@@ -48,13 +51,13 @@ export class BatchNorm extends Module implements Forward {
 
   forward(x: tf.Tensor): tf.Tensor {
     this.check(x);
-    return this.training ? this.forwardTrain(x, false) : this.forwardEval(x);
+    return this.training && !this.frozenStats ? this.forwardTrain(x, false) : this.forwardEval(x);
   }
 
   /** relu(forward(x)); in training, one fused kernel each way with the native kernels. */
   forwardRelu(x: tf.Tensor): tf.Tensor {
     this.check(x);
-    return this.training ? this.forwardTrain(x, true) : tf.tidy(() => tf.relu(this.forwardEval(x)));
+    return this.training && !this.frozenStats ? this.forwardTrain(x, true) : tf.tidy(() => tf.relu(this.forwardEval(x)));
   }
 
   private check(x: tf.Tensor): void {
