@@ -1,5 +1,5 @@
 // Model outputs → the API's result objects.
-import type { Face } from '../data/faces.js';
+import type { FoundFace } from './find-faces.js';
 import type { ExpressionLabel, FaceResult } from './types.js';
 
 /** The label with the highest probability (model classes are canonical expression names). */
@@ -10,11 +10,13 @@ export function topLabel(probs: Record<string, number>): ExpressionLabel {
   return best;
 }
 
-export function faceResult(f: Face, probabilities: Record<string, number>, confidence: number): FaceResult {
+export function faceResult(f: FoundFace, probabilities: Record<string, number>, confidence: number, faceId: number): FaceResult {
   const r2 = (v: number) => Math.round(v * 100) / 100;
   return {
+    faceId,
     box: f.box.map(r2) as FaceResult['box'],
     detectionScore: f.score,
+    detected: f.detected,
     landmarks: f.landmarks.map(([x, y]) => [r2(x), r2(y)]),
     probabilities,
     label: topLabel(probabilities),

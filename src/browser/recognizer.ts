@@ -8,6 +8,8 @@ import { alignedCrop, type Face } from '../data/align.js';
 import { imagesToFloat, resizeBilinear, type Raster } from '../data/raster.js';
 import type { ModelConfig } from '../models/model.js';
 import { FrameAnalyser, summarise, type FrameRecognizer, type TemporalOptions } from '../api/frames.js';
+import { clipBox, readingOrder } from '../api/boxes.js';
+import type { FoundFace } from '../api/find-faces.js';
 import { faceResult } from '../api/results.js';
 import type { ExpressionLabel, FaceResult, FrameResult } from '../api/types.js';
 import { toRaster, type BrowserImage } from './pixels.js';
@@ -166,6 +168,13 @@ export class BrowserRecognizer implements FrameRecognizer {
     }
   }
 
+  /** detect()'s faces, boxes clipped to the picture, in reading order (FrameRecognizer); the
+   *  browser build has no face cap report. */
+  async frameFaces(raster: Raster): Promise<{ faces: FoundFace[]; dropped: number }> {
+    const faces = (await this.detect(raster)).map((f): FoundFace => ({ ...f, box: clipBox(f.box, raster.width, raster.height), detected: true }));
+    return { faces: readingOrder(faces), dropped: 0 };
+  }
+
   /** The aligned crop the model sees for a face. */
   crop(raster: Raster, face: Face): Raster {
     const { size, channels } = this.config.input;
@@ -196,9 +205,9 @@ export class BrowserRecognizer implements FrameRecognizer {
     const raster = await toRaster(image);
     return this.serial(async () => {
       const t0 = performance.now();
-      const faces = await this.detect(raster);
+      const { faces } = await this.frameFaces(raster);
       const { probs, confidence } = await this.classify(faces.map((f) => this.crop(raster, f)));
-      const results = faces.map((f, i) => faceResult(f, probs[i], confidence[i]));
+      const results = faces.map((f, i) => faceResult(f, probs[i], confidence[i], i + 1));
       return { width: raster.width, height: raster.height, faces: results, classes: this.classes, ms: performance.now() - t0, engine: `${this.engine} + face-api on ${this.backend}` };
     });
   }

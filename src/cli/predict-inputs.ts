@@ -19,12 +19,29 @@ export interface PredictInput {
   files: string[];
 }
 
-/** Resolves the argument to image files (a folder's images, sorted, top level) or one video. */
-export function resolveInput(path: string): PredictInput {
+/** Image files of a folder, sorted; with `recursive`, of its subfolders too (hidden ones and
+ *  symbolic links to folders are not entered). */
+function folderImages(dir: string, recursive: boolean): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (recursive && !e.name.startsWith('.')) out.push(...folderImages(p, true));
+    } else if (kindOf(e.name) === 'image') out.push(p);
+  }
+  return out;
+}
+
+/** Resolves the argument to image files (a folder's images, sorted; subfolders with `recursive`)
+ *  or one video. */
+export function resolveInput(path: string, opts: { recursive?: boolean } = {}): PredictInput {
   if (!existsSync(path)) throw new Error(`${path}: no such file or folder`);
   if (statSync(path).isDirectory()) {
-    const files = readdirSync(path).filter((f) => kindOf(f) === 'image').sort().map((f) => join(path, f));
-    if (files.length === 0) throw new Error(`${path}: no images in the folder (looked for ${Object.keys(EXTENSIONS).filter((e) => EXTENSIONS[e] === 'image').join(' ')})`);
+    const files = folderImages(path, opts.recursive ?? false);
+    if (files.length === 0) {
+      const sub = !opts.recursive && readdirSync(path, { withFileTypes: true }).some((e) => e.isDirectory()) ? '; it has subfolders: --recursive reads them' : '';
+      throw new Error(`${path}: no images in the folder (looked for ${Object.keys(EXTENSIONS).filter((e) => EXTENSIONS[e] === 'image').join(' ')})${sub}`);
+    }
     return { kind: 'images', files };
   }
   const kind = kindOf(path);

@@ -1,5 +1,5 @@
 // ModelRunner on onnxruntime-node: runs a model folder's model.onnx (written by `ferkit export
-// --format onnx`) with every graph optimisation on and one intra-op thread per core. Same input
+// --format onnx`) with every graph optimisation on and one intra-op thread per core (not spinning). Same input
 // as every runner: normalised NHWC images [N, H, W, C] (clip models: clips [N, T, H, W, C]) as a
 // flat Float32Array.
 import { readFile } from 'node:fs/promises';
@@ -19,9 +19,28 @@ export interface OnnxRunnerOptions {
   embedding?: boolean;
 }
 
+/** Session options for ferkit's graphs: every optimisation, `threads` intra-op threads (default:
+ *  FERKIT_ORT_THREADS, else the cores) that sleep between operators instead of spinning, since the
+ *  machine is often shared (other processes, the recognizer's own decode and detector threads):
+ *  spinning threads took CPU from them and made small graphs slower under load, not faster. */
+export function sessionOptions(threads = defaultThreads()): Ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
+function defaultThreads(): number {
+  const n = Number(process.env.FERKIT_ORT_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
+}
+
 /** onnxruntime-node, an optional dependency: npm leaves it out where its install script cannot
  *  fetch its extra files (from nuget.org, beyond the npm registry). */
-async function importOrt(): Promise<typeof Ort> {
+export async function importOrt(): Promise<typeof Ort> {
   try {
     return await import('onnxruntime-node');
   } catch (e) {
@@ -51,17 +70,12 @@ export class OnnxRunner implements ModelRunner {
   /** Opens an ONNX file (or bytes) for a model with the given config. */
   static async create(model: string | Uint8Array, config: ModelConfig, options: OnnxRunnerOptions = {}): Promise<OnnxRunner> {
     const ort = await importOrt();
-    const sessionOptions: Ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: options.threads ?? availableParallelism(),
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-    };
+    const opts = sessionOptions(options.threads);
     const label = typeof model === 'string' ? model : '<ONNX bytes>';
     let session: Ort.InferenceSession;
     try {
       // (two calls: the overloads take a path or bytes, not their union)
-      session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+      session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
     } catch (e) {
       throw new Error(`${label}: onnxruntime cannot load it: ${(e as Error).message.split('\n')[0]}`);
     }

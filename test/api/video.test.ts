@@ -1,9 +1,12 @@
 // recognizeVideo on an mp4 made from real CK+48 faces (two people side by side): one timeline per
 // face, tracked by IoU; EMA smoothing follows its formula; a clip model's sliding window; the live
-// stream gives the same frames as the file.
+// stream gives the same frames as the file; on the ONNX detector, faces followed between
+// detections match detecting every frame.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadRecognizer, Recognizer, IouTracker, iou, type Box, type VideoResult } from '../../src/api/index.js';
+import { loadFaceDetector } from '../../src/api/recognizer.js';
+import { loadRunner } from '../../src/infer/load.js';
 import { tf } from '../../src/engine/backend.js';
 import { TfjsRunner } from '../../src/infer/tfjs-runner.js';
 import { loadModel } from '../../src/models/io.js';
@@ -78,7 +81,7 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
 
   it('smooths each face with the documented EMA: p_t = a·raw_t + (1−a)·p_(t−1), a = 1 − exp(−Δt/τ)', () => {
     assert.deepEqual(result.temporal, { mode: 'ema', tau: 0.5 });
-    for (const id of [0, 1]) {
+    for (const id of [1, 2]) {
       const seq = result.frames.map((fr) => ({ time: fr.time, f: fr.faces.find((f) => f.faceId === id)! }));
       assert.ok(maxDiff(seq[0].f.probabilities, seq[0].f.rawProbabilities) < 1e-9, 'the first frame is the raw output');
       for (let k = 1; k < seq.length; k++) {
@@ -99,7 +102,7 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     for (const fr of got) for (const f of fr.faces) assert.ok(maxDiff(f.probabilities, f.rawProbabilities) === 0, 'tau 0: no smoothing');
     // Same faces, same ids and boxes as the decoded file, up to the codec's loss.
     got.forEach((fr, i) => {
-      assert.deepEqual(fr.faces.map((f) => f.faceId).sort(), [0, 1]);
+      assert.deepEqual(fr.faces.map((f) => f.faceId).sort(), [1, 2]);
       for (const f of fr.faces) {
         const g = result.frames[i].faces.find((x) => x.faceId === f.faceId)!;
         assert.ok(iou(f.box, g.box) > 0.8, `frame ${i} face ${f.faceId}: ${f.box} vs ${g.box}`);
@@ -129,13 +132,15 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
   it('the trained clip model (models/ial-ckplus48) gives a 3-frame window timeline per face, the same on ONNX and TF.js', async () => {
     const dir = new URL('../../models/ial-ckplus48', import.meta.url).pathname;
     const results: VideoResult[] = [];
-    for (const engine of ['tfjs', 'onnx'] as const) results.push(await (await loadRecognizer({ model: dir, engine })).recognizeVideo(video.path));
+    // One face detector for both, so the model runners see the same crops.
+    const detector = await loadFaceDetector();
+    for (const engine of ['tfjs', 'onnx'] as const) results.push(await new Recognizer(await loadRunner(dir, { engine }), {}, detector).recognizeVideo(video.path));
     const [tfjs, onnx] = results;
     assert.deepEqual(tfjs.temporal, { mode: 'clip-window', frames: 3 });
     assert.equal(tfjs.timelines.length, 2);
     // The left face is CK+'s happy sequence: every window says happy. (The right, surprise, is
     // not recognised: the model learnt on CK+48's tight crops, the video path aligns with a margin.)
-    const left = tfjs.timelines.find((t) => t.faceId === 0)!;
+    const left = tfjs.timelines.find((t) => t.faceId === 1)!;
     assert.deepEqual(new Set(left.points.map((p) => p.label)), new Set(['happy']));
     assert.equal(left.summary.dominantLabel, 'happy');
     for (let i = 0; i < tfjs.frames.length; i++) {
@@ -144,6 +149,36 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
         assert.ok(maxDiff(f.probabilities, g.probabilities) < 1e-4, `frame ${i} face ${f.faceId}: ONNX vs TF.js`);
       }
     }
+  });
+
+  it('on the ONNX detector, follows faces between detections: the same faces, ids and labels as detecting every frame', async () => {
+    const onnx = await loadRecognizer();
+    assert.ok(onnx.canTrack);
+    // 8 fps: a detection every 2nd frame at the default 0.2 s, every frame at 0.
+    const every = await onnx.recognizeVideo(video.path, { detectInterval: 0 });
+    const followed = await onnx.recognizeVideo(video.path);
+    assert.equal(followed.frames.length, every.frames.length);
+    followed.frames.forEach((fr, i) => {
+      assert.deepEqual(fr.faces.map((f) => f.faceId).sort(), [1, 2], `frame ${i}`);
+      for (const f of fr.faces) {
+        const g = every.frames[i].faces.find((x) => x.faceId === f.faceId)!;
+        assert.ok(iou(f.box, g.box) > 0.75, `frame ${i} face ${f.faceId}: followed ${f.box.map(Math.round)} vs detected ${g.box.map(Math.round)}`);
+        assert.equal(f.landmarks.length, 68);
+      }
+    });
+    const dominant = (r: VideoResult) => r.timelines.map((t) => t.summary.dominantLabel);
+    assert.deepEqual(dominant(followed), dominant(every));
+    // The live stream (one frame per model call) gives what the file gives (8 frames per call).
+    const streamed = [];
+    for await (const fr of onnx.stream(video.frames.map((image, i) => ({ image, time: i / video.fps })))) streamed.push(fr);
+    const fromFrames = await onnx.recognizeVideo({ frames: video.frames, fps: video.fps });
+    streamed.forEach((fr, i) => {
+      for (const f of fr.faces) assert.ok(maxDiff(f.probabilities, fromFrames.frames[i].faces.find((x) => x.faceId === f.faceId)!.probabilities) < 1e-5);
+    });
+    await assert.rejects(onnx.recognizeVideo(video.path, { detectInterval: -1 }), /detectInterval must be ≥ 0 seconds/);
+    // The TF.js detector cannot follow: it detects every frame.
+    assert.equal(rec.canTrack, false);
+    await onnx.dispose();
   });
 
   it('refuses a video over the length limit and names it', async () => {
@@ -156,12 +191,12 @@ describe('IouTracker', () => {
     const t = new IouTracker({ maxGap: 0.5 });
     const a: Box = [0, 0, 100, 100];
     const b: Box = [300, 0, 100, 100];
-    assert.deepEqual(t.update([a, b], 0).ids, [0, 1]);
-    assert.deepEqual(t.update([[310, 5, 100, 100], [10, 5, 100, 100]], 0.1).ids, [1, 0]);
-    assert.deepEqual(t.update([[20, 10, 100, 100]], 0.2).ids, [0]);
+    assert.deepEqual(t.update([a, b], 0).ids, [1, 2]);
+    assert.deepEqual(t.update([[310, 5, 100, 100], [10, 5, 100, 100]], 0.1).ids, [2, 1]);
+    assert.deepEqual(t.update([[20, 10, 100, 100]], 0.2).ids, [1]);
     const later = t.update([[320, 10, 100, 100]], 1.0);
-    assert.deepEqual(later.ended.sort(), [0, 1]);
-    assert.deepEqual(later.ids, [2]);
+    assert.deepEqual(later.ended.sort(), [1, 2]);
+    assert.deepEqual(later.ids, [3]);
     assert.equal(iou([0, 0, 10, 10], [5, 0, 10, 10]), 50 / 150);
   });
 });

@@ -49,8 +49,8 @@ describe('ferkit predict', () => {
     assert.equal(r.code, 0, r.stderr);
     const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
     assert.ok(rows.length >= 6, `${rows.length} faces in two group photos`);
-    const classes = Object.keys(rows[0]).slice(8);
-    assert.deepEqual(Object.keys(rows[0]).slice(0, 8), ['file', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence']);
+    const classes = Object.keys(rows[0]).slice(9);
+    assert.deepEqual(Object.keys(rows[0]).slice(0, 9), ['file', 'face', 'x', 'y', 'width', 'height', 'detected', 'label', 'confidence']);
     for (const row of rows) {
       const sum = classes.reduce((a, c) => a + Number(row[c]), 0);
       assert.ok(Math.abs(sum - 1) < 1e-4, `row sums to ${sum}`);
@@ -82,7 +82,7 @@ describe('ferkit predict', () => {
     assert.equal(csv.code, 0, csv.stderr);
     const rows = parse(csv.stdout, { columns: true }) as Record<string, string>[];
     assert.equal(rows.length, 2 * video.frames.length);
-    assert.deepEqual(new Set(rows.map((x) => x.face)), new Set(['0', '1']));
+    assert.deepEqual(new Set(rows.map((x) => x.face)), new Set(['1', '2']));
   });
 
   it('clear errors: a missing input, an unknown file type, both --json and --csv', () => {
