@@ -1,8 +1,9 @@
 // Finding the faces a person sees in a picture, around one low-level detector call (FaceDetector:
 // a raster in, boxes + 68 landmarks out; face-api's SSD by default, swappable). The detector sees a
 // small square (SSD: 512x512), so one pass over a big picture misses small faces: pictures whose
-// longer side is above `tileAbove` are also cut into overlapping tiles, each detected at the usual
-// scale, and the detections merged (non-maximum suppression). Face crops (a close-up, a 48x48 FER
+// longer side is above `tileAbove`, or whose first pass finds small faces (a crowd, a grid), are
+// also cut into overlapping tiles, each detected at a scale that shows such faces well, and the
+// detections merged (non-maximum suppression). Face crops (a close-up, a 48x48 FER
 // face) give the detector no context: in 'auto' mode a picture shaped like a crop is retried on
 // padded copies, and when that finds nothing either but the picture is a face crop, the whole
 // picture stands for one face, flagged `detected: false`. Boxes are clipped to the picture; the
@@ -124,19 +125,31 @@ export function mergeDetections(cands: readonly { face: Face; rank: number }[]):
   return kept.sort((a, b) => b.score - a.score);
 }
 
-/** Detections over the whole picture, plus tiles when it is big. */
+/** SSD pads a picture to a square and scales it to this side. */
+const SSD_SIDE = 512;
+/** Faces below this many pixels in the detector's input are found unreliably: when the whole
+ *  picture's pass finds one that small, there are likely smaller ones it missed (a crowd, a grid
+ *  of faces), and tiles sized to show them at TILE_FACE pixels are detected too. */
+const SMALL_FACE = 32;
+const TILE_FACE = 48;
+const MAX_TILES = 36;
+
+/** Detections over the whole picture, plus tiles when it is big or shows small faces. */
 async function detectAll(raster: Raster, detector: FaceDetector, o: Required<Omit<FindOptions, 'mode'>>): Promise<Face[]> {
   const maxResults = Math.max(DEFAULT_MAX_FACES, o.maxFaces);
   const whole = await scaledPass(raster, detector, o.detectMaxSide, o.minConfidence, maxResults);
   const side = Math.max(raster.width, raster.height);
-  if (!(o.tileAbove > 0 && side > o.tileAbove)) return whole;
+  const smallest = Math.min(...whole.map((f) => Math.min(f.box[2], f.box[3])));
+  const small = o.tileAbove > 0 && (smallest * SSD_SIDE) / side < SMALL_FACE;
+  if (!(o.tileAbove > 0 && (side > o.tileAbove || small))) return whole;
+  let t = small ? Math.max(SSD_SIDE, Math.min(o.tileSide, Math.round((smallest * SSD_SIDE) / TILE_FACE))) : o.tileSide;
+  // Bound the work: larger tiles when a huge picture would need too many.
+  while (tileStarts(raster.width, Math.min(t, raster.width), t / 5).length * tileStarts(raster.height, Math.min(t, raster.height), t / 5).length > MAX_TILES) t = Math.round(t * 1.25);
   const cands = whole.map((face) => ({ face, rank: face.score }));
-  const t = o.tileSide;
-  const shared = Math.round(t / 5);
   const tw = Math.min(t, raster.width);
   const th = Math.min(t, raster.height);
-  for (const y0 of tileStarts(raster.height, th, shared)) {
-    for (const x0 of tileStarts(raster.width, tw, shared)) {
+  for (const y0 of tileStarts(raster.height, th, Math.round(th / 5))) {
+    for (const x0 of tileStarts(raster.width, tw, Math.round(tw / 5))) {
       const tile = cropRaster(raster, x0, y0, tw, th);
       for (const f of await scaledPass(tile, detector, o.detectMaxSide, o.minConfidence, maxResults)) {
         const face = mapFace(f, 1, 1, x0, y0);
