@@ -188,14 +188,16 @@ export function clipBox(b: Face['box'], width: number, height: number): Face['bo
   return [x0, y0, x1 - x0, y1 - y0];
 }
 
-/** Rows top to bottom (a face joins a row when its centre is within 0.6 face heights of the
- *  row's), each row left to right: the order a person numbers faces in. */
+/** Rows top to bottom, each left to right: the order a person numbers faces in. A face joins the
+ *  current row when its vertical extent overlaps the row's (mean centre and height) by at least 30%
+ *  of the smaller height, so people standing a little higher or lower stay in one row. */
 export function readingOrder<T extends { box: Face['box'] }>(faces: readonly T[]): T[] {
   const cy = (f: T) => f.box[1] + f.box[3] / 2;
   const rows: { faces: T[]; cy: number; h: number }[] = [];
   for (const f of [...faces].sort((a, b) => cy(a) - cy(b))) {
     const row = rows[rows.length - 1];
-    if (row && Math.abs(cy(f) - row.cy) < 0.6 * row.h) {
+    const shared = row ? Math.min(row.cy + row.h / 2, f.box[1] + f.box[3]) - Math.max(row.cy - row.h / 2, f.box[1]) : 0;
+    if (row && shared >= 0.3 * Math.min(row.h, f.box[3])) {
       row.faces.push(f);
       row.cy += (cy(f) - row.cy) / row.faces.length;
       row.h += (f.box[3] - row.h) / row.faces.length;

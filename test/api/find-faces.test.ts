@@ -150,6 +150,9 @@ describe('face finding helpers', () => {
     const f = (x: number, y: number) => ({ box: [x, y, 40, 50] as Face['box'] });
     const order = readingOrder([f(300, 12), f(10, 200), f(150, 0), f(20, 5), f(200, 210)]);
     assert.deepEqual(order.map((o) => o.box.slice(0, 2)), [[20, 5], [150, 0], [300, 12], [10, 200], [200, 210]]);
+    // sample1's three people stand at different heights: still one row, left to right.
+    const people = readingOrder([{ box: [1476, 199, 203, 241] as Face['box'] }, { box: [414, 355, 177, 240] as Face['box'] }, { box: [838, 421, 186, 228] as Face['box'] }]);
+    assert.deepEqual(people.map((p) => p.box[0]), [414, 838, 1476]);
     assert.deepEqual(clipBox([-5, 10, 30, 100], 20, 50), [0, 10, 20, 40]);
   });
 });
