@@ -13,7 +13,7 @@ import { decodeVideo } from '../data/video.js';
 import { Rng } from '../data/rng.js';
 import type { ClipSample, ImageSample, ImageSource } from '../data/types.js';
 import type { InputSpec } from '../models/model.js';
-import { fitRaster } from '../models/preprocess.js';
+import { fitRaster, pixelChannels } from '../models/preprocess.js';
 
 export interface SampleStore {
   readonly size: number;
@@ -102,7 +102,7 @@ function skippedOf(index: number, item: ImageSample | ClipSample, e: unknown): S
  *  list of samples skipped). */
 export async function loadSampleStore(items: readonly (ImageSample | ClipSample)[], input: InputSpec, opts: LoadStoreOptions = {}): Promise<LoadedStore> {
   const [h, w] = input.size;
-  const c = input.channels;
+  const c = pixelChannels(input);
   const hash = createHash('sha256').update(`v1|${w}x${h}x${c}|${opts.skipBad ? 'skip-bad|' : ''}`);
   for (const s of items) {
     const f = framesOfSample(s);
