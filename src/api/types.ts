@@ -1,4 +1,11 @@
 // What the recognition API returns: plain JSON-safe objects (the server sends them as they are).
+import type { ExpressionClass } from '../data/types.js';
+
+/** An expression name, one of CANONICAL_CLASSES; a model predicts those in its `config.classes`. */
+export type ExpressionLabel = ExpressionClass;
+
+/** Probability per expression of the model's classes (in their order); sums to 1. */
+export type ExpressionProbabilities = Partial<Record<ExpressionLabel, number>>;
 
 /** One face in one image. */
 export interface FaceResult {
@@ -13,9 +20,9 @@ export interface FaceResult {
   /** 68 landmarks (iBUG order) in image pixels (they may lie outside the image); none when not detected. */
   landmarks: [number, number][];
   /** Probability per expression, in the model's class order; sums to 1. */
-  probabilities: Record<string, number>;
+  probabilities: ExpressionProbabilities;
   /** The most probable expression. */
-  label: string;
+  label: ExpressionLabel;
   /** The method's own confidence (ARBEx) when it has one, else the top probability (in videos:
    *  of the smoothed probabilities). */
   confidence: number;
@@ -33,8 +40,8 @@ export interface ImageResult {
  *  confidence are smoothed (EMA) for image models; raw* are this frame's own output. */
 export interface TrackedFace extends FaceResult {
   /** The model's output for this frame alone (before smoothing). */
-  rawProbabilities: Record<string, number>;
-  rawLabel: string;
+  rawProbabilities: ExpressionProbabilities;
+  rawLabel: ExpressionLabel;
   rawConfidence: number;
 }
 
@@ -58,11 +65,11 @@ export interface TimelinePoint {
   frame: number;
   box: [number, number, number, number];
   detected: boolean;
-  probabilities: Record<string, number>;
-  label: string;
+  probabilities: ExpressionProbabilities;
+  label: ExpressionLabel;
   confidence: number;
-  rawProbabilities: Record<string, number>;
-  rawLabel: string;
+  rawProbabilities: ExpressionProbabilities;
+  rawLabel: ExpressionLabel;
   rawConfidence: number;
 }
 
@@ -72,11 +79,11 @@ export interface FaceSummary {
   lastTime: number;
   frames: number;
   /** Mean of the timeline's probabilities. */
-  meanProbabilities: Record<string, number>;
+  meanProbabilities: ExpressionProbabilities;
   /** Label of the mean probabilities. */
-  dominantLabel: string;
+  dominantLabel: ExpressionLabel;
   /** Fraction of the face's frames carrying each label. */
-  labelShare: Record<string, number>;
+  labelShare: ExpressionProbabilities;
 }
 
 export interface FaceTimeline {
@@ -93,8 +100,8 @@ export interface VideoSummary {
   /** Frames with at least one face. */
   framesWithFaces: number;
   /** Mean probabilities over every face in every frame (empty object when no face was seen). */
-  meanProbabilities: Record<string, number>;
-  dominantLabel: string | null;
+  meanProbabilities: ExpressionProbabilities;
+  dominantLabel: ExpressionLabel | null;
 }
 
 export interface VideoResult {

@@ -1,20 +1,18 @@
 // Expressions over time. Every frame goes through the detector; faces keep their identity across
-// frames by box IoU (tracker.ts). With a clip model (config.input.kind === 'clip') each face is
-// classified on a sliding window of its last `frames` aligned crops (the first crops repeat until
-// the window fills); with an image model each face's per-frame probabilities are smoothed by an
-// exponential moving average whose weight follows the time step, α = 1 − exp(−Δt/τ), so the
-// smoothing means the same at any frame rate (τ = 0.5 s by default; τ = 0 turns it off).
+// frames by box IoU (tracker.ts), and a scene cut ends every track. With a clip model
+// (config.input.kind === 'clip') each face is classified on a sliding window of its last `frames`
+// aligned crops (the first crops repeat until the window fills); with an image model each face's
+// per-frame probabilities are smoothed by an exponential moving average whose weight follows the
+// time step, α = 1 − exp(−Δt/τ), so the smoothing means the same at any frame rate (τ = 0.5 s by
+// default; τ = 0 turns it off). The per-frame part (tracking, smoothing, summaries) is frames.ts,
+// shared with the browser build. Video files stream through ffmpeg frame by frame (openVideo).
 import type { Raster } from '../data/image.js';
 import { openVideo, type VideoFrame } from '../data/video.js';
+import { FrameAnalyser, summarise, type TemporalOptions } from './frames.js';
 import type { Recognizer } from './recognizer.js';
-import { faceResult, topLabel } from './results.js';
-import { IouTracker, type TrackerOptions } from './tracker.js';
-import type { FaceSummary, FaceTimeline, FrameResult, TrackedFace, VideoResult, VideoSummary } from './types.js';
+import type { FrameResult, TrackedFace, VideoResult } from './types.js';
 
-export interface TemporalOptions extends TrackerOptions {
-  /** EMA time constant in seconds for image models (default 0.5; 0 = no smoothing). */
-  tau?: number;
-}
+export { FrameAnalyser, summarise, frameSignature, isSceneCut, SCENE_CUT, type FrameRecognizer, type TemporalOptions } from './frames.js';
 
 export interface VideoOptions extends TemporalOptions {
   /** Frames per second to analyse (default: the video's rate, at most 15; a slower video is
@@ -52,178 +50,6 @@ export type StreamFrame = Raster | { image: Raster; time?: number };
 
 export const DEFAULT_VIDEO_FPS = 15;
 export const DEFAULT_VIDEO_MAX_SIDE = 1280;
-
-interface TrackState {
-  /** EMA of the probabilities (and of the method's own confidence, last, when it has one). */
-  ema?: Float64Array;
-  lastTime: number;
-  crops: Raster[];
-}
-
-/** A frame's look in brief: mean grey level of an 8x8 grid of cells (every 4th pixel read). */
-export function frameSignature(r: Raster): Float32Array {
-  const sig = new Float32Array(64);
-  const count = new Float32Array(64);
-  const c = r.channels;
-  for (let y = 0; y < r.height; y += 4) {
-    const cy = Math.min(7, Math.floor((y * 8) / r.height));
-    for (let x = 0; x < r.width; x += 4) {
-      const o = (y * r.width + x) * c;
-      const v = c === 3 ? (r.data[o] + r.data[o + 1] + r.data[o + 2]) / 3 : r.data[o];
-      const k = cy * 8 + Math.min(7, Math.floor((x * 8) / r.width));
-      sig[k] += v;
-      count[k]++;
-    }
-  }
-  for (let k = 0; k < 64; k++) sig[k] /= Math.max(1, count[k]);
-  return sig;
-}
-
-/** Mean absolute difference of grid cells, 0-255, above which consecutive frames are a scene cut
- *  (a camera pan moves a frame's cells by a few grey levels; a cut to another shot by tens). */
-export const SCENE_CUT = 30;
-
-export function isSceneCut(a: Float32Array, b: Float32Array): boolean {
-  let d = 0;
-  for (let k = 0; k < 64; k++) d += Math.abs(a[k] - b[k]);
-  return d / 64 > SCENE_CUT;
-}
-
-/** Per-stream state: tracks, their smoothing or crop windows. One per video or live stream. A
- *  scene cut ends every track (the same place on screen is another person after a cut). */
-export class FrameAnalyser {
-  private readonly tracker: IouTracker;
-  private readonly states = new Map<number, TrackState>();
-  private index = 0;
-  private signature: Float32Array | undefined;
-  private size = '';
-  readonly tau: number;
-
-  constructor(
-    private readonly recognizer: Recognizer,
-    opts: TemporalOptions = {},
-  ) {
-    this.tracker = new IouTracker(opts);
-    this.tau = opts.tau ?? 0.5;
-    if (!(this.tau >= 0)) throw new Error(`tau must be ≥ 0 seconds, got ${opts.tau}`);
-  }
-
-  get temporal(): VideoResult['temporal'] {
-    const input = this.recognizer.config.input;
-    return input.kind === 'clip' ? { mode: 'clip-window', frames: input.frames! } : { mode: 'ema', tau: this.tau };
-  }
-
-  /** Detects, tracks and classifies the faces of the next frame. */
-  push(frame: Raster, time: number): Promise<FrameResult> {
-    const rec = this.recognizer;
-    return rec.serial(async () => {
-      const signature = frameSignature(frame);
-      const size = `${frame.width}x${frame.height}`;
-      const cut = this.signature !== undefined && (size !== this.size || isSceneCut(this.signature, signature));
-      this.signature = signature;
-      this.size = size;
-      if (cut) {
-        this.tracker.endAll();
-        this.states.clear();
-      }
-      const { faces, dropped } = await rec.findFaces(frame, rec.options.faces === 'whole' ? 'whole' : 'detect');
-      const { ids, ended } = this.tracker.update(faces.map((f) => f.box), time);
-      for (const id of ended) this.states.delete(id);
-      const crops = faces.map((f) => rec.crop(frame, f));
-      const states = ids.map((id) => {
-        const s = this.states.get(id) ?? { lastTime: time, crops: [] };
-        this.states.set(id, s);
-        return s;
-      });
-      const input = rec.config.input;
-      let out: Awaited<ReturnType<Recognizer['classify']>>;
-      if (input.kind === 'clip') {
-        const t = input.frames!;
-        const windows = states.map((s, i) => {
-          s.crops.push(crops[i]);
-          if (s.crops.length > t) s.crops.shift();
-          return [...new Array<Raster>(t - s.crops.length).fill(s.crops[0]), ...s.crops];
-        });
-        out = await rec.classify(windows);
-      } else out = await rec.classify(crops);
-      const result: TrackedFace[] = faces.map((f, i) => {
-        const raw = out.probs[i];
-        const rawConfidence = out.confidence[i];
-        const { probabilities, confidence } = input.kind === 'clip' ? { probabilities: raw, confidence: rawConfidence } : this.smooth(states[i], raw, out.own ? rawConfidence : undefined, time);
-        return { ...faceResult(f, probabilities, confidence, ids[i]), rawProbabilities: raw, rawLabel: topLabel(raw), rawConfidence };
-      });
-      for (const s of states) s.lastTime = time;
-      return { index: this.index++, time, width: frame.width, height: frame.height, faces: result, droppedFaces: dropped, ...(cut ? { sceneCut: true } : {}) };
-    });
-  }
-
-  /** The EMA of a track's probabilities; the confidence is the smoothed top probability, or the
-   *  smoothed confidence of a method that has its own (ARBEx). */
-  private smooth(s: TrackState, raw: Record<string, number>, own: number | undefined, time: number): { probabilities: Record<string, number>; confidence: number } {
-    const names = Object.keys(raw);
-    const x = Float64Array.from([...names.map((n) => raw[n]), ...(own === undefined ? [] : [own])]);
-    if (!s.ema || this.tau === 0) s.ema = x;
-    else {
-      const a = 1 - Math.exp(-Math.max(0, time - s.lastTime) / this.tau);
-      for (let k = 0; k < x.length; k++) s.ema[k] = a * x[k] + (1 - a) * s.ema[k];
-    }
-    const probabilities = Object.fromEntries(names.map((n, k) => [n, s.ema![k]]));
-    return { probabilities, confidence: own === undefined ? Math.max(...names.map((_, k) => s.ema![k])) : s.ema[names.length] };
-  }
-}
-
-function meanOf(rows: readonly Record<string, number>[], classes: readonly string[]): Record<string, number> {
-  if (rows.length === 0) return {};
-  return Object.fromEntries(classes.map((c) => [c, rows.reduce((a, r) => a + r[c], 0) / rows.length]));
-}
-
-/** Per-face timelines and summaries from analysed frames. */
-export function summarise(frames: readonly FrameResult[], classes: readonly string[]): { timelines: FaceTimeline[]; summary: VideoSummary } {
-  const byFace = new Map<number, FaceTimeline['points']>();
-  for (const fr of frames) {
-    for (const f of fr.faces) {
-      const pts = byFace.get(f.faceId) ?? [];
-      pts.push({
-        time: fr.time,
-        frame: fr.index,
-        box: f.box,
-        detected: f.detected,
-        probabilities: f.probabilities,
-        label: f.label,
-        confidence: f.confidence,
-        rawProbabilities: f.rawProbabilities,
-        rawLabel: f.rawLabel,
-        rawConfidence: f.rawConfidence,
-      });
-      byFace.set(f.faceId, pts);
-    }
-  }
-  const timelines = [...byFace].sort((a, b) => a[0] - b[0]).map(([faceId, points]): FaceTimeline => {
-    const mean = meanOf(points.map((p) => p.probabilities), classes);
-    const share = Object.fromEntries(classes.map((c) => [c, points.filter((p) => p.label === c).length / points.length]));
-    const summary: FaceSummary = {
-      faceId,
-      firstTime: points[0].time,
-      lastTime: points[points.length - 1].time,
-      frames: points.length,
-      meanProbabilities: mean,
-      dominantLabel: topLabel(mean),
-      labelShare: share,
-    };
-    return { faceId, points, summary };
-  });
-  const all = frames.flatMap((fr) => fr.faces.map((f) => f.probabilities));
-  const mean = meanOf(all, classes);
-  const summary: VideoSummary = {
-    frames: frames.length,
-    duration: frames.length ? frames[frames.length - 1].time - frames[0].time : 0,
-    faces: timelines.length,
-    framesWithFaces: frames.filter((f) => f.faces.length > 0).length,
-    meanProbabilities: mean,
-    dominantLabel: all.length ? topLabel(mean) : null,
-  };
-  return { timelines, summary };
-}
 
 /** A frame result scaled from the analysed frame's pixels to the source video's. */
 function scaleResult(fr: FrameResult, sx: number, sy: number, width: number, height: number): FrameResult {

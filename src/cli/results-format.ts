@@ -1,6 +1,6 @@
 // Recognition results as text: a readable table, CSV rows (one per face, or per face per frame),
 // and the JSON shapes `ferkit predict --json` prints. Shared by predict and demo.
-import type { FaceResult, VideoResult } from '../api/types.js';
+import type { ExpressionLabel, FaceResult, VideoResult } from '../api/types.js';
 
 export interface ImageRecord {
   file: string;
@@ -59,20 +59,20 @@ const csvCell = (v: string | number) => {
 };
 const csvRow = (cells: (string | number)[]) => cells.map(csvCell).join(',');
 
-export function imageCsv(records: readonly ImageRecord[], classes: readonly string[]): string {
+export function imageCsv(records: readonly ImageRecord[], classes: readonly ExpressionLabel[]): string {
   const rows = [csvRow(['file', 'face', 'x', 'y', 'width', 'height', 'detected', 'label', 'confidence', ...classes])];
   for (const r of records) {
-    for (const f of r.faces) rows.push(csvRow([r.file, f.faceId, ...f.box, String(f.detected), f.label, f.confidence, ...classes.map((c) => f.probabilities[c])]));
+    for (const f of r.faces) rows.push(csvRow([r.file, f.faceId, ...f.box, String(f.detected), f.label, f.confidence, ...classes.map((c) => f.probabilities[c] ?? 0)]));
   }
   return rows.join('\n');
 }
 
-export function videoCsv(file: string, v: VideoResult, classes: readonly string[]): string {
+export function videoCsv(file: string, v: VideoResult, classes: readonly ExpressionLabel[]): string {
   // Smoothed label, confidence and probabilities, then this frame's raw ones.
   const rows = [csvRow(['file', 'time', 'frame', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence', ...classes, 'raw_label', 'raw_confidence', ...classes.map((c) => `raw_${c}`)])];
   for (const t of v.timelines) {
     for (const p of t.points) {
-      rows.push(csvRow([file, p.time, p.frame, t.faceId, ...p.box, p.label, p.confidence, ...classes.map((c) => p.probabilities[c]), p.rawLabel, p.rawConfidence, ...classes.map((c) => p.rawProbabilities[c])]));
+      rows.push(csvRow([file, p.time, p.frame, t.faceId, ...p.box, p.label, p.confidence, ...classes.map((c) => p.probabilities[c] ?? 0), p.rawLabel, p.rawConfidence, ...classes.map((c) => p.rawProbabilities[c] ?? 0)]));
     }
   }
   return rows.join('\n');

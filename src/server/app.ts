@@ -1,6 +1,7 @@
 // `ferkit serve`'s HTTP app (Fastify): POST /v1/recognize (image bytes or multipart → faces),
 // POST /v1/recognize-video (video bytes or multipart → timelines), GET /health, GET /openapi.json
-// and the web page at /. The recognizer runs one request at a time (Recognizer.serial); requests
+// and the web page at / (its client-side mode loads the browser build from /browser/,
+// browser-assets.ts); CORS for the origins given (off by default). The recognizer runs one request at a time (Recognizer.serial); requests
 // beyond limits.maxQueue get 503 instead of queueing without bound.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import { decodeImageBytes } from '../api/decode.js';
@@ -17,6 +19,7 @@ import { DataError } from '../data/errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { packageVersion } from '../cli/version.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+import { registerBrowserAssets, type BrowserAssets } from './browser-assets.js';
 import { addRequestBodies } from './openapi.js';
 import type { RecognizePool } from './recognize-pool.js';
 import { errorSchema, healthResponse, recognizeResponse, videoResponse } from './schemas.js';
@@ -30,6 +33,11 @@ export interface ServerOptions {
   logger?: boolean;
   /** When set, /v1/* requests must carry it (X-API-Key header, or Authorization: Bearer). */
   apiKey?: string;
+  /** Origins (e.g. https://app.example.com) whose pages may call the API; '*' allows any.
+   *  Default: none, no CORS headers (preflight OPTIONS requests get 404). */
+  cors?: string[];
+  /** Where /browser/ (the page's client-side mode) gets its files from. */
+  browser?: BrowserAssets;
 }
 
 /** An error the client caused: sent as its status with the message. */
@@ -65,6 +73,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       info: { title: 'ferkit', description: 'Facial expression recognition over HTTP', version: packageVersion() },
     },
   });
+  if (opts.cors?.length) {
+    await app.register(cors, { origin: opts.cors.includes('*') ? '*' : opts.cors, methods: ['GET', 'POST'], maxAge: 600 });
+  }
   await app.register(multipart, { limits: { files: 1, fileSize: limits.maxVideoBytes, fields: 10 } });
   // Raw uploads: any image/* or video/* type, or octet-stream, arrive as one buffer.
   app.addContentTypeParser(/^(image|video)\/[\w.+-]+$/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -88,7 +99,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const keyHash = opts.apiKey ? createHash('sha256').update(opts.apiKey).digest() : undefined;
   if (keyHash) {
     app.addHook('onRequest', async (req) => {
-      if (!req.url.startsWith('/v1/')) return;
+      // CORS preflights carry no key; the request they announce does.
+      if (req.method === 'OPTIONS' || !req.url.startsWith('/v1/')) return;
       const auth = req.headers.authorization;
       const given = (req.headers['x-api-key'] as string | undefined) ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : undefined);
       if (given === undefined || !timingSafeEqual(createHash('sha256').update(given).digest(), keyHash)) {
@@ -197,6 +209,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => addRequestBodies(app.swagger() as Record<string, unknown>, limits));
 
+  await registerBrowserAssets(app, opts.browser);
   const page = await readFile(webPagePath(), 'utf8');
   app.get('/', { schema: { hide: true } }, async (_req, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(page));
   return app;

@@ -71,7 +71,7 @@ describe('finding faces (bundled model; sample photos and crops of them)', () =>
     assert.deepEqual([f.detected, f.box, f.landmarks.length, f.detectionScore], [false, [0, 0, 48, 48], 0, 0]);
     // Read whole: the model sees the picture resized to its input, as FER2013 crops are.
     const { probs } = await rec.classify([resizeBilinear(img, 48, 48)]);
-    for (const c of rec.classes) assert.ok(Math.abs(probs[0][c] - f.probabilities[c]) < 1e-6);
+    for (const c of rec.classes) assert.ok(Math.abs(probs[0][c] - f.probabilities[c]!) < 1e-6);
     assert.deepEqual((await rec.recognizeImage(img, { faces: 'detect' })).faces, []);
   });
 

@@ -14,6 +14,7 @@ import { register as train } from './train.js';
 import { register as cv } from './cv.js';
 import { register as report } from './report.js';
 import { register as ensemble } from './ensemble.js';
+import { register as browser } from './browser.js';
 
 export type AddCommand = (program: Command) => void;
 
@@ -28,4 +29,5 @@ export const commands = new Registry<AddCommand>('command')
   .register({ name: 'predict', description: 'expressions of the faces in images, folders and videos', create: predict })
   .register({ name: 'demo', description: "the bundled model on face-api's sample photos", create: demo })
   .register({ name: 'serve', description: 'HTTP API and web page', create: serve })
-  .register({ name: 'report', description: 'HTML report with pictures for a model on a labelled set', create: report });
+  .register({ name: 'report', description: 'HTML report with pictures for a model on a labelled set', create: report })
+  .register({ name: 'browser', description: 'the browser build, web model and face weights in one folder for a web page', create: browser });

@@ -15,6 +15,7 @@ interface ServeFlags {
   videoFps: string;
   maxQueue: string;
   workers: string;
+  cors?: string;
   log?: boolean;
   apiKey?: string;
   faces: string;
@@ -24,6 +25,23 @@ interface ServeFlags {
 /** Addresses only this machine can reach. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '::ffff:127.0.0.1';
+}
+
+/** --cors: '*' or comma-separated origins (scheme://host[:port], as browsers send them). */
+export function parseCors(v: string): string[] {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new Error('--cors needs origins, e.g. --cors https://app.example.com,http://localhost:5173 (or * for any)');
+  for (const o of list) {
+    if (o === '*') continue;
+    let u: URL | undefined;
+    try {
+      u = new URL(o);
+    } catch {
+      u = undefined;
+    }
+    if (!u || !/^https?:$/.test(u.protocol) || u.origin !== o) throw new Error(`--cors: "${o}" is not an origin (scheme://host[:port], no path or trailing slash${u && /^https?:$/.test(u.protocol) ? `; did you mean ${u.origin}?` : ''})`);
+  }
+  return list;
 }
 
 function num(name: string, v: string, integer = false): number {
@@ -52,6 +70,7 @@ async function run(flags: ServeFlags, cmd: Command): Promise<void> {
   const { faces, maxFaces } = faceFlags(flags);
   const apiKey = flags.apiKey ?? (process.env.FERKIT_API_KEY || undefined);
   if (apiKey !== undefined && apiKey.length < 8) throw new Error('--api-key (or FERKIT_API_KEY) must be at least 8 characters');
+  const cors = flags.cors === undefined ? undefined : parseCors(flags.cors);
   await startEngine(cmd);
   const { loadRecognizer } = await import('../../api/recognizer.js');
   const { buildServer } = await import('../../server/app.js');
@@ -66,13 +85,13 @@ async function run(flags: ServeFlags, cmd: Command): Promise<void> {
     pool = new RecognizePool(workers, options);
     await pool.ready;
   }
-  const app = await buildServer({ recognizer, limits, pool, logger: Boolean(flags.log), apiKey });
+  const app = await buildServer({ recognizer, limits, pool, logger: Boolean(flags.log), cors, apiKey });
   const address = await app.listen({ port, host: flags.host });
   // Always said, even with --quiet: the machine is open to whoever can reach it.
   if (!isLoopback(flags.host) && apiKey === undefined) {
     process.stderr.write(`ferkit serve: warning: listening on ${flags.host} without an API key: anyone who can reach this machine can use the API; set --api-key or FERKIT_API_KEY\n`);
   }
-  say(`ferkit serve: ${address} (web page at /, API at /v1/recognize and /v1/recognize-video, OpenAPI at /openapi.json) on ${recognizer.engine}${pool ? `, ${pool.size} image workers` : ''}`);
+  say(`ferkit serve: ${address} (web page at /, API at /v1/recognize and /v1/recognize-video, OpenAPI at /openapi.json) on ${recognizer.engine}${pool ? `, ${pool.size} image workers` : ''}${cors ? `, CORS for ${cors.join(', ')}` : ''}`);
   const stop = async () => {
     await app.close();
     await pool?.close();
@@ -98,6 +117,7 @@ export function register(program: Command): void {
     .option('--video-fps <n>', 'frames per second analysed in videos', '5')
     .option('--max-queue <n>', 'requests in progress before new ones get 503', '64')
     .option('--workers <n>', 'threads recognising images (each its own TF.js instance; videos run on the main thread)', '1')
+    .option('--cors <origins>', 'let pages from these origins call the API (comma-separated, e.g. https://app.example.com; * for any); off by default')
     .option('--log', 'log every request (JSON lines on stdout)')
     .option('--api-key <key>', 'require this key on /v1/* requests (X-API-Key header or Authorization: Bearer); default: FERKIT_API_KEY when set')
     .option('--faces <mode>', 'how faces are found in photos: auto, detect or whole (a request can ask with ?faces=)', 'auto')
