@@ -99,7 +99,8 @@ export async function loadModel(ref: string = bundledModelDir()): Promise<FerMod
   } catch (e) {
     throw new Error(`${configPath}: invalid JSON (${(e as Error).message})`);
   }
-  const config = checkConfig(raw, configPath);
+  // The fingerprint describes the files, not the model: a model in memory may change after loading.
+  const { fingerprint: _files, ...config } = checkConfig(raw, configPath);
   if (member !== undefined) return loadMember(config, configPath, join(dir, WEIGHTS_FILE), member, ref);
   const model = createModel(config);
   await loadModule(join(dir, WEIGHTS_FILE), model, { strict: true });
