@@ -1,8 +1,9 @@
 // Finding the faces a person sees in a picture, around one low-level detector call (FaceDetector:
 // a raster in, boxes + 68 landmarks out; face-api's SSD by default, swappable). The detector sees a
 // small square (SSD: 512x512), so one pass over a big picture misses small faces: pictures whose
-// longer side is above `tileAbove` are also cut into overlapping tiles, each detected at the usual
-// scale, and the detections merged (non-maximum suppression). Face crops (a close-up, a 48x48 FER
+// longer side is above `tileAbove`, or whose first pass finds small faces (a crowd, a grid), are
+// also cut into overlapping tiles, each detected at a scale that shows such faces well, and the
+// detections merged (non-maximum suppression). Face crops (a close-up, a 48x48 FER
 // face) give the detector no context: in 'auto' mode a picture shaped like a crop is retried on
 // padded copies, and when that finds nothing either but the picture is a face crop, the whole
 // picture stands for one face, flagged `detected: false`. Boxes are clipped to the picture; the
@@ -11,9 +12,11 @@
 import sharp from 'sharp';
 import { crop as cropRaster, type Raster } from '../data/image.js';
 import { prepareForDetection, type Face } from '../data/faces.js';
-import { clipBox, readingOrder } from './boxes.js';
+import type { FoundFace } from '../data/align.js';
+import { area, clipBox, DEFAULT_MAX_FACES, mergeDetections, readingOrder, tileStarts } from './face-layout.js';
 
-export { clipBox, readingOrder } from './boxes.js';
+export type { FoundFace } from '../data/align.js';
+export { clipBox, DEFAULT_MAX_FACES, mergeDetections, readingOrder, tileStarts } from './face-layout.js';
 
 /** The low-level detector: faces of a raster in its own pixels, best first. */
 export type FaceDetector = (raster: Raster, opts: { minConfidence: number; maxResults: number }) => Promise<Face[]>;
@@ -22,11 +25,6 @@ export type FaceDetector = (raster: Raster, opts: { minConfidence: number; maxRe
  *  the face-crop fallbacks. */
 export type FaceMode = 'detect' | 'whole' | 'auto';
 export const FACE_MODES: readonly FaceMode[] = ['detect', 'whole', 'auto'];
-
-export interface FoundFace extends Face {
-  /** False when no detector found it: the whole picture taken as the face (no landmarks). */
-  detected: boolean;
-}
 
 export interface FindOptions {
   mode?: FaceMode;
@@ -48,8 +46,6 @@ export interface FoundFaces {
   /** Faces found beyond maxFaces and left out. */
   dropped: number;
 }
-
-export const DEFAULT_MAX_FACES = 100;
 
 /** A face-crop-shaped picture: not too elongated, not bigger than a close-up usually is. */
 const cropShaped = (r: Raster) => Math.max(r.width, r.height) <= 1024 && Math.max(r.width, r.height) <= 2 * Math.min(r.width, r.height) && Math.min(r.width, r.height) >= MIN_CROP_SIDE;
@@ -96,50 +92,31 @@ async function scaledPass(raster: Raster, detector: FaceDetector, maxSide: numbe
   return k === 1 ? found : found.map((f) => mapFace(f, raster.width / w, raster.height / h, 0, 0));
 }
 
-/** Start offsets of n tiles of `tile` px covering `length` with at least `overlap` px shared. */
-export function tileStarts(length: number, tile: number, overlap: number): number[] {
-  if (length <= tile) return [0];
-  const n = Math.ceil((length - tile) / (tile - overlap)) + 1;
-  return Array.from({ length: n }, (_, i) => Math.round(((length - tile) * i) / (n - 1)));
-}
+/** SSD pads a picture to a square and scales it to this side. */
+const SSD_SIDE = 512;
+/** Faces below this many pixels in the detector's input are found unreliably: when the whole
+ *  picture's pass finds one that small, there are likely smaller ones it missed (a crowd, a grid
+ *  of faces), and tiles sized to show them at TILE_FACE pixels are detected too. */
+const SMALL_FACE = 32;
+const TILE_FACE = 48;
+const MAX_TILES = 36;
 
-const area = (b: Face['box']) => Math.max(0, b[2]) * Math.max(0, b[3]);
-function overlap(a: Face['box'], b: Face['box']): { iou: number; ofSmaller: number } {
-  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
-  const inter = Math.max(0, w) * Math.max(0, h);
-  const union = area(a) + area(b) - inter;
-  return { iou: union > 0 ? inter / union : 0, ofSmaller: inter / Math.max(1e-9, Math.min(area(a), area(b))) };
-}
-
-/** Greedy non-maximum suppression over detections of several passes: by rank (score, lowered for
- *  boxes cut by a tile's inner edge), a face is dropped when it overlaps a kept one (IoU > 0.3) or
- *  lies mostly inside it (a part of the same face seen at a tile edge). */
-export function mergeDetections(cands: readonly { face: Face; rank: number }[]): Face[] {
-  const kept: Face[] = [];
-  for (const c of [...cands].sort((a, b) => b.rank - a.rank)) {
-    if (kept.some((k) => {
-      const o = overlap(k.box, c.face.box);
-      return o.iou > 0.3 || o.ofSmaller > 0.6;
-    })) continue;
-    kept.push(c.face);
-  }
-  return kept.sort((a, b) => b.score - a.score);
-}
-
-/** Detections over the whole picture, plus tiles when it is big. */
+/** Detections over the whole picture, plus tiles when it is big or shows small faces. */
 async function detectAll(raster: Raster, detector: FaceDetector, o: Required<Omit<FindOptions, 'mode'>>): Promise<Face[]> {
   const maxResults = Math.max(DEFAULT_MAX_FACES, o.maxFaces);
   const whole = await scaledPass(raster, detector, o.detectMaxSide, o.minConfidence, maxResults);
   const side = Math.max(raster.width, raster.height);
-  if (!(o.tileAbove > 0 && side > o.tileAbove)) return whole;
+  const smallest = Math.min(...whole.map((f) => Math.min(f.box[2], f.box[3])));
+  const small = o.tileAbove > 0 && (smallest * SSD_SIDE) / side < SMALL_FACE;
+  if (!(o.tileAbove > 0 && (side > o.tileAbove || small))) return whole;
+  let t = small ? Math.max(SSD_SIDE, Math.min(o.tileSide, Math.round((smallest * SSD_SIDE) / TILE_FACE))) : o.tileSide;
+  // Bound the work: larger tiles when a huge picture would need too many.
+  while (tileStarts(raster.width, Math.min(t, raster.width), t / 5).length * tileStarts(raster.height, Math.min(t, raster.height), t / 5).length > MAX_TILES) t = Math.round(t * 1.25);
   const cands = whole.map((face) => ({ face, rank: face.score }));
-  const t = o.tileSide;
-  const shared = Math.round(t / 5);
   const tw = Math.min(t, raster.width);
   const th = Math.min(t, raster.height);
-  for (const y0 of tileStarts(raster.height, th, shared)) {
-    for (const x0 of tileStarts(raster.width, tw, shared)) {
+  for (const y0 of tileStarts(raster.height, th, Math.round(th / 5))) {
+    for (const x0 of tileStarts(raster.width, tw, Math.round(tw / 5))) {
       const tile = cropRaster(raster, x0, y0, tw, th);
       for (const f of await scaledPass(tile, detector, o.detectMaxSide, o.minConfidence, maxResults)) {
         const face = mapFace(f, 1, 1, x0, y0);

@@ -2,15 +2,16 @@
 // detected every `detectInterval` seconds and, where the recognizer can (Node's ONNX detector),
 // followed by the landmark net alone in the frames between; they keep their identity across
 // frames by box IoU (tracker.ts) and lose it at scene cuts; an image model's probabilities are
-// smoothed by an EMA whose weight follows the time step, a clip model sees each face's window of
-// recent crops; several frames may be classified in one model call (pushMany); summarise() turns
-// frame results into per-face timelines and a video summary.
+// smoothed by an EMA whose weight follows the time step (label and confidence follow the smoothed
+// probabilities; raw* keep the frame's own), a clip model sees each face's window of recent crops;
+// several frames may be classified in one model call (pushMany); summarise() turns frame results
+// into per-face timelines and a video summary.
 import type { Face } from '../data/align.js';
 import type { Raster } from '../data/raster.js';
 import type { ModelConfig } from '../models/model.js';
 import type { FoundFace } from './find-faces.js';
 import { faceResult, topLabel } from './results.js';
-import { clipBox } from './boxes.js';
+import { clipBox } from './face-layout.js';
 import { iou, IouTracker, type TrackerOptions } from './tracker.js';
 import type { FaceSummary, FaceTimeline, FrameResult, TrackedFace, VideoResult, VideoSummary } from './types.js';
 
@@ -317,5 +318,3 @@ export function summarise(frames: readonly FrameResult[], classes: readonly stri
   };
   return { timelines, summary };
 }
-
-/** A frame result scaled from the analysed frame's pixels to the source video's. */

@@ -1,11 +1,13 @@
 // Expressions over time in videos and live streams (Node): a video file is decoded frame by frame
 // (openVideo, bounded memory) and its frames go to the FrameAnalyser (frames.ts, shared with the
 // browser build) a few at a time, so one model call classifies the faces of several frames; faces
-// are detected every `detectInterval` seconds (0.2 s) and followed by the landmark net in between.
+// are detected every `detectInterval` seconds (0.2 s) and followed by the landmark net in between,
+// keep their identity across frames by box IoU (tracker.ts), and a scene cut ends every track.
 // With a clip model (config.input.kind === 'clip') each face is classified on a sliding window of
-// its last `frames` aligned crops; with an image model each face's per-frame probabilities are
-// smoothed by an exponential moving average whose weight follows the time step,
-// α = 1 − exp(−Δt/τ) (τ = 0.5 s by default; τ = 0 turns it off).
+// its last `frames` aligned crops (the first crops repeat until the window fills); with an image
+// model each face's per-frame probabilities are smoothed by an exponential moving average whose
+// weight follows the time step, α = 1 − exp(−Δt/τ), so the smoothing means the same at any frame
+// rate (τ = 0.5 s by default; τ = 0 turns it off).
 import type { Raster } from '../data/image.js';
 import { openVideo, type VideoFrame } from '../data/video.js';
 import { FrameAnalyser, summarise, type TemporalOptions } from './frames.js';

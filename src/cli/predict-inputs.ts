@@ -17,6 +17,8 @@ export function kindOf(path: string): InputKind | undefined {
 export interface PredictInput {
   kind: 'images' | 'video';
   files: string[];
+  /** The argument was a folder (its unreadable files are skipped, not fatal). */
+  folder: boolean;
 }
 
 /** Image files of a folder, sorted; with `recursive`, of its subfolders too (hidden ones and
@@ -42,9 +44,9 @@ export function resolveInput(path: string, opts: { recursive?: boolean } = {}): 
       const sub = !opts.recursive && readdirSync(path, { withFileTypes: true }).some((e) => e.isDirectory()) ? '; it has subfolders: --recursive reads them' : '';
       throw new Error(`${path}: no images in the folder (looked for ${Object.keys(EXTENSIONS).filter((e) => EXTENSIONS[e] === 'image').join(' ')})${sub}`);
     }
-    return { kind: 'images', files };
+    return { kind: 'images', files, folder: true };
   }
   const kind = kindOf(path);
   if (!kind) throw new Error(`${path}: unknown file type "${extname(path) || '(none)'}"; give an image (${Object.keys(EXTENSIONS).filter((e) => EXTENSIONS[e] === 'image').join(' ')}), a video or a folder`);
-  return { kind: kind === 'image' ? 'images' : 'video', files: [path] };
+  return { kind: kind === 'image' ? 'images' : 'video', files: [path], folder: false };
 }

@@ -12,6 +12,8 @@ export interface RunOptions {
   /** Folder for annotated copies. */
   annotate?: string;
   progress: boolean;
+  /** Stop at a file that cannot be read (one file asked for) instead of reporting and skipping it. */
+  stopOnError?: boolean;
 }
 
 function bar(label: string, total: number, show: boolean): SingleBar | undefined {
@@ -38,7 +40,7 @@ export async function recognizeImages(rec: Recognizer, files: readonly string[],
         img = await decodeImageFile(file, { channels: 3 });
         result = await rec.recognizeImage(img);
       } catch (e) {
-        if (files.length === 1) throw e;
+        if (opts.stopOnError) throw e;
         records.push({ file, width: img?.width ?? 0, height: img?.height ?? 0, faces: [], droppedFaces: 0, error: e instanceof DataError ? e.problem : (e as Error).message });
         b?.increment();
         continue;

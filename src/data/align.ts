@@ -10,6 +10,12 @@ export interface Face {
   landmarks: [number, number][];
 }
 
+/** A face as face finding reports it: detected, or the whole picture taken as a face crop. */
+export interface FoundFace extends Face {
+  /** False when no detector found it: the whole picture taken as the face (no landmarks). */
+  detected: boolean;
+}
+
 export interface AlignOptions {
   /** Extra border on each side, as a fraction of the landmarks' extent (default 0.25: the 68
    *  points stop at the brows, so this brings in the forehead like FER-style crops). */
@@ -145,6 +151,11 @@ export function alignFace(raster: Raster, face: Face, size: number, opts: AlignO
  *  fits well inside it) rather than the whole picture. */
 export function alignedCrop(raster: Raster, face: Face, size: number, opts: AlignOptions = {}): Raster {
   const [bx, by, bw, bh] = face.box;
+  // A face without landmarks (a picture read whole as a face crop) is its box resized, as FER-style crops are.
+  if (face.landmarks.length !== 68) {
+    const r = resizeBilinear(raster, size, size, face.box);
+    return opts.channels === undefined ? r : opts.channels === 1 ? toGrey(r) : toRgb(r);
+  }
   const pad = Math.max(bw, bh);
   const x0 = Math.max(0, Math.floor(bx - pad));
   const y0 = Math.max(0, Math.floor(by - pad));

@@ -140,6 +140,8 @@ export interface AlignedCacheOptions extends DetectOptions, AlignOptions {
   find?: (img: Raster) => Promise<Face | 'whole' | undefined>;
   /** Names `find` in the cache key, so crops found another way are cached apart. */
   findKey?: string;
+  /** A picture that cannot be decoded gets an entry with its problem instead of stopping. */
+  skipBad?: boolean;
 }
 
 export interface AlignedEntry {
@@ -150,6 +152,8 @@ export interface AlignedEntry {
   found: boolean;
   /** True when it was already in the cache. */
   cached: boolean;
+  /** Why the picture could not be read (skipBad). */
+  problem?: string;
 }
 
 export function alignedCacheDir(root?: string): string {
@@ -207,7 +211,15 @@ export async function buildAlignedCache(samples: readonly ImageSample[], opts: A
       else if (existsSync(nofacePath)) out.push({ id: s.id, path: nofacePath, found: false, cached: true });
       else if (existsSync(skipMark)) out.push({ id: s.id, found: false, cached: true });
       else {
-        const img = await decodeImage(s.image, { channels: 3 });
+        let img: Raster;
+        try {
+          img = await decodeImage(s.image, { channels: 3 });
+        } catch (e) {
+          if (!(opts.skipBad && e instanceof DataError)) throw e;
+          out.push({ id: s.id, found: false, cached: false, problem: e.problem });
+          bar?.increment();
+          continue;
+        }
         const face = opts.find ? await opts.find(img) : (await detectFaces(img, opts))[0];
         const found = face !== undefined && face !== 'whole';
         let crop: Raster | undefined;

@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { tf } from '../engine/backend.js';
-import { loadModule, loadSafetensors, saveModule } from '../nn/checkpoint.js';
+import { fingerprintTensors, loadModule, loadSafetensors, nonFiniteTensors, saveModule } from '../nn/checkpoint.js';
 import { defaultRandom, type Random } from '../nn/random.js';
 import { packageRoot } from '../util/package-root.js';
 import { methods } from './all-methods.js';
@@ -53,11 +53,16 @@ export function createModel(config: ModelConfig, rng: Random = defaultRandom()):
   return methods.get(config.method).create.createModel(config, rng);
 }
 
+/** Writes a model folder; config.json records the weights' fingerprint. Refuses weights that
+ *  hold NaN or Infinity (a diverged training): such a model only ever answers NaN. */
 export async function saveModel(dir: string, model: FerModel): Promise<void> {
+  const state = model.stateDict();
+  const bad = nonFiniteTensors(state);
+  if (bad.length) throw new Error(`${dir}: not saved: the weights hold NaN or Infinity (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? `, ${bad.length - 3} more` : ''})`);
   await mkdir(dir, { recursive: true });
   await saveModule(join(dir, WEIGHTS_FILE), model, { method: model.config.method });
   const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
-  await writeFile(tmp, JSON.stringify(model.config, null, 2) + '\n');
+  await writeFile(tmp, JSON.stringify({ ...model.config, fingerprint: fingerprintTensors(state) }, null, 2) + '\n');
   await rename(tmp, join(dir, CONFIG_FILE));
 }
 
@@ -94,7 +99,8 @@ export async function loadModel(ref: string = bundledModelDir()): Promise<FerMod
   } catch (e) {
     throw new Error(`${configPath}: invalid JSON (${(e as Error).message})`);
   }
-  const config = checkConfig(raw, configPath);
+  // The fingerprint describes the files, not the model: a model in memory may change after loading.
+  const { fingerprint: _files, ...config } = checkConfig(raw, configPath);
   if (member !== undefined) return loadMember(config, configPath, join(dir, WEIGHTS_FILE), member, ref);
   const model = createModel(config);
   await loadModule(join(dir, WEIGHTS_FILE), model, { strict: true });

@@ -99,7 +99,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const keyHash = opts.apiKey ? createHash('sha256').update(opts.apiKey).digest() : undefined;
   if (keyHash) {
     app.addHook('onRequest', async (req) => {
-      if (!req.url.startsWith('/v1/')) return;
+      // CORS preflights carry no key; the request they announce does.
+      if (req.method === 'OPTIONS' || !req.url.startsWith('/v1/')) return;
       const auth = req.headers.authorization;
       const given = (req.headers['x-api-key'] as string | undefined) ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : undefined);
       if (given === undefined || !timingSafeEqual(createHash('sha256').update(given).digest(), keyHash)) {

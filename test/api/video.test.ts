@@ -12,7 +12,11 @@ import { TfjsRunner } from '../../src/infer/tfjs-runner.js';
 import { loadModel } from '../../src/models/io.js';
 import { Module } from '../../src/nn/module.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../../src/models/model.js';
-import { ckVideo, type CkVideo } from './fixtures.js';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { encodeVideo } from '../../src/data/video.js';
+import { tempDir } from '../data/data-fixtures.js';
+import { ckVideo, demoDir, type CkVideo } from './fixtures.js';
 
 /** Test-only clip model: the image model on each frame, logits averaged over time. */
 class FrameMeanClipModel extends Module implements FerModel {
@@ -88,6 +92,22 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
         const a = 1 - Math.exp(-(seq[k].time - seq[k - 1].time) / 0.5);
         const want = Object.fromEntries(rec.classes.map((c) => [c, a * seq[k].f.rawProbabilities[c]! + (1 - a) * seq[k - 1].f.probabilities[c]!]));
         assert.ok(maxDiff(want, seq[k].f.probabilities) < 1e-6);
+      }
+    }
+  });
+
+  it('label, confidence and probabilities agree (all smoothed); the raw ones are raw*, in frames and timelines', () => {
+    const top = (p: Record<string, number>) => Object.entries(p).reduce((a, b) => (b[1] > a[1] ? b : a));
+    for (const fr of result.frames) {
+      for (const f of fr.faces) {
+        assert.deepEqual([f.label, f.confidence], top(f.probabilities));
+        assert.deepEqual([f.rawLabel, f.rawConfidence], top(f.rawProbabilities));
+      }
+    }
+    for (const t of result.timelines) {
+      for (const p of t.points) {
+        const f = result.frames[p.frame].faces.find((x) => x.faceId === t.faceId)!;
+        assert.deepEqual([p.label, p.confidence, p.probabilities, p.rawLabel, p.rawConfidence, p.rawProbabilities], [f.label, f.confidence, f.probabilities, f.rawLabel, f.rawConfidence, f.rawProbabilities]);
       }
     }
   });
@@ -183,6 +203,31 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
 
   it('refuses a video over the length limit and names it', async () => {
     await assert.rejects(rec.recognizeVideo(video.path, { maxDuration: 0.5 }), /ck-two-faces\.mp4: video is 1\.0 s long; the limit is 0\.5 s/);
+  });
+});
+
+describe('scene cuts', () => {
+  it('end every track: the face at the same place after a cut is another face', async () => {
+    // Two shots of 5 frames: a face of sample1, then one of sample2, cropped so both faces sit at
+    // the centre of a 480x360 frame (their boxes overlap by IoU ~0.8), the camera drifting 2 px a frame.
+    const shot = async (file: string, [x, y, w, h]: number[], i: number) => {
+      const { data, info } = await sharp(join(demoDir, file)).extract({ left: Math.round(x + w / 2 - 240) + 2 * i, top: Math.round(y + h / 2 - 180), width: 480, height: 360 }).raw().toBuffer({ resolveWithObject: true });
+      return { width: info.width, height: info.height, channels: 3 as const, data: new Uint8Array(data) };
+    };
+    const frames = [];
+    for (let i = 0; i < 5; i++) frames.push(await shot('sample1.jpg', [414, 355, 177, 240], i));
+    for (let i = 0; i < 5; i++) frames.push(await shot('sample2.jpg', [1447, 153, 194, 242], i));
+    const path = join(tempDir('scene-cut'), 'cut.mp4');
+    await encodeVideo(frames, path, 5);
+    const rec = await loadRecognizer();
+    const r = await rec.recognizeVideo(path);
+    assert.deepEqual(r.frames.map((f) => f.faces.length), new Array(10).fill(1));
+    assert.deepEqual(r.frames.map((f) => f.faces[0].faceId), [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+    assert.deepEqual(r.frames.map((f) => f.sceneCut ?? false), [false, false, false, false, false, true, false, false, false, false]);
+    assert.deepEqual(r.timelines.map((t) => [t.faceId, t.points.length, t.summary.firstTime]), [[1, 5, 0], [2, 5, 1]]);
+    // The second face's smoothing starts afresh: its first frame is its raw output.
+    const first = r.frames[5].faces[0];
+    assert.ok(maxDiff(first.probabilities, first.rawProbabilities) < 1e-9);
   });
 });
 

@@ -124,7 +124,7 @@ describe('browser build in headless Chromium', { skip }, () => {
     assert.equal(frames.length, 3);
     for (const f of frames) {
       assert.deepEqual([f.width, f.height], [still.width, still.height]);
-      assert.deepEqual(f.faces.map((x) => x.faceId).sort(), want.map((_, i) => i), 'each face keeps its track id');
+      assert.deepEqual(f.faces.map((x) => x.faceId).sort(), want.map((_, i) => i + 1), 'each face keeps its track id (numbered from 1)');
       assert.deepEqual(f.faces.map((x) => x.label), want.map((x) => x.label), JSON.stringify(f.faces.map((x) => x.probabilities)));
     }
     assert.ok(frames[2].time > frames[0].time);

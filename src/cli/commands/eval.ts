@@ -51,7 +51,6 @@ async function run(flags: EvalFlags, cmd: Command): Promise<void> {
   const ds = await entry.create.read(root, { split: flags.split, skipBad: flags.skipBad });
   let items = ds.items;
   if (flags.limit) items = items.slice(0, Number(flags.limit));
-  if (ds.skipped.length) say(`${ds.skipped.length} unreadable samples skipped`);
   // --align is --faces auto; without either, the images are the faces (datasets of crops).
   if (flags.align && flags.faces && flags.faces !== 'auto') throw new Error(`--align means --faces auto; it contradicts --faces ${flags.faces}`);
   const faces = flags.faces ?? (flags.align ? 'auto' : 'whole');
@@ -73,16 +72,25 @@ async function run(flags: EvalFlags, cmd: Command): Promise<void> {
       size: model.config.input.size[0],
       channels: model.config.input.channels,
       noFace: 'skip',
+      skipBad: flags.skipBad,
       progress: !quiet && process.stderr.isTTY,
       ...(faces === 'auto' ? { find, findKey: 'auto-v1' } : {}),
     });
+    for (const [i, x] of entries.entries()) {
+      if (!x.problem) continue;
+      ds.skipped.push({ file: imgs[i].id, problem: x.problem });
+      say(`skipped ${imgs[i].id}: ${x.problem}`);
+    }
+    const unreadable = entries.filter((x) => x.problem).length;
     const aligned = imgs.flatMap((s, i) => (entries[i].path ? [{ ...s, image: { kind: 'file' as const, path: entries[i].path! } }] : []));
     const detected = entries.filter((x) => x.found).length;
     const whole = aligned.length - detected;
-    say(`faces (${faces}): ${detected} of ${imgs.length} images aligned on a detected face${whole ? `, ${whole} read whole (face crops where no face was detected)` : ''}${imgs.length - aligned.length ? `, ${imgs.length - aligned.length} left out (no face found${faces === 'detect' ? '; --faces auto reads face crops whole' : ''})` : ''}`);
+    say(`faces (${faces}): ${detected} of ${imgs.length} images aligned on a detected face${whole ? `, ${whole} read whole (face crops where no face was detected)` : ''}${imgs.length - aligned.length - unreadable ? `, ${imgs.length - aligned.length - unreadable} left out (no face found${faces === 'detect' ? '; --faces auto reads face crops whole' : ''})` : ''}`);
     items = aligned;
   }
-  const e = await evaluate(model, items, { tta: flags.tta });
+  const e = await evaluate(model, items, { tta: flags.tta, skipBad: flags.skipBad });
+  for (const x of e.skipped) say(`skipped ${x.file}: ${x.problem}`);
+  if (e.skipped.length || ds.skipped.length) say(`--skip-bad: ${ds.skipped.length + e.skipped.length} unreadable samples skipped (${ds.skipped.length} when reading, ${e.skipped.length} when decoding)`);
   for (const [c, n] of Object.entries(e.unknown)) say(`left out: ${n} samples of class "${c}", which the model does not know`);
   const json = evaluationJson(e);
   if (flags.json) {

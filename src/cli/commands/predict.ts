@@ -49,7 +49,7 @@ async function run(input: string, flags: PredictFlags, cmd: Command): Promise<vo
   const t0 = performance.now();
   let written: string[];
   if (target.kind === 'images') {
-    const r = await recognizeImages(rec, target.files, { annotate: flags.annotate, progress });
+    const r = await recognizeImages(rec, target.files, { annotate: flags.annotate, progress, stopOnError: !target.folder });
     written = r.written;
     // Each unreadable file is reported once: in the table or the JSON ("error"), or, as CSV
     // has no place for it, on stderr.
