@@ -6,11 +6,10 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { BatchDb, ResultRow } from './db.js';
 import { probabilitiesOf } from './db.js';
 
-export const EXPORT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export type ExportFormat = 'csv' | 'jsonl' | 'parquet';
 
 export function checkFormat(f: string): ExportFormat {
-  if (!(EXPORT_FORMATS as readonly string[]).includes(f)) throw new Error(`export format must be ${EXPORT_FORMATS.join(', ')}; got "${f}"`);
+  if (!Object.hasOwn(writers, f)) throw new Error(`export format must be ${Object.keys(writers).join(', ')}; got "${f}"`);
   return f as ExportFormat;
 }
 
@@ -83,11 +82,14 @@ async function writeParquet(db: BatchDb, classes: readonly string[], path: strin
   await writer.finish();
 }
 
+const writers: Record<ExportFormat, (db: BatchDb, classes: readonly string[], path: string) => Promise<void>> = {
+  csv: (db, classes, path) => writeLines(path, csvLines(db, classes)),
+  jsonl: (db, _classes, path) => writeLines(path, jsonLines(db)),
+  parquet: writeParquet,
+};
+
 /** Writes every face row of the database to `path`; returns the row count. */
 export async function exportResults(db: BatchDb, format: ExportFormat, path: string): Promise<number> {
-  const classes = db.meta.model.classes;
-  if (format === 'csv') await writeLines(path, csvLines(db, classes));
-  else if (format === 'jsonl') await writeLines(path, jsonLines(db));
-  else await writeParquet(db, classes, path);
+  await writers[format](db, db.meta.model.classes, path);
   return db.rowCount();
 }

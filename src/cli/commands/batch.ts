@@ -6,7 +6,7 @@ import { engineFlags, number } from '../batch-flags.js';
 import { globalOptions } from '../global-options.js';
 
 interface BatchFlags {
-  out: string;
+  out?: string;
   model?: string;
   engine: string;
   detector: string;
@@ -28,6 +28,8 @@ async function run(inputs: string[], flags: BatchFlags, cmd: Command): Promise<v
   const log = (s: string) => {
     if (!quiet) process.stderr.write(s + '\n');
   };
+  const out = flags.out;
+  if (!out) throw new Error('give --out <results.db>: the SQLite database the results go to (an existing one is resumed)');
   if (!['ssd', 'tiny'].includes(flags.detector)) throw new Error(`--detector must be ssd or tiny, got "${flags.detector}"`);
   const { checkFormat, defaultExportPath, exportResults } = await import('../../batch/export.js');
   const format = flags.export === undefined ? undefined : checkFormat(flags.export);
@@ -40,7 +42,7 @@ async function run(inputs: string[], flags: BatchFlags, cmd: Command): Promise<v
   const { runBatch } = await import('../../batch/run.js');
   await runBatch({
     inputs,
-    out: flags.out,
+    out,
     model: flags.model,
     backend,
     ...engineFlags(flags),
@@ -53,9 +55,9 @@ async function run(inputs: string[], flags: BatchFlags, cmd: Command): Promise<v
   });
   if (format && (!flags.queue || flags.wait)) {
     const { BatchDb } = await import('../../batch/db.js');
-    const db = BatchDb.open(flags.out);
+    const db = BatchDb.open(out);
     try {
-      const path = defaultExportPath(flags.out, format);
+      const path = defaultExportPath(out, format);
       log(`wrote ${await exportResults(db, format, path)} rows to ${path}`);
     } finally {
       db.close();
@@ -100,7 +102,8 @@ export function register(program: Command): void {
     .command('batch')
     .description('expressions of every face in a folder, list or glob of photos and videos into an SQLite database; resumable; on this machine or on Redis queue workers')
     .argument('<inputs...>', 'folders (searched recursively), list files (.txt: a path or http(s) URL a line), globs ("photos/**/*.jpg"), images or videos')
-    .requiredOption('--out <results.db>', 'SQLite results database (created, or resumed when it exists)')
+    // Not a commander requiredOption: that would be demanded of `batch export` and `batch collect` too.
+    .option('--out <results.db>', 'SQLite results database (created, or resumed when it exists); required')
     .option('--model <dir>', 'model folder (default: the bundled FER2013 model)')
     .option('--engine <name>', 'auto (ONNX when the model folder has model.onnx), tfjs or onnx', 'auto')
     .option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast)', 'ssd')
