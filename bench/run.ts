@@ -14,6 +14,7 @@ import { findTorchPython } from '../src/util/python.js';
 import { BenchResNet18 } from './resnet18.js';
 import { benchData } from './data.js';
 import { benchE2e, benchServe } from './inference.js';
+import { benchBatch } from './batch.js';
 import { openOnnxBench } from './onnx-infer.js';
 import { benchClipInfer, IAL_BENCH_CONFIGS } from './clip-infer.js';
 
@@ -267,6 +268,12 @@ benches.register({
   name: 'serve',
   description: 'ferkit serve --workers <--workers> under load on loopback: 20 clients posting a 640px photo for --seconds (req/s, p50, p99, errors)',
   create: async (o) => benchServe({ log, seconds: o.seconds, clients: 20, workers: o.workers }),
+});
+
+benches.register({
+  name: 'batch',
+  description: 'ferkit batch --queue on a loopback redis-server: 1 vs 2 `ferkit worker --threads 1` processes on --steps (default 24) 1920px photos, 2 alternating rounds (img/s, scaling)',
+  create: async (o) => benchBatch({ log, photos: o.steps || 24, rounds: 2 }),
 });
 
 const program = new Command()

@@ -274,6 +274,11 @@ export class BatchDb {
     })();
   }
 
+  /** How many items were sent to the queue and their outcome is not in yet. */
+  outstandingCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM items WHERE job IS NOT NULL').get() as { n: number }).n;
+  }
+
   /** Items sent to the queue whose outcome is not in yet. */
   outstanding(): ItemRow[] {
     return this.db.prepare('SELECT id, source, kind, status, attempts, error, faces, job FROM items WHERE job IS NOT NULL ORDER BY id').all() as ItemRow[];

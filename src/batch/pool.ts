@@ -26,7 +26,11 @@ export class ItemPool {
     const fromSource = import.meta.url.endsWith('.ts');
     const entry = new URL(fromSource ? './pool-worker.ts' : './pool-worker.js', import.meta.url).href;
     const filename = fileURLToPath(fromSource ? new URL('./pool-boot.mjs', import.meta.url) : entry);
-    const pool = new Piscina({ filename, workerData: { ...data, entry }, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, concurrentTasksPerWorker: 1 });
+    // Several threads calling multi-threaded OpenBLAS at once (the native conv kernels) deadlock:
+    // measured here, two threads with the default all-core BLAS both hung in their first
+    // convolutions. One BLAS thread per analysis thread is also what uses the cores best.
+    const env = threads > 1 ? { ...process.env, FERKIT_NATIVE_THREADS: '1' } : process.env;
+    const pool = new Piscina({ filename, workerData: { ...data, entry }, env, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, concurrentTasksPerWorker: 1 });
     let engines: string[];
     try {
       // One ping per thread: they queue behind each thread's model load, so load errors show here.

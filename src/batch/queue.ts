@@ -96,6 +96,9 @@ export async function submit(db: BatchDb, queue: Queue<JobData>, rows: readonly 
 }
 
 export interface CollectOptions {
+  /** Called before each look at the queue: submits more jobs when the submitter keeps a window;
+   *  resolves true while it has items left to submit. */
+  refill?: () => Promise<boolean>;
   /** Called with every outcome written. */
   onOutcome?: (o: ItemOutcome) => void;
   /** Called while waiting, at most every few seconds, with the queue's counts. */
@@ -113,13 +116,16 @@ function failedOutcome(job: Job<JobData>): ItemOutcome {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Writes the outcomes of this batch's finished jobs to the database, until no job of it is
- *  outstanding. Jobs of other batches on the same queue are left alone. */
+ *  outstanding (and `refill` has nothing left). Jobs of other batches on the same queue are left
+ *  alone. */
 export async function collect(db: BatchDb, queue: Queue<JobData>, opts: CollectOptions = {}): Promise<void> {
   const pollMs = opts.pollMs ?? 500;
   const lostAfter = (opts.lostCheckSeconds ?? 60) * 1000;
   let lastProgress = Date.now();
   let lastWait = 0;
-  while (db.outstanding().length > 0) {
+  for (;;) {
+    const more = opts.refill ? await opts.refill() : false;
+    if (!more && db.outstandingCount() === 0) break;
     let wrote = 0;
     for (const state of ['completed', 'failed'] as const) {
       const page = 500;

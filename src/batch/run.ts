@@ -31,11 +31,17 @@ export interface BatchOptions extends EngineOptions {
   queue?: QueueTarget;
   /** Queue mode: wait for the results (false: submit and exit; `ferkit batch collect` later). */
   wait: boolean;
+  /** Queue mode, waiting: at most this many jobs in Redis at once (more are sent as results come
+   *  in), so Redis holds a window of the batch, not all of it. */
+  window?: number;
   progress: 'bar' | 'lines' | 'off';
   log: Log;
 }
 
 const me = () => `${hostname()}/${process.pid}`;
+
+/** Jobs in Redis at once for a waiting submitter. */
+export const DEFAULT_WINDOW = 10_000;
 
 function report(db: BatchDb, maxAttempts: number, log: Log): Counts {
   const c = db.counts(maxAttempts);
@@ -105,22 +111,36 @@ async function runOnQueue(db: BatchDb, todo: ReturnType<BatchDb['todo']>, o: Bat
   const queue = await openQueue(target);
   try {
     db.setQueue(target);
-    await submit(db, queue, todo);
-    o.log(`queued ${todo.length} jobs on ${target.name} at ${target.url}; workers (\`ferkit worker --queue ${target.url}\`) must read every input at the same path or URL`);
+    const hint = `workers (\`ferkit worker --queue ${target.url}\`) must read every input at the same path or URL`;
     if (!o.wait) {
+      await submit(db, queue, todo);
+      o.log(`queued ${todo.length} jobs on ${target.name} at ${target.url}; ${hint}`);
       o.log(`not waiting: \`ferkit batch collect ${o.out}\` writes the results when the workers are done`);
       return;
     }
-    await collectWithProgress(db, queue, db.outstanding().length, o.progress, o.log);
+    const window = o.window ?? DEFAULT_WINDOW;
+    let next = 0;
+    const refill = async () => {
+      const room = Math.min(window - db.outstandingCount(), todo.length - next);
+      if (room > 0) {
+        await submit(db, queue, todo.slice(next, next + room));
+        next += room;
+      }
+      return next < todo.length;
+    };
+    await refill();
+    o.log(`queued ${next} of ${todo.length} jobs on ${target.name} at ${target.url}${next < todo.length ? ' (the rest as results come in)' : ''}; ${hint}`);
+    await collectWithProgress(db, queue, todo.length, o.progress, o.log, refill);
   } finally {
     await queue.close();
   }
 }
 
-async function collectWithProgress(db: BatchDb, queue: Awaited<ReturnType<typeof openQueue>>, total: number, mode: BatchOptions['progress'], log: Log): Promise<void> {
+async function collectWithProgress(db: BatchDb, queue: Awaited<ReturnType<typeof openQueue>>, total: number, mode: BatchOptions['progress'], log: Log, refill?: () => Promise<boolean>): Promise<void> {
   const progress = new Progress(total, mode, log);
   try {
     await collect(db, queue, {
+      refill,
       onOutcome: (out: ItemOutcome) => progress.tick(out.ok),
       onWait: (c) => progress.note(`| queue: ${c.waiting + c.delayed} waiting, ${c.active} running`),
     });
@@ -145,7 +165,7 @@ export async function collectBatch(o: CollectCommandOptions): Promise<Counts> {
     const url = o.queue?.url ?? db.meta.queue?.url;
     const name = o.queue?.name ?? db.meta.queue?.name;
     if (!url || !name) throw new Error(`${o.db}: the batch was not submitted to a queue (give --queue redis://host:port/db)`);
-    const outstanding = db.outstanding().length;
+    const outstanding = db.outstandingCount();
     if (outstanding > 0) {
       const queue = await openQueue({ url, name });
       try {

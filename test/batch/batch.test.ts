@@ -251,12 +251,14 @@ describe('ferkit batch and ferkit worker on real faces', { timeout: 900_000 }, (
     it('a worker SIGKILLed mid-job: its job goes to the other worker, every item is written exactly once', async () => {
       const [victim] = workers;
       const db = out('killed-worker');
-      const batch = startFerkit(['batch', join(root, 'photos'), join(root, 'clips'), '--out', db, ...queue()]);
+      // A window of 2 jobs in Redis at once: the rest go as results come in.
+      const batch = startFerkit(['batch', join(root, 'photos'), join(root, 'clips'), '--out', db, ...queue(), '--queue-window', '2']);
       const line = await victim.waitFor(new RegExp(`${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(photos|clips)/.*: started`));
       victim.child.kill('SIGKILL');
       const taken = line.replace(/^ferkit worker: /, '').replace(/: started$/, '');
       const r = await batch.done;
       ok(r, 'ferkit batch on the queue');
+      assert.match(r.stderr, /queued 2 of 4 jobs on test-batch .*\(the rest as results come in\)/);
       const s = snapshot(db);
       assert.equal(s.items.size, 4);
       assert.deepEqual(s.rows, ref.rows.filter((x) => [...s.items.keys()].includes(JSON.parse(x).source as string)));

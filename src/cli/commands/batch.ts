@@ -18,6 +18,7 @@ interface BatchFlags {
   export?: string;
   queue?: string;
   queueName: string;
+  queueWindow?: string;
   wait: boolean;
 }
 
@@ -50,6 +51,7 @@ async function run(inputs: string[], flags: BatchFlags, cmd: Command): Promise<v
     maxAttempts: number('max-attempts', flags.maxAttempts, { integer: true })!,
     queue: flags.queue ? { url: flags.queue, name: flags.queueName } : undefined,
     wait: flags.wait,
+    window: number('queue-window', flags.queueWindow, { integer: true }),
     progress: progressMode(quiet),
     log,
   });
@@ -115,6 +117,7 @@ export function register(program: Command): void {
     .option('--export <format>', 'also write the results as csv, jsonl or parquet beside the database')
     .option('--queue <redis-url>', 'enqueue the items on BullMQ at redis://host:port/db for `ferkit worker`s instead of running them here')
     .option('--queue-name <name>', 'BullMQ queue name', 'ferkit-batch')
+    .option('--queue-window <n>', 'with --queue: most jobs in Redis at once while waiting; more go as results come in (default 10000)')
     .option('--no-wait', 'with --queue: submit and exit; `ferkit batch collect` writes the results later')
     .action(run);
   batch
