@@ -26,10 +26,11 @@ export class ItemPool {
     const fromSource = import.meta.url.endsWith('.ts');
     const entry = new URL(fromSource ? './pool-worker.ts' : './pool-worker.js', import.meta.url).href;
     const filename = fileURLToPath(fromSource ? new URL('./pool-boot.mjs', import.meta.url) : entry);
-    // Several threads calling multi-threaded OpenBLAS at once (the native conv kernels) deadlock:
-    // measured here, two threads with the default all-core BLAS both hung in their first
-    // convolutions. One BLAS thread per analysis thread is also what uses the cores best.
-    const env = threads > 1 ? { ...process.env, FERKIT_NATIVE_THREADS: '1' } : process.env;
+    // One BLAS thread per analysis thread (native conv kernels): several threads calling
+    // multi-threaded OpenBLAS at once deadlock (measured here: two threads on all-core BLAS both
+    // hung in their first convolutions), and the BLAS thread count changes float sums, so a fixed
+    // count keeps results identical whatever --threads, the core count or the worker machine.
+    const env = { ...process.env, FERKIT_NATIVE_THREADS: '1' };
     const pool = new Piscina({ filename, workerData: { ...data, entry }, env, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, concurrentTasksPerWorker: 1 });
     let engines: string[];
     try {

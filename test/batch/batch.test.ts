@@ -150,6 +150,9 @@ describe('ferkit batch and ferkit worker on real faces', { timeout: 900_000 }, (
   });
 
   it('gives the rows the recognition API gives for the same photo and video', async () => {
+    // As in the batch threads: one BLAS thread for the native conv kernels (the thread count
+    // changes float sums in the detector).
+    process.env.FERKIT_NATIVE_THREADS = '1';
     const rec = await loadRecognizer();
     try {
       const rows = ref.rows.map((x) => JSON.parse(x) as Record<string, number | string | null>);
