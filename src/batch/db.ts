@@ -232,9 +232,8 @@ export class BatchDb {
     return r;
   }
 
-  failures(limit = Infinity): ItemRow[] {
-    const rows = this.db.prepare("SELECT id, source, kind, status, attempts, error, faces, job FROM items WHERE status = 'failed' ORDER BY id").all() as ItemRow[];
-    return rows.slice(0, limit);
+  failures(): ItemRow[] {
+    return this.db.prepare("SELECT id, source, kind, status, attempts, error, faces, job FROM items WHERE status = 'failed' ORDER BY id").all() as ItemRow[];
   }
 
   /** Writes an outcome if it is the first for the item's current try; false when it was a

@@ -12,8 +12,6 @@ import type { ItemOutcome, ItemTask } from './item.js';
 import { describeModel, type ModelIdentity } from './model-id.js';
 import type { ItemPool } from './pool.js';
 
-export const DEFAULT_QUEUE_NAME = 'ferkit-batch';
-
 export interface JobData {
   /** The batch (results database) the job belongs to. */
   batch: string;
@@ -101,12 +99,15 @@ export interface CollectOptions {
   refill?: () => Promise<boolean>;
   /** Called with every outcome written. */
   onOutcome?: (o: ItemOutcome) => void;
+  /** Called with the number of outstanding jobs found missing from Redis and enqueued again. */
+  onReadd?: (n: number) => void;
   /** Called while waiting, at most every few seconds, with the queue's counts. */
   onWait?: (counts: Record<string, number>) => void;
-  pollMs?: number;
-  /** Seconds without any outcome after which missing jobs are looked for and re-added. */
-  lostCheckSeconds?: number;
 }
+
+const POLL_MS = 500;
+/** Seconds without any outcome after which a collector looks for jobs missing from Redis. */
+const LOST_CHECK_SECONDS = 60;
 
 function failedOutcome(job: Job<JobData>): ItemOutcome {
   const t = job.data.task;
@@ -119,8 +120,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *  outstanding (and `refill` has nothing left). Jobs of other batches on the same queue are left
  *  alone. */
 export async function collect(db: BatchDb, queue: Queue<JobData>, opts: CollectOptions = {}): Promise<void> {
-  const pollMs = opts.pollMs ?? 500;
-  const lostAfter = (opts.lostCheckSeconds ?? 60) * 1000;
+  // A collector that starts (or resumes) first puts back what Redis lost while nobody watched.
+  const readded = await readdLost(db, queue);
+  if (readded > 0) opts.onReadd?.(readded);
   let lastProgress = Date.now();
   let lastWait = 0;
   for (;;) {
@@ -152,15 +154,16 @@ export async function collect(db: BatchDb, queue: Queue<JobData>, opts: CollectO
       lastProgress = Date.now();
       continue;
     }
-    if (Date.now() - lastProgress > lostAfter) {
-      await readdLost(db, queue);
+    if (Date.now() - lastProgress > LOST_CHECK_SECONDS * 1000) {
+      const n = await readdLost(db, queue);
+      if (n > 0) opts.onReadd?.(n);
       lastProgress = Date.now();
     }
     if (opts.onWait && Date.now() - lastWait > 2000) {
       lastWait = Date.now();
       opts.onWait(await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed'));
     }
-    await sleep(pollMs);
+    await sleep(POLL_MS);
   }
 }
 

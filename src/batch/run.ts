@@ -142,6 +142,7 @@ async function collectWithProgress(db: BatchDb, queue: Awaited<ReturnType<typeof
     await collect(db, queue, {
       refill,
       onOutcome: (out: ItemOutcome) => progress.tick(out.ok),
+      onReadd: (n) => log(`${n} outstanding job${n === 1 ? ' was' : 's were'} missing from Redis: enqueued again`),
       onWait: (c) => progress.note(`| queue: ${c.waiting + c.delayed} waiting, ${c.active} running`),
     });
   } finally {

@@ -3,7 +3,8 @@
 // loopback, and bad inputs (a cut-off JPEG, a text file named .jpg, an mp4 with no video frames, a
 // URL on a port nothing listens on, a missing file). One-machine runs, a killed and resumed run,
 // and a real redis-server with `ferkit worker` processes (one refusing another model's jobs, one
-// SIGKILLed mid-job) must all give the same database, row for row, with every item once.
+// SIGKILLed mid-job, a job lost from Redis) must all give the same database, row for row, with
+// every item once.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
+import { Queue } from 'bullmq';
 import sharp from 'sharp';
 import { loadRecognizer } from '../../src/api/recognizer.js';
 import { ffmpegPath } from '../../src/data/video.js';
@@ -145,6 +147,8 @@ describe('ferkit batch and ferkit worker on real faces', { timeout: 900_000 }, (
     failed(deadUrl, /gone\.jpg: cannot fetch \(ECONNREFUSED\)/);
     failed(join(root, 'missing.jpg'), /missing\.jpg: file not found/);
     assert.match(r.stderr, /10 items: 5 done \(0 without a face\), 5 failed \(re-run the same command to retry them\)/);
+    // Progress without a terminal: a line every 15 s and at the end, with the rate and ETA.
+    assert.match(r.stderr, /batch: 10\/10 items, \d+\.\d\d items\/s, ETA 0s, 5 failed/);
     const csv = readFileSync(out('one').replace(/\.db$/, '.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, ref.rows.length + 1);
   });
@@ -234,20 +238,31 @@ describe('ferkit batch and ferkit worker on real faces', { timeout: 900_000 }, (
       assert.equal(other.code, 1, other.stderr);
       assert.match(other.stderr, /was submitted for model fer2013-cnn \(weights [0-9a-f]{12}\), but this worker runs ial-ckplus48 \(weights [0-9a-f]{12}\): the job is back on the queue/);
 
+      // Redis loses a job (a restart without persistence): the collector enqueues it again.
+      const q = new Queue('test-batch', { connection: { url: redis.url } });
+      try {
+        const c = await q.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed');
+        assert.deepEqual([c.waiting + c.delayed, c.active, c.completed, c.failed], [10, 0, 0, 0], 'every job still on the queue, none run');
+        const [lost] = await q.getJobs(['waiting'], 0, 0);
+        await lost.remove();
+      } finally {
+        await q.close();
+      }
       workers = [worker(), worker()];
       const collected = await ferkitAsync(['batch', 'collect', db]);
       ok(collected, 'collect');
-      const q = snapshot(db);
-      assert.deepEqual(q.rows, ref.rows);
+      assert.match(collected.stderr, /1 outstanding job was missing from Redis: enqueued again/);
+      const snap = snapshot(db);
+      assert.deepEqual(snap.rows, ref.rows);
       const missing = join(root, 'missing.jpg');
       const want = outcomes(ref);
       want.get(missing)!.error = null;
-      const got = outcomes(q);
+      const got = outcomes(snap);
       assert.match(got.get(missing)!.error!, /missing\.jpg: file not found on worker .*; queue workers read every input themselves, so inputs must be at the same path on every worker \(a shared folder\) or http\(s\) URLs/);
       got.get(missing)!.error = null;
       assert.deepEqual(got, want);
-      assert.ok([...q.items.values()].every((v) => v.attempts === 1), 'each item ran once');
-      const by = new Set([...q.items.values()].map((v) => v.worker));
+      assert.ok([...snap.items.values()].every((v) => v.attempts === 1), 'each item ran once');
+      const by = new Set([...snap.items.values()].map((v) => v.worker));
       assert.equal(by.size, 2, `both workers took jobs: ${[...by].join(', ')}`);
     });
 
