@@ -25,7 +25,7 @@ export class Progress {
   ) {
     if (mode === 'bar') {
       this.bar = new SingleBar(
-        { format: 'batch {bar} {value}/{total} items | {rate} items/s | ETA {eta} | {failed} failed {status}', stream: process.stderr, hideCursor: true },
+        { format: 'batch {bar} {value}/{total} items | {rate} items/s | ETA {remaining} | {failed} failed {status}', stream: process.stderr, hideCursor: true },
         Presets.shades_classic,
       );
       this.bar.start(total, 0, this.payload());
@@ -39,7 +39,7 @@ export class Progress {
 
   private payload() {
     const eta = this.done > 0 ? (this.total - this.done) / this.rate : NaN;
-    return { rate: this.done > 0 ? this.rate.toFixed(2) : '-', eta: formatSeconds(eta), failed: this.failed, status: this.status };
+    return { rate: this.done > 0 ? this.rate.toFixed(2) : '-', remaining: formatSeconds(eta), failed: this.failed, status: this.status };
   }
 
   tick(ok: boolean): void {
@@ -49,7 +49,7 @@ export class Progress {
     if (this.mode === 'lines' && (performance.now() - this.lastLine > 15_000 || this.done === this.total)) {
       this.lastLine = performance.now();
       const p = this.payload();
-      this.write(`batch: ${this.done}/${this.total} items, ${p.rate} items/s, ETA ${p.eta}, ${this.failed} failed`);
+      this.write(`batch: ${this.done}/${this.total} items, ${p.rate} items/s, ETA ${p.remaining}, ${this.failed} failed`);
     }
   }
 
