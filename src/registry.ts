@@ -7,13 +7,14 @@ export interface RegistryEntry<T> {
   aliases?: string[];
 }
 
-export class Registry<T> {
-  private readonly entries = new Map<string, RegistryEntry<T>>();
+/** `E`: what a kind of entry carries besides its factory (a backbone's input defaults ...). */
+export class Registry<T, E extends object = object> {
+  private readonly entries = new Map<string, RegistryEntry<T> & E>();
   private readonly aliases = new Map<string, string>();
 
   constructor(readonly kind: string) {}
 
-  register(entry: RegistryEntry<T>): this {
+  register(entry: RegistryEntry<T> & E): this {
     const key = entry.name.toLowerCase();
     if (this.entries.has(key) || this.aliases.has(key)) {
       throw new Error(`${this.kind} "${entry.name}" is already registered`);
@@ -29,7 +30,7 @@ export class Registry<T> {
   }
 
   /** The entry for `name` (or an alias); the error lists what exists. */
-  get(name: string): RegistryEntry<T> {
+  get(name: string): RegistryEntry<T> & E {
     const key = name.toLowerCase();
     const entry = this.entries.get(this.aliases.get(key) ?? key);
     if (!entry) {
@@ -42,7 +43,7 @@ export class Registry<T> {
     return [...this.entries.values()].map((e) => e.name).sort();
   }
 
-  list(): RegistryEntry<T>[] {
+  list(): (RegistryEntry<T> & E)[] {
     return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 }

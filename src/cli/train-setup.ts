@@ -6,7 +6,9 @@ import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import type { MethodDefaults } from '../models/methods.js';
 import type { InputSpec, ModelConfig } from '../models/model.js';
+import type { ClipSample, ImageSample } from '../data/types.js';
 import type { TrainerOptions } from '../train/trainer.js';
+import type { FineTuneOptions } from '../train/finetune.js';
 
 export interface TrainingFlags {
   method: string;
@@ -41,6 +43,12 @@ export interface TrainingFlags {
   methodOptions?: string;
   objective?: string;
   skipBad?: boolean;
+  pretrained?: boolean;
+  freeze?: string;
+  bn?: string;
+  backboneLrScale?: string;
+  backboneOptions?: string;
+  greyscale?: boolean;
 }
 
 /** Adds the shared training flags to a command. */
@@ -65,9 +73,16 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--init <model>', 'start from these weights (a model folder of the same architecture, DIR#N for member N of an ensemble such as models/fer2013-cnn#1, or a checkpoint): fine-tuning')
     .option('--clip-grad-norm <x>', 'clip the gradient to this global L2 norm (as PyTorch clip_grad_norm_)')
     .option('--backbone <name>', "backbone (default: the method's)")
+    .option('--pretrained', "start the backbone from its pretrained weights (face-resnet: dlib's face recognition, shipped in @vladmandic/face-api)")
+    .option('--freeze <parts>', 'backbone parts to freeze, comma-separated (stem, stage1, ...): no gradient, BatchNorm statistics kept')
+    .option('--bn <mode>', "backbone BatchNorm statistics: train (batch statistics) or frozen (running statistics, not updated)", 'train')
+    .option('--backbone-lr-scale <x>', "the backbone's learning rate is --lr times this (the head keeps --lr)", '1')
     .option('--width <x>', 'backbone width multiplier')
+    .option('--backbone-options <json>', 'backbone options (JSON), e.g. {"stages":4} to cut face-resnet after its 4th stage')
     .option('--size <px>', 'input side in pixels')
     .option('--channels <n>', '1 (grey) or 3 (RGB)')
+    .option('--greyscale', 'an RGB model that sees grey faces (colour inputs turned grey at training and inference); default: on when the training images are grey')
+    .option('--no-greyscale', 'an RGB model sees colour faces as they are')
     .option('--frames <n>', 'frames per clip (clip methods)')
     .option('--sampling <UxV>', 'clip sampling: u16v1 (IAL), u8v2 (NR-DFERNet) or <U>x<V>; sets --frames to U*V')
     .option('--augment <preset>', "training augmentation preset (default: the method's; none to disable)")
@@ -98,10 +113,16 @@ export function jsonFlag(v: string | undefined, name: string): Record<string, un
 export async function inputFrom(flags: TrainingFlags, d: MethodDefaults): Promise<InputSpec> {
   const size = numberFlag(flags.size, 'size');
   const channels = numberFlag(flags.channels, 'channels');
+  const { backbones } = await import('../models/backbones/registry.js');
+  const backbone = flags.backbone ?? d.backbone;
+  // A backbone's own input (a pretrained trunk's channels and normalisation) beats the method's.
+  const own = d.input.kind === 'image' && backbones.has(backbone) ? backbones.get(backbone).input : undefined;
+  if (own?.channels && channels !== undefined && channels !== own.channels) throw new Error(`--channels ${channels}: backbone ${backbone} takes ${own.channels} channels`);
   const input: InputSpec = {
     ...d.input,
+    ...(own ?? {}),
     ...(size ? { size: [size, size] as [number, number] } : {}),
-    ...(channels ? { channels: channels as 1 | 3, mean: new Array(channels).fill(d.input.mean[0]), std: new Array(channels).fill(d.input.std[0]) } : {}),
+    ...(channels && !own?.channels ? { channels: channels as 1 | 3, mean: new Array(channels).fill(d.input.mean[0]), std: new Array(channels).fill(d.input.std[0]) } : {}),
     ...(flags.frames ? { frames: Number(flags.frames) } : {}),
   };
   if (flags.sampling) {
@@ -117,17 +138,58 @@ export async function inputFrom(flags: TrainingFlags, d: MethodDefaults): Promis
 }
 
 /** The model config for `classes` from the flags and the method's defaults. */
-export async function modelConfigFrom(flags: TrainingFlags, methodName: string, d: MethodDefaults, classes: string[], info: Record<string, unknown>): Promise<ModelConfig> {
+/** Whether an RGB model should see grey faces: --greyscale / --no-greyscale, else whether the
+ *  training images are grey (16 of them, spread over the set, decoded as they are). */
+async function greyscaleFor(flags: TrainingFlags, input: InputSpec, samples: readonly (ImageSample | ClipSample)[]): Promise<boolean> {
+  if (input.channels !== 3 || flags.greyscale === false) return false;
+  if (flags.greyscale === true) return true;
+  const images = samples.filter((s): s is ImageSample => 'image' in s);
+  if (images.length === 0) return false;
+  const { decodeImage } = await import('../data/image.js');
+  const step = Math.max(1, Math.floor(images.length / 16));
+  for (let i = 0; i < images.length; i += step) {
+    const r = await decodeImage(images[i]!.image, { channels: 'keep' });
+    if (r.channels === 1) continue;
+    for (let p = 0; p < r.data.length; p += 3) if (r.data[p] !== r.data[p + 1] || r.data[p] !== r.data[p + 2]) return false;
+  }
+  return true;
+}
+
+/** The model config for `classes` from the flags, the method's defaults and the training samples
+ *  (whether they are grey). */
+export async function modelConfigFrom(
+  flags: TrainingFlags,
+  methodName: string,
+  d: MethodDefaults,
+  classes: string[],
+  info: Record<string, unknown>,
+  samples: readonly (ImageSample | ClipSample)[] = [],
+): Promise<ModelConfig> {
+  const backbone = flags.backbone ?? d.backbone;
+  const fineTune = fineTuneFrom(flags);
+  const input = await inputFrom(flags, d);
+  if (await greyscaleFor(flags, input, samples)) input.greyscale = true;
+  let pretrained: string | undefined;
+  if (fineTune.pretrained) {
+    const { backbones } = await import('../models/backbones/registry.js');
+    pretrained = backbones.get(backbone).pretrained;
+    if (!pretrained) throw new Error(`--pretrained: backbone ${backbone} has no pretrained weights; ${backbones.list().filter((b) => b.pretrained).map((b) => b.name).join(', ')} has`);
+  }
   return {
     format: 'ferkit-model',
     version: 1,
     method: methodName,
-    backbone: flags.backbone ?? d.backbone,
-    backboneOptions: { ...(d.backboneOptions ?? {}), ...(flags.width ? { widthMultiplier: Number(flags.width) } : {}) },
+    backbone,
+    backboneOptions: {
+      // The method's backbone options belong to its default backbone.
+      ...(backbone === d.backbone ? (d.backboneOptions ?? {}) : {}),
+      ...(flags.width ? { widthMultiplier: Number(flags.width) } : {}),
+      ...jsonFlag(flags.backboneOptions, 'backbone-options'),
+    },
     methodOptions: { ...(d.methodOptions ?? {}), ...jsonFlag(flags.methodOptions, 'method-options') },
-    input: await inputFrom(flags, d),
+    input,
     classes,
-    info,
+    info: { ...info, ...(pretrained ? { pretrained, fineTune } : {}) },
   };
 }
 
@@ -151,7 +213,16 @@ export function trainerSettingsFrom(flags: TrainingFlags, d: MethodDefaults, def
     clipGradNorm: numberFlag(flags.clipGradNorm, 'clip-grad-norm'),
     iterations: numberFlag(flags.iterations, 'iterations'),
     init: flags.init,
+    finetune: fineTuneFrom(flags),
   };
+}
+
+/** --pretrained, --freeze, --bn and --backbone-lr-scale. */
+export function fineTuneFrom(flags: TrainingFlags): FineTuneOptions {
+  const bn = flags.bn ?? 'train';
+  if (bn !== 'train' && bn !== 'frozen') throw new Error(`--bn: "${bn}" is not train or frozen`);
+  const freeze = (flags.freeze ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return { pretrained: Boolean(flags.pretrained), freeze, bn, backboneLrScale: numberFlag(flags.backboneLrScale, 'backbone-lr-scale') ?? 1 };
 }
 
 /** A progress bar on a TTY (none when quiet or piped). */

@@ -250,6 +250,8 @@ export interface TensorOptions {
   /** Per-channel mean and std on the [0,1] scale (e.g. ImageNet's); none = plain [0,1]. */
   mean?: readonly number[];
   std?: readonly number[];
+  /** Output channels: 3 from grey rasters replicates the grey value (default: the rasters'). */
+  channels?: 1 | 3;
 }
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -258,7 +260,9 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 /** Rasters of one size → Float32Array NHWC in [0,1], optionally normalised (x/255 − mean)/std. */
 export function rastersToFloat(rasters: readonly Raster[], opts: TensorOptions = {}): Float32Array {
   if (rasters.length === 0) throw new Error('rastersToFloat: no rasters');
-  const { width, height, channels } = rasters[0];
+  const { width, height, channels: inChannels } = rasters[0];
+  const channels = opts.channels ?? inChannels;
+  if (channels !== inChannels && !(inChannels === 1 && channels === 3)) throw new Error(`rastersToFloat: cannot make ${channels} channels from ${inChannels}`);
   const per = width * height * channels;
   const mean = opts.mean ?? new Array<number>(channels).fill(0);
   const std = opts.std ?? new Array<number>(channels).fill(1);
@@ -270,12 +274,18 @@ export function rastersToFloat(rasters: readonly Raster[], opts: TensorOptions =
   const b = mean.map((m, i) => -m / std[i]);
   const out = new Float32Array(per * rasters.length);
   rasters.forEach((r, n) => {
-    if (r.width !== width || r.height !== height || r.channels !== channels) {
-      throw new Error(`image ${n} is ${r.width}x${r.height}x${r.channels}; the batch is ${width}x${height}x${channels}`);
+    if (r.width !== width || r.height !== height || r.channels !== inChannels) {
+      throw new Error(`image ${n} is ${r.width}x${r.height}x${r.channels}; the batch is ${width}x${height}x${inChannels}`);
     }
     const o = n * per;
     const d = r.data;
     if (channels === 1) for (let i = 0; i < per; i++) out[o + i] = d[i] * a[0] + b[0];
+    else if (inChannels === 1)
+      for (let i = 0, j = o; i < d.length; i++, j += 3) {
+        out[j] = d[i] * a[0] + b[0];
+        out[j + 1] = d[i] * a[1] + b[1];
+        out[j + 2] = d[i] * a[2] + b[2];
+      }
     else
       for (let i = 0; i < per; i += 3) {
         out[o + i] = d[i] * a[0] + b[0];

@@ -19,6 +19,9 @@ export interface InputSpec {
    *  segments. Absent: 1 (IAL's U16×V1); 2 is NR-DFERNet's U8×V2. Kept in the config so eval and
    *  report sample clips as training did. */
   framesPerSegment?: number;
+  /** The model sees grey faces, replicated to its `channels` (an RGB trunk trained on grey
+   *  datasets): colour inputs are turned grey first, at training and at inference alike. */
+  greyscale?: boolean;
   /** Per-channel mean and std on the [0,1] scale: the model sees (x/255 − mean)/std. */
   mean: number[];
   std: number[];

@@ -25,6 +25,9 @@ export class BatchNorm extends Module implements Forward {
   readonly eps: number;
   readonly momentum: number;
   private readonly ranks: number[];
+  /** Normalise with the running statistics and leave them alone even in training mode
+   *  (fine-tuning a pretrained trunk on small batches). */
+  frozenStats = false;
   private constGamma?: tf.Tensor1D;
   private constBeta?: tf.Tensor1D;
 
@@ -52,7 +55,7 @@ export class BatchNorm extends Module implements Forward {
         `${this.constructor.name}(${this.numFeatures}): expected rank ${this.ranks.join('/')} channels-last input with ${this.numFeatures} channels, got [${x.shape}]`,
       );
     }
-    return this.training ? this.forwardTrain(x) : this.forwardEval(x);
+    return this.training && !this.frozenStats ? this.forwardTrain(x) : this.forwardEval(x);
   }
 
   private forwardTrain(x: tf.Tensor): tf.Tensor {

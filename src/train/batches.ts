@@ -65,7 +65,7 @@ export class BatchBuilder {
     for (const [k, r] of rasters.entries()) {
       if (r.width !== w || r.height !== h) throw new Error(`augmentation produced ${r.width}x${r.height}, model input is ${w}x${h} (sample ${idx[Math.floor(k / (this.input.frames ?? 1))]})`);
     }
-    const x = rastersToFloat(rasters, { mean: this.input.mean, std: this.input.std });
+    const x = rastersToFloat(rasters, { mean: this.input.mean, std: this.input.std, channels: this.input.channels });
     const shape = this.input.kind === 'image' ? [idx.length, h, w, this.input.channels] : [idx.length, this.input.frames!, h, w, this.input.channels];
     return { x, shape };
   }

@@ -12,6 +12,7 @@ import type { FerModel, ModelConfig } from '../models/model.js';
 import { optimizers, type OptimizerOptions } from './optim.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { Replica } from './replica-host.js';
+import { applyFineTune, type FineTuneOptions } from './finetune.js';
 
 export interface MethodReplicaOptions {
   config: ModelConfig;
@@ -20,6 +21,8 @@ export interface MethodReplicaOptions {
   seed: number;
   /** Initial weights (a model.safetensors or a training checkpoint), e.g. for fine-tuning. */
   init?: string;
+  /** Pretrained trunk, frozen parts, BatchNorm mode, the trunk's lr scale. */
+  finetune?: FineTuneOptions;
 }
 
 /** Loads the weights of a model folder, a model.safetensors or a training checkpoint into a
@@ -52,11 +55,14 @@ export function createMethodReplica(o: MethodReplicaOptions, prepare?: (model: F
   const rng = new Random(o.seed);
   const model = createModel(o.config, rng);
   prepare?.(model);
+  // Pretrained weights first, so that --init (or a resumed checkpoint) overrides them.
+  const { groups } = applyFineTune(model, o.finetune ?? {});
   if (o.init) initWeights(model, o.init);
   model.train();
   const objective = methods.get(o.config.method).create.createObjective(model, o.objective ?? {});
-  const variables = model.trainableParameters();
-  const optimizer = optimizers.get(o.optimizer.name).create(variables, o.optimizer);
+  const variables = groups.flatMap((g) => g.params);
+  const optimizer = optimizers.get(o.optimizer.name).create(groups.length === 1 ? variables : groups, o.optimizer);
+  const lrScales = groups.map((g) => g.lrScale);
   const buffers = () => model.namedBuffers().map(([, v]) => v);
   // Training accuracy, counted from the scores the objective reports (undefined if it reports none).
   let correct: number | undefined;
@@ -74,7 +80,7 @@ export function createMethodReplica(o: MethodReplicaOptions, prepare?: (model: F
     },
     ...(objective.takeRelabels ? { takeRelabels: () => objective.takeRelabels!() } : {}),
     apply(grads, lr) {
-      optimizer.setLr(lr);
+      optimizer.setLr(lrScales.map((k) => lr * k));
       const named: tf.NamedTensorMap = {};
       variables.forEach((v, i) => (named[v.name] = grads[i]));
       optimizer.step(named);

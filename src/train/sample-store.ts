@@ -12,7 +12,7 @@ import { decodeVideo } from '../data/video.js';
 import { Rng } from '../data/rng.js';
 import type { ClipSample, ImageSample, ImageSource } from '../data/types.js';
 import type { InputSpec } from '../models/model.js';
-import { fitRaster } from '../models/preprocess.js';
+import { fitRaster, pixelChannels } from '../models/preprocess.js';
 
 export interface SampleStore {
   readonly size: number;
@@ -73,7 +73,7 @@ export interface LoadStoreOptions {
 /** Decodes every sample's frames at the input's size and channel count (cached on disk). */
 export async function loadSampleStore(items: readonly (ImageSample | ClipSample)[], input: InputSpec, opts: LoadStoreOptions = {}): Promise<SampleStore> {
   const [h, w] = input.size;
-  const c = input.channels;
+  const c = pixelChannels(input);
   const hash = createHash('sha256').update(`v1|${w}x${h}x${c}|`);
   for (const s of items) {
     const f = framesOfSample(s);

@@ -20,6 +20,10 @@ import { lrSchedules } from './lr-schedule.js';
 import { createReplica, type MethodReplicaOptions } from './method-replica.js';
 import type { SampleStore } from './sample-store.js';
 import type { OptimizerOptions } from './optim.js';
+import { applyFineTune, backbonesOf, calibrateBatchNorms, type FineTuneOptions } from './finetune.js';
+import { tf } from '../engine/backend.js';
+import { Random } from '../nn/random.js';
+import { saveModule } from '../nn/checkpoint.js';
 
 export interface TrainerOptions {
   config: ModelConfig;
@@ -47,6 +51,8 @@ export interface TrainerOptions {
   /** Initial weights (model folder, model.safetensors or checkpoint) to fine-tune from; ignored
    *  when resuming from a checkpoint, which holds newer ones. */
   init?: string;
+  /** Pretrained trunk, frozen parts, BatchNorm mode, the trunk's lr scale (see finetune.ts). */
+  finetune?: FineTuneOptions;
   /** Train for this many optimizer steps in total instead of `epochs` (the last epoch is cut
    *  short; the lr schedule spans the iterations). */
   iterations?: number;
@@ -87,7 +93,7 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const BEST_DIR = 'best';
 
 async function openReplicas(o: TrainerOptions): Promise<ReplicaSet> {
-  const replicaOptions: MethodReplicaOptions = { config: o.config, objective: o.objective, optimizer: o.optimizer, seed: o.seed, init: o.init };
+  const replicaOptions: MethodReplicaOptions = { config: o.config, objective: o.objective, optimizer: o.optimizer, seed: o.seed, init: o.init, finetune: o.finetune };
   if (o.workers <= 1) {
     const create = o.replicaModule ? ((await import(o.replicaModule)) as { createReplica: typeof createReplica }).createReplica : createReplica;
     return new InProcessTrainer(create(replicaOptions as unknown as Record<string, unknown>));
@@ -148,7 +154,11 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   const valBuilder = o.val ? new BatchBuilder(o.val.store, o.config.input) : undefined;
   const selectBy = o.selectBy ?? 'war';
 
-  const replicas = await openReplicas(o);
+  // A pretrained trunk is loaded (and its BatchNorms calibrated) once here, then handed to every
+  // replica as initial weights, so that all replicas start identical.
+  const resuming = o.resume === true && existsSync(ckpt);
+  const pretrained = o.finetune?.pretrained && !o.init && !resuming;
+  const replicas = await openReplicas(pretrained ? { ...o, init: await pretrainedInit(o, trainBuilder), finetune: { ...o.finetune, pretrained: false } } : o);
   const started = Date.now();
   let history: EpochRecord[] = [];
   let best: TrainResult['best'];
@@ -263,6 +273,28 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   } finally {
     await replicas.close();
   }
+}
+
+/** The model with its backbone's pretrained weights, BatchNorms calibrated on 128 training faces
+ *  when they will train with batch statistics; saved to <out>/pretrained-init.safetensors. */
+async function pretrainedInit(o: TrainerOptions, builder: BatchBuilder): Promise<string> {
+  const path = join(o.outDir, 'pretrained-init.safetensors');
+  const model = createModel(o.config, new Random(o.seed));
+  try {
+    applyFineTune(model, { pretrained: true });
+    if ((o.finetune?.bn ?? 'train') === 'train') {
+      const n = o.train.labels.length;
+      const idx = permutation(n, new Rng(mixSeed(o.seed, 3))).slice(0, Math.min(128, n));
+      const { x, shape } = builder.build(idx);
+      const t = tf.tensor(x, shape);
+      for (const { backbone } of backbonesOf(model)) calibrateBatchNorms(backbone, t);
+      t.dispose();
+    }
+    await saveModule(path, model, { method: o.config.method });
+  } finally {
+    model.dispose();
+  }
+  return path;
 }
 
 /** Replica 0's weights (with its BatchNorm statistics) as a model folder. */

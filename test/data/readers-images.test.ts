@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../../src/data/errors.js';
-import { ferplusVotes } from '../../src/data/readers/ferplus.js';
+import { ferplusLabel, ferplusVotes } from '../../src/data/readers/ferplus.js';
 import { readClips, readImages } from '../../src/data/registry.js';
 import { CANONICAL_CLASSES, type ImageSample } from '../../src/data/types.js';
 import { ckSequences, copyAs, ferImages, pixelString, tempDir } from './data-fixtures.js';
@@ -100,6 +100,60 @@ describe('ferplus votes', () => {
     const ds2 = await readImages('ferplus', dir2);
     assert.deepEqual(labels(ds2.items), ['happy', 'sad']);
     assert.equal((ds2.items[0]!.image as { path: string }).path, join(dir2, 'FER2013Train', 'fer0000000.png'));
+  });
+
+  it("label modes: the FERPlus code's probability rule and the simple plurality rule", () => {
+    const dist = (l: ReturnType<typeof ferplusLabel>) => Object.fromEntries(l.labelDist!.flatMap((p, i) => (p ? [[CANONICAL_CLASSES[i], +p.toFixed(6)]] : [])));
+    // top emotions until 75% of the (outlier-free) votes: sad 6, then neutral 4
+    const b = ferplusLabel([4, 0, 0, 6, 0, 0, 0, 0, 0, 0], 'probability');
+    assert.equal(b.label, idx('sad'));
+    assert.deepEqual(dist(b), { sad: 0.6, neutral: 0.4 });
+    // a tie at the top is taken together (no majority, but a valid distribution); the first wins the hard label
+    const t = ferplusLabel([5, 5, 0, 0, 0, 0, 0, 0, 0, 0], 'probability');
+    assert.deepEqual([CANONICAL_CLASSES[t.label!], dist(t)], ['neutral', { neutral: 0.5, happy: 0.5 }]);
+    // four emotions needed to reach 75%: too spread out
+    assert.equal(ferplusLabel([3, 3, 2, 2, 0, 0, 0, 0, 0, 0], 'probability').reason, 'votes too spread out');
+    assert.equal(ferplusLabel([3, 3, 2, 2, 0, 0, 0, 0, 0, 0], 'majority').reason, 'no majority vote');
+    // unknown tying with an emotion stops the loop and is not counted: 4 of 10 votes is too few
+    assert.equal(ferplusLabel([4, 0, 0, 0, 0, 0, 0, 0, 4, 2], 'probability').reason, 'votes too spread out');
+    assert.equal(ferplusLabel([2, 0, 0, 0, 0, 0, 0, 0, 0, 8], 'probability').reason, 'top vote is NF');
+    // plurality: raw top vote, first on ties, single votes kept in the distribution
+    const p = ferplusLabel([0, 8, 1, 0, 0, 0, 1, 0, 0, 0], 'plurality');
+    assert.deepEqual([CANONICAL_CLASSES[p.label!], dist(p)], ['happy', { happy: 0.8, surprise: 0.1, fear: 0.1 }]);
+    assert.equal(CANONICAL_CLASSES[ferplusLabel([5, 5, 0, 0, 0, 0, 0, 0, 0, 0], 'plurality').label!], 'neutral');
+    assert.equal(ferplusLabel([1, 0, 0, 0, 0, 0, 0, 0, 6, 3], 'plurality').reason, 'top vote is unknown');
+  });
+
+  it('reads the official layout (label.csv per split folder) as the vote file gives it', async () => {
+    const dir = tempDir('ferplus-official');
+    const files = [...ferImages('happy', 2), ...ferImages('sad', 2)];
+    const rows: Array<[string, string, string]> = [
+      ['FER2013Train', 'fer0000000.png', '0,10,0,0,0,0,0,0,0,0'],
+      ['FER2013Train', 'fer0000001.png', '4,0,0,6,0,0,0,0,0,0'],
+      ['FER2013Train', 'fer0000002.png', '2,0,0,0,0,0,0,0,0,8'],
+      ['FER2013Valid', 'fer0000003.png', '5,5,0,0,0,0,0,0,0,0'],
+    ];
+    const csv = new Map<string, string>();
+    for (const [i, [folder, name, votes]] of rows.entries()) {
+      await copyAs(files[i]!, join(dir, folder, name));
+      csv.set(folder, (csv.get(folder) ?? '') + `${name},"(0, 0, 48, 48)",${votes}\n`);
+    }
+    for (const [folder, text] of csv) writeFileSync(join(dir, folder, 'label.csv'), text);
+    const voteRows = rows.map(([f, n, v]) => `${f === 'FER2013Train' ? 'Training' : 'PublicTest'},${n},${v}`);
+    writeFileSync(join(dir, 'fer2013new.csv'), `Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n${voteRows.join('\n')}\n`);
+    const summary = (items: ImageSample[]) => items.map((s) => [s.id, s.split, CANONICAL_CLASSES[s.label]]);
+    const official = await readImages('ferplus', dir);
+    assert.deepEqual(summary(official.items), [
+      ['fer0000000.png', 'train', 'happy'],
+      ['fer0000001.png', 'train', 'sad'],
+    ]);
+    assert.deepEqual(summary((await readImages('ferplus', dir, { layout: 'votes' })).items), summary(official.items));
+    const prob = await readImages('ferplus', dir, { labelMode: 'probability' });
+    assert.deepEqual(summary(prob.items).map((r) => r[2]), ['happy', 'sad', 'neutral']);
+    assert.deepEqual(summary((await readImages('ferplus', dir, { split: 'val', labelMode: 'plurality' })).items), [['fer0000003.png', 'val', 'neutral']]);
+    await assert.rejects(readImages('ferplus', dir, { labelMode: 'mean' }), /label mode "mean" is not one of majority, probability, plurality/);
+    writeFileSync(join(dir, 'FER2013Valid', 'label.csv'), 'fer0000003.png,"(0, 0, 48, 48)",5,5,x,0,0,0,0,0,0,0\n');
+    await assert.rejects(readImages('ferplus', dir), /FER2013Valid\/label\.csv:1.*vote column surprise is "x"/);
   });
 });
 

@@ -57,7 +57,9 @@ async function run(flags: CvFlags, cmd: Command): Promise<void> {
   const folds = flags.onlyFolds ? parseFoldList(flags.onlyFolds) : undefined;
   for (const k of folds ?? []) if (k < 1 || k > plan.count) throw new Error(`--only-folds: fold ${k} is not 1..${plan.count}`);
   const settings = trainerSettingsFrom(flags, d, Math.max(1, availableParallelism()));
-  const config = (classes: string[]) => modelConfigFrom(flags, method.name, d, classes, { dataset: plan.dataset });
+  // Fold 1's training samples tell whether the faces are grey (see --greyscale).
+  const firstTrain = (await plan.load(folds?.[0] ?? 1)).train;
+  const config = (classes: string[]) => modelConfigFrom(flags, method.name, d, classes, { dataset: plan.dataset }, firstTrain);
   // What shapes the model, pinned in cv.json (classes come from each fold).
   const { classes: _c, info: _i, ...shape } = await config([]);
   const label = flags.label ?? `${method.name}${shape.input.kind === 'clip' ? ` (U${shape.input.frames! / (shape.input.framesPerSegment ?? 1)}×V${shape.input.framesPerSegment ?? 1})` : ''}`;

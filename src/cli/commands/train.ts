@@ -14,6 +14,7 @@ interface TrainFlags extends TrainingFlags {
   resume?: boolean;
   labelNoise?: string;
   limit?: string;
+  labelMode?: string;
 }
 
 async function run(flags: TrainFlags, cmd: Command): Promise<void> {
@@ -33,8 +34,9 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
     if (!quiet) process.stderr.write(s + '\n');
   };
 
-  const trainSet = await readDataset(flags.dataset, flags.root, { split: flags.split, skipBad: flags.skipBad });
-  const valSet = flags.valSplit || flags.valRoot ? await readDataset(flags.dataset, flags.valRoot ?? flags.root, { split: flags.valSplit, skipBad: flags.skipBad }) : undefined;
+  const read = { skipBad: flags.skipBad, labelMode: flags.labelMode };
+  const trainSet = await readDataset(flags.dataset, flags.root, { ...read, split: flags.split });
+  const valSet = flags.valSplit || flags.valRoot ? await readDataset(flags.dataset, flags.valRoot ?? flags.root, { ...read, split: flags.valSplit }) : undefined;
   const kind = method.create.kind;
   for (const s of [trainSet, valSet]) {
     if (s && s.items.length && ('frames' in s.items[0]) !== (kind === 'clip')) {
@@ -56,7 +58,8 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
   const valItems = valSet?.items.filter((s) => toModel.has(s.label));
   if (valSet && valItems && valItems.length < valSet.items.length) say(`validation: ${valSet.items.length - valItems.length} samples of classes the training set lacks are left out`);
 
-  const config = await modelConfigFrom(flags, method.name, d, classes, { dataset: flags.dataset, trainSamples: trainItems.length, labelNoise: noise });
+  const config = await modelConfigFrom(flags, method.name, d, classes, { dataset: flags.dataset, trainSamples: trainItems.length, labelNoise: noise }, trainItems);
+  if (config.input.greyscale) say('the training faces are grey: the model sees grey faces (colour inputs are turned grey; --no-greyscale to keep colour)');
   const input = config.input;
   const loadStore = async (items: typeof trainItems, what: string) => {
     const b = progressBar(quiet, `decoding ${what}`);
@@ -103,6 +106,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder', 'runs/train')
     .option('--resume', 'continue from <out>/checkpoint.safetensors')
     .option('--label-noise <rate>', 'flip this fraction of training labels (noisy-label experiments)')
-    .option('--limit <n>', 'use only the first n training samples');
+    .option('--limit <n>', 'use only the first n training samples')
+    .option('--label-mode <mode>', 'how labels are derived where the dataset has several rules (ferplus: majority, probability, plurality)');
   addTrainingOptions(cmd).action((flags: TrainFlags, cmd: Command) => run(flags, cmd));
 }

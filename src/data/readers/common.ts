@@ -23,6 +23,11 @@ export interface ReadOptions {
   minFrames?: number;
   /** Base of numeric labels where a dataset ships both (DFEW: 0 in IAL's lists, 1 in DFEW's own). */
   labelBase?: 0 | 1;
+  /** How labels are derived where a dataset has several rules (FER+: majority, probability,
+   *  plurality). */
+  labelMode?: string;
+  /** Which of a dataset's layouts to read where it has several (FER+: official, votes). */
+  layout?: string;
 }
 
 export interface DatasetReader {

@@ -2,6 +2,7 @@
 // method adds one import line for its emitter file).
 import './nn-emitters.js';
 import './model-emitters.js';
+import './face-resnet-emitters.js';
 import './scn-emitters.js';
 import './arbex-emitters.js';
 import './patternmap-emitters.js';

@@ -21,4 +21,8 @@ export interface Backbone extends Module {
   forward(x: tf.Tensor, training?: boolean): tf.Tensor2D;
   /** Pooled features, ignoring any classifier head. */
   features(x: tf.Tensor, training?: boolean): tf.Tensor2D;
+  /** Named parts from input to output (`stem`, `stage1`, ...): what `--freeze` names. */
+  parts?(): [string, Module[]][];
+  /** Loads the weights the backbone was pretrained with (face-resnet: dlib's face recognition). */
+  loadPretrained?(): void;
 }

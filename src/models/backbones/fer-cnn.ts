@@ -75,6 +75,10 @@ export class FerCnn extends Module implements Backbone {
     }
   }
 
+  parts(): [string, Module[]][] {
+    return this.stages.map((s, i) => [`stage${i + 1}`, [s]]);
+  }
+
   features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
     if (training !== undefined && training !== this.training) this.train(training);
     return tf.tidy(() => {

@@ -152,6 +152,10 @@ export class ResNet extends Module implements Backbone {
     if (options.numClasses) this.fc = this.registerModule('fc', new Linear(cin, options.numClasses, { rng }));
   }
 
+  parts(): [string, Module[]][] {
+    return [['stem', [this.conv1, this.bn1]], ...this.layers.map((l, i) => [`stage${i + 1}`, [l]] as [string, Module[]])];
+  }
+
   features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
     if (training !== undefined && training !== this.training) this.train(training);
     return tf.tidy(() => {

@@ -5,6 +5,7 @@ import { tf } from '../../engine/backend.js';
 import { relu } from '../../nn/activations.js';
 import { Conv2d } from '../../nn/conv.js';
 import type { Module } from '../../nn/module.js';
+import { FaceResNet } from '../backbones/face-resnet.js';
 import { FerCnn } from '../backbones/fer-cnn.js';
 import { ResNet } from '../backbones/resnet.js';
 import type { Backbone } from '../backbones/backbone.js';
@@ -32,6 +33,8 @@ registerFeatureMap(ResNet, (b, x) => {
   for (const stage of b.layers) h = stage.forward(h);
   return h as tf.Tensor4D;
 });
+
+registerFeatureMap(FaceResNet, (b, x) => b.featureMap(x));
 
 /** NHWC feature map of the last stage; `training` sets BatchNorm mode first when given. */
 export function featureMap(b: Backbone, x: tf.Tensor, training?: boolean): tf.Tensor4D {
