@@ -5,7 +5,6 @@
 // SQLite, and the database keeps only the first outcome of each try, so a worker lost mid-job
 // (its job stalls and BullMQ gives it to another), a collector killed mid-write or two collectors
 // at once lose nothing and write nothing twice.
-import { hostname } from 'node:os';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { BatchDb, ItemRow } from './db.js';
 import type { ItemOutcome, ItemTask } from './item.js';
@@ -185,6 +184,8 @@ async function readdLost(db: BatchDb, queue: Queue<JobData>): Promise<number> {
 
 export interface WorkerOptions {
   pool: ItemPool;
+  /** host/pid, recorded with each outcome. */
+  worker: string;
   model: ModelIdentity;
   /** Seconds a job's lock lasts without renewal: a worker gone this long loses its jobs to others. */
   stallSeconds: number;
@@ -194,7 +195,6 @@ export interface WorkerOptions {
 /** Runs jobs until stopped (SIGINT/SIGTERM: running jobs finish first) or until a job asks for
  *  another model: that job goes back to the queue untouched and the worker exits with an error. */
 export async function runWorker(target: QueueTarget, opts: WorkerOptions): Promise<void> {
-  const me = `${hostname()}/${process.pid}`;
   let refusal: Error | undefined;
   let worker: Worker<JobData, ItemOutcome> | undefined = undefined;
   const stop = (why?: Error) => {
@@ -211,7 +211,7 @@ export async function runWorker(target: QueueTarget, opts: WorkerOptions): Promi
         throw new DelayedError();
       }
       opts.log(`${task.source}: started`);
-      const outcome = await opts.pool.run(task, me);
+      const outcome = await opts.pool.run(task, opts.worker);
       opts.log(outcome.ok ? `${task.source}: done, ${outcome.faces.length} face rows, ${outcome.seconds.toFixed(2)} s` : `${task.source}: failed: ${outcome.error}`);
       return outcome;
     },

@@ -193,7 +193,7 @@ export async function runQueueWorker(o: WorkerCommandOptions): Promise<void> {
   const model = await modelIdentity(o.model);
   const pool = await ItemPool.start(o.threads, { backend: o.backend, options: { model: o.model, engine: o.engine }, analyser: { worker: me(), remote: true } });
   try {
-    await runWorker(o.queue, { pool, model, stallSeconds: o.stallSeconds, log: o.log });
+    await runWorker(o.queue, { pool, worker: me(), model, stallSeconds: o.stallSeconds, log: o.log });
   } finally {
     await pool.close();
   }

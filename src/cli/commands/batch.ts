@@ -55,7 +55,8 @@ async function run(inputs: string[], flags: BatchFlags, cmd: Command): Promise<v
     progress: progressMode(quiet),
     log,
   });
-  if (format && (!flags.queue || flags.wait)) {
+  if (format && flags.queue && !flags.wait) log(`--export ${format}: nothing to export yet; run \`ferkit batch export ${out}\` after \`ferkit batch collect\``);
+  else if (format) {
     const { BatchDb } = await import('../../batch/db.js');
     const db = BatchDb.open(out);
     try {
