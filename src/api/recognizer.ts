@@ -2,9 +2,9 @@
 // data/faces.ts) with a model runner (TF.js or ONNX, infer/load.ts). recognize() finds the faces
 // of an image, aligns each crop to the model's input (eyes level, FER-style margin) and returns the
 // expression probabilities; videos and live streams are in video.ts.
-import { alignFace, detectFaces, type DetectorName, type Face } from '../data/faces.js';
+import { alignedCrop, detectFaces, type DetectorName, type Face } from '../data/faces.js';
 import sharp from 'sharp';
-import { checkRaster, crop as cropRaster, decodeImageFile, type Raster } from '../data/image.js';
+import { checkRaster, decodeImageFile, type Raster } from '../data/image.js';
 import { initEngine } from '../engine/backend.js';
 import { loadRunner, type EngineChoice } from '../infer/load.js';
 import type { ModelRunner, RunnerOutput } from '../infer/runner.js';
@@ -12,7 +12,7 @@ import type { ModelConfig } from '../models/model.js';
 import { clipsToInput, imagesToInput } from '../models/preprocess.js';
 import { decodeImageBytes, type DecodeBytesOptions } from './decode.js';
 import { faceResult } from './results.js';
-import type { FaceResult, VideoResult, FrameResult } from './types.js';
+import type { ExpressionLabel, FaceResult, VideoResult, FrameResult } from './types.js';
 import { recognizeStream, recognizeVideo, type StreamFrame, type TemporalOptions, type VideoFrames, type VideoOptions } from './video.js';
 
 /** A file path, encoded image bytes, or a decoded raster. */
@@ -58,8 +58,9 @@ export class Recognizer {
     this.config = runner.config;
   }
 
-  get classes(): string[] {
-    return this.config.classes;
+  /** The model's classes, in its output order (canonical expression names). */
+  get classes(): ExpressionLabel[] {
+    return this.config.classes as ExpressionLabel[];
   }
 
   get engine(): string {
@@ -97,20 +98,10 @@ export class Recognizer {
     }));
   }
 
-  /** The crop the model sees for a face: aligned, in the model's size and channels. Warps only a
-   *  region around the face (the aligned square fits well inside it), not the whole picture. */
+  /** The crop the model sees for a face: aligned, in the model's size and channels. */
   crop(raster: Raster, face: Face): Raster {
     const { size, channels } = this.config.input;
-    const [bx, by, bw, bh] = face.box;
-    const pad = Math.max(bw, bh);
-    const x0 = Math.max(0, Math.floor(bx - pad));
-    const y0 = Math.max(0, Math.floor(by - pad));
-    const x1 = Math.min(raster.width, Math.ceil(bx + bw + pad));
-    const y1 = Math.min(raster.height, Math.ceil(by + bh + pad));
-    const region = x1 - x0 < 2 || y1 - y0 < 2 ? raster : cropRaster(raster, x0, y0, x1 - x0, y1 - y0);
-    const [ox, oy] = region === raster ? [0, 0] : [x0, y0];
-    const local: Face = { ...face, box: [bx - ox, by - oy, bw, bh], landmarks: face.landmarks.map(([x, y]) => [x - ox, y - oy]) };
-    return alignFace(region, local, Math.max(size[0], size[1]), { margin: this.options.margin, channels });
+    return alignedCrop(raster, face, Math.max(size[0], size[1]), { margin: this.options.margin, channels });
   }
 
   /** Runs the model on face crops (image models) or crop windows (clip models). */

@@ -1,12 +1,12 @@
 // Model outputs → the API's result objects.
 import type { Face } from '../data/faces.js';
-import type { FaceResult } from './types.js';
+import type { ExpressionLabel, FaceResult } from './types.js';
 
-/** The label with the highest probability. */
-export function topLabel(probs: Record<string, number>): string {
-  let best = '';
+/** The label with the highest probability (model classes are canonical expression names). */
+export function topLabel(probs: Record<string, number>): ExpressionLabel {
+  let best = '' as ExpressionLabel;
   let bestP = -Infinity;
-  for (const [k, p] of Object.entries(probs)) if (p > bestP) [best, bestP] = [k, p];
+  for (const [k, p] of Object.entries(probs)) if (p > bestP) [best, bestP] = [k as ExpressionLabel, p];
   return best;
 }
 

@@ -1,4 +1,11 @@
 // What the recognition API returns: plain JSON-safe objects (the server sends them as they are).
+import type { ExpressionClass } from '../data/types.js';
+
+/** An expression name, one of CANONICAL_CLASSES; a model predicts those in its `config.classes`. */
+export type ExpressionLabel = ExpressionClass;
+
+/** Probability per expression of the model's classes (in their order); sums to 1. */
+export type ExpressionProbabilities = Partial<Record<ExpressionLabel, number>>;
 
 /** One face in one image. */
 export interface FaceResult {
@@ -9,9 +16,9 @@ export interface FaceResult {
   /** 68 landmarks (iBUG order) in image pixels. */
   landmarks: [number, number][];
   /** Probability per expression, in the model's class order; sums to 1. */
-  probabilities: Record<string, number>;
+  probabilities: ExpressionProbabilities;
   /** The most probable expression. */
-  label: string;
+  label: ExpressionLabel;
   /** The method's own confidence (ARBEx) when it has one, else the top probability. */
   confidence: number;
 }
@@ -27,7 +34,7 @@ export interface TrackedFace extends FaceResult {
   /** Track id: the same person keeps it across frames (box IoU matching). */
   faceId: number;
   /** The model's output for this frame alone (before smoothing). */
-  rawProbabilities: Record<string, number>;
+  rawProbabilities: ExpressionProbabilities;
 }
 
 export interface FrameResult {
@@ -44,8 +51,8 @@ export interface TimelinePoint {
   time: number;
   frame: number;
   box: [number, number, number, number];
-  probabilities: Record<string, number>;
-  label: string;
+  probabilities: ExpressionProbabilities;
+  label: ExpressionLabel;
   confidence: number;
 }
 
@@ -55,11 +62,11 @@ export interface FaceSummary {
   lastTime: number;
   frames: number;
   /** Mean of the timeline's probabilities. */
-  meanProbabilities: Record<string, number>;
+  meanProbabilities: ExpressionProbabilities;
   /** Label of the mean probabilities. */
-  dominantLabel: string;
+  dominantLabel: ExpressionLabel;
   /** Fraction of the face's frames carrying each label. */
-  labelShare: Record<string, number>;
+  labelShare: ExpressionProbabilities;
 }
 
 export interface FaceTimeline {
@@ -76,8 +83,8 @@ export interface VideoSummary {
   /** Frames with at least one face. */
   framesWithFaces: number;
   /** Mean probabilities over every face in every frame (empty object when no face was seen). */
-  meanProbabilities: Record<string, number>;
-  dominantLabel: string | null;
+  meanProbabilities: ExpressionProbabilities;
+  dominantLabel: ExpressionLabel | null;
 }
 
 export interface VideoResult {

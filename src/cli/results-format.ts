@@ -1,6 +1,6 @@
 // Recognition results as text: a readable table, CSV rows (one per face, or per face per frame),
 // and the JSON shapes `ferkit predict --json` prints. Shared by predict and demo.
-import type { FaceResult, VideoResult } from '../api/types.js';
+import type { ExpressionLabel, FaceResult, VideoResult } from '../api/types.js';
 
 export interface ImageRecord {
   file: string;
@@ -55,18 +55,18 @@ const csvCell = (v: string | number) => {
 };
 const csvRow = (cells: (string | number)[]) => cells.map(csvCell).join(',');
 
-export function imageCsv(records: readonly ImageRecord[], classes: readonly string[]): string {
+export function imageCsv(records: readonly ImageRecord[], classes: readonly ExpressionLabel[]): string {
   const rows = [csvRow(['file', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence', ...classes])];
   for (const r of records) {
-    r.faces.forEach((f, i) => rows.push(csvRow([r.file, i + 1, ...f.box, f.label, f.confidence, ...classes.map((c) => f.probabilities[c])])));
+    r.faces.forEach((f, i) => rows.push(csvRow([r.file, i + 1, ...f.box, f.label, f.confidence, ...classes.map((c) => f.probabilities[c] ?? 0)])));
   }
   return rows.join('\n');
 }
 
-export function videoCsv(file: string, v: VideoResult, classes: readonly string[]): string {
+export function videoCsv(file: string, v: VideoResult, classes: readonly ExpressionLabel[]): string {
   const rows = [csvRow(['file', 'time', 'frame', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence', ...classes])];
   for (const t of v.timelines) {
-    for (const p of t.points) rows.push(csvRow([file, p.time, p.frame, t.faceId, ...p.box, p.label, p.confidence, ...classes.map((c) => p.probabilities[c])]));
+    for (const p of t.points) rows.push(csvRow([file, p.time, p.frame, t.faceId, ...p.box, p.label, p.confidence, ...classes.map((c) => p.probabilities[c] ?? 0)]));
   }
   return rows.join('\n');
 }

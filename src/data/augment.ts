@@ -216,6 +216,133 @@ export class RandomRotation extends Transform<number> {
   }
 }
 
+export interface AffineParams {
+  angle: number;
+  /** > 1 zooms in (the face fills more of the output), < 1 zooms out. */
+  scale: number;
+  /** Shift of the sampled centre, as fractions of the input side. */
+  tx: number;
+  ty: number;
+}
+
+/**
+ * Rotation, zoom and shift in one bilinear pass from an input of any size to size×size, edges
+ * replicated (no black corners for the model to learn): the framing, pose and scale variation a
+ * detector's crops have in real photos.
+ */
+export class RandomAffine extends Transform<AffineParams> {
+  readonly name = 'random-affine';
+  constructor(
+    readonly size: number,
+    readonly degrees = 15,
+    readonly scale: [number, number] = [0.85, 1.15],
+    readonly translate = 0.08,
+  ) {
+    super();
+  }
+  sample(rng: Rng): AffineParams {
+    return {
+      angle: rng.uniform(-this.degrees, this.degrees),
+      scale: Math.exp(rng.uniform(Math.log(this.scale[0]), Math.log(this.scale[1]))),
+      tx: rng.uniform(-this.translate, this.translate),
+      ty: rng.uniform(-this.translate, this.translate),
+    };
+  }
+  apply(r: Raster, p: AffineParams): Raster {
+    const { width: w, height: h, channels: c } = r;
+    const n = this.size;
+    const out = new Uint8Array(n * n * c);
+    const t = (p.angle * Math.PI) / 180;
+    // Output pixel (x, y) → input point: centre, rotate, scale to the input, shift.
+    const kx = w / n / p.scale;
+    const ky = h / n / p.scale;
+    const cos = Math.cos(t);
+    const sin = Math.sin(t);
+    const cx = w / 2 + p.tx * w;
+    const cy = h / 2 + p.ty * h;
+    const d = r.data;
+    for (let y = 0; y < n; y++) {
+      const dy = y + 0.5 - n / 2;
+      for (let x = 0; x < n; x++) {
+        const dx = x + 0.5 - n / 2;
+        let sx = (cos * dx - sin * dy) * kx + cx - 0.5;
+        let sy = (sin * dx + cos * dy) * ky + cy - 0.5;
+        sx = sx < 0 ? 0 : sx > w - 1 ? w - 1 : sx;
+        sy = sy < 0 ? 0 : sy > h - 1 ? h - 1 : sy;
+        const x0 = Math.floor(sx);
+        const y0 = Math.floor(sy);
+        const x1 = x0 + 1 < w ? x0 + 1 : x0;
+        const y1 = y0 + 1 < h ? y0 + 1 : y0;
+        const fx = sx - x0;
+        const fy = sy - y0;
+        const o = (y * n + x) * c;
+        for (let k = 0; k < c; k++) {
+          const a = d[(y0 * w + x0) * c + k] * (1 - fx) + d[(y0 * w + x1) * c + k] * fx;
+          const b = d[(y1 * w + x0) * c + k] * (1 - fx) + d[(y1 * w + x1) * c + k] * fx;
+          out[o + k] = Math.round(a * (1 - fy) + b * fy);
+        }
+      }
+    }
+    return { width: n, height: n, channels: c, data: out };
+  }
+  override outputSize(): [number, number] {
+    return [this.size, this.size];
+  }
+}
+
+/** Down to a factor ~ U(range) of the size and back up (bilinear): low-resolution faces. */
+export class Downscale extends Transform<number> {
+  readonly name = 'downscale';
+  constructor(readonly range: [number, number] = [0.25, 0.6]) {
+    super();
+  }
+  sample(rng: Rng): number {
+    return rng.uniform(this.range[0], this.range[1]);
+  }
+  apply(r: Raster, f: number): Raster {
+    const w = Math.max(4, Math.round(r.width * f));
+    const h = Math.max(4, Math.round(r.height * f));
+    return resizeBilinear(resizeBilinear(r, w, h), r.width, r.height);
+  }
+}
+
+/** Separable Gaussian blur, σ ~ U(range) pixels, edges replicated: defocus and motion softness. */
+export class GaussianBlur extends Transform<number> {
+  readonly name = 'gaussian-blur';
+  constructor(readonly sigma: [number, number] = [0.5, 1.5]) {
+    super();
+  }
+  sample(rng: Rng): number {
+    return rng.uniform(this.sigma[0], this.sigma[1]);
+  }
+  apply(r: Raster, sigma: number): Raster {
+    const rad = Math.max(1, Math.ceil(2 * sigma));
+    const kernel = Array.from({ length: 2 * rad + 1 }, (_, i) => Math.exp(-((i - rad) ** 2) / (2 * sigma * sigma)));
+    const sum = kernel.reduce((a, b) => a + b, 0);
+    const k = kernel.map((v) => v / sum);
+    const { width: w, height: h, channels: c } = r;
+    const pass = (src: ArrayLike<number>, horizontal: boolean): Float32Array => {
+      const dst = new Float32Array(w * h * c);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          for (let ch = 0; ch < c; ch++) {
+            let v = 0;
+            for (let i = -rad; i <= rad; i++) {
+              const xx = horizontal ? Math.min(w - 1, Math.max(0, x + i)) : x;
+              const yy = horizontal ? y : Math.min(h - 1, Math.max(0, y + i));
+              v += k[i + rad]! * src[(yy * w + xx) * c + ch]!;
+            }
+            dst[(y * w + x) * c + ch] = v;
+          }
+        }
+      }
+      return dst;
+    };
+    const out = pass(pass(r.data, true), false);
+    return { ...r, data: Uint8Array.from(out, clampByte) };
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Photometric
 
@@ -285,6 +412,21 @@ export class ColorJitter extends Transform<JitterParams> {
       if (step === 2 && p.saturation !== 1) blend(v, r.channels, p.saturation, 'grey');
     }
     return { ...r, data: Uint8Array.from(v, clampByte) };
+  }
+}
+
+/** Gamma ~ exp(U(log range)): 255·(v/255)^γ, over- and under-exposed faces. */
+export class RandomGamma extends Transform<number> {
+  readonly name = 'gamma';
+  constructor(readonly range: [number, number] = [0.6, 1.6]) {
+    super();
+  }
+  sample(rng: Rng): number {
+    return Math.exp(rng.uniform(Math.log(this.range[0]), Math.log(this.range[1])));
+  }
+  apply(r: Raster, g: number): Raster {
+    const lut = Uint8Array.from({ length: 256 }, (_, v) => clampByte(255 * (v / 255) ** g));
+    return { ...r, data: Uint8Array.from(r.data, (v) => lut[v]!) };
   }
 }
 
@@ -480,4 +622,20 @@ augmentations
     create: ({ size = 48 }) =>
       new Compose([new Resize(Math.round(size * 1.1)), new RandomCrop(size), new HorizontalFlip(0.5), new RandomRotation(10), new ColorJitter(0.2, 0.2)]),
   })
-  .register({ name: 'fer-test', description: 'small-image test: resize', create: ({ size = 48 }) => new Resize(size) });
+  .register({ name: 'fer-test', description: 'small-image test: resize', create: ({ size = 48 }) => new Resize(size) })
+  .register({
+    name: 'face-robust',
+    description:
+      'faces as real photos vary: rotation ±15°, zoom 0.85-1.15, shift ±8% (framing), hflip .5, low resolution (p .3, 0.25-0.6x), blur (p .2, σ 0.5-1.5), brightness/contrast .4, gamma (p .3, 0.6-1.6), noise (p .2), erasing (p .25, occlusion)',
+    create: ({ size = 96 }) =>
+      new Compose([
+        new RandomAffine(size, 15, [0.85, 1.15], 0.08),
+        new HorizontalFlip(0.5),
+        new RandomApply(new Downscale([0.25, 0.6]), 0.3),
+        new RandomApply(new GaussianBlur([0.5, 1.5]), 0.2),
+        new ColorJitter(0.4, 0.4),
+        new RandomApply(new RandomGamma([0.6, 1.6]), 0.3),
+        new RandomApply(new GaussianNoise(30), 0.2),
+        new RandomErasing(0.25, [0.02, 0.15], [0.3, 3.3], 128),
+      ]),
+  });

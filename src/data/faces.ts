@@ -1,6 +1,6 @@
 // Face detection (SSD MobileNet v1 or TinyFaceDetector) and 68-point landmarks with
-// @vladmandic/face-api, running on ferkit's own TF.js engine; eye-based alignment to a square crop;
-// and an on-disk cache of aligned crops so training epochs never detect twice.
+// @vladmandic/face-api, running on ferkit's own TF.js engine; eye-based alignment to a square crop
+// (align.ts, re-exported here); and an on-disk cache of aligned crops so training epochs never detect twice.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -9,22 +9,17 @@ import { dirname, join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { initEngine, tf } from '../engine/backend.js';
 import { DataError } from './errors.js';
-import { decodeImage, decodeImageFile, resizeBilinear, toGrey, toRgb, withChannels, writeImage, type Raster } from './image.js';
+import { decodeImage, decodeImageFile, resizeBilinear, toRgb, withChannels, writeImage, type Raster } from './image.js';
 import type { ImageSample, ImageSource } from './types.js';
+import { alignFace, type AlignOptions, type Face } from './align.js';
+
+export { alignFace, alignedCrop, alignmentFor, eyeCentres, mapToAligned, warpAligned, type AlignOptions, type Alignment, type Face } from './align.js';
 
 type FaceApi = typeof import('@vladmandic/face-api/dist/face-api.node-wasm.js');
 
 const require = createRequire(import.meta.url);
 
 export type DetectorName = 'ssd' | 'tiny';
-
-export interface Face {
-  /** [x, y, w, h] in source pixels. */
-  box: [number, number, number, number];
-  score: number;
-  /** 68 points (iBUG order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67). */
-  landmarks: [number, number][];
-}
 
 export interface DetectOptions {
   detector?: DetectorName;
@@ -126,127 +121,6 @@ export async function detectFaces(raster: Raster, opts: DetectOptions = {}): Pro
   } finally {
     input.dispose();
   }
-}
-
-export interface AlignOptions {
-  /** Extra border on each side, as a fraction of the landmarks' extent (default 0.25: the 68
-   *  points stop at the brows, so this brings in the forehead like FER-style crops). */
-  margin?: number;
-  /** 1 = grey, 3 = RGB (default: the source's). */
-  channels?: 1 | 3;
-}
-
-/** Eye centres (image left, image right) from the 68 landmarks. */
-export function eyeCentres(face: Face): [[number, number], [number, number]] {
-  const mean = (from: number, to: number): [number, number] => {
-    let x = 0;
-    let y = 0;
-    for (let i = from; i < to; i++) {
-      x += face.landmarks[i][0];
-      y += face.landmarks[i][1];
-    }
-    return [x / (to - from), y / (to - from)];
-  };
-  return [mean(36, 42), mean(42, 48)];
-}
-
-/** The similarity that maps source points to the aligned crop: p' = s·R(−θ)(p − c) + size/2. */
-export interface Alignment {
-  angle: number; // radians, the eye line's tilt in the source
-  scale: number; // output pixels per source pixel
-  centre: [number, number]; // source point that lands at the crop centre
-  size: number;
-}
-
-export function alignmentFor(face: Face, size: number, margin = 0.25): Alignment {
-  if (face.landmarks.length !== 68) throw new Error(`alignment needs 68 landmarks, got ${face.landmarks.length}`);
-  const [l, r] = eyeCentres(face);
-  const angle = Math.atan2(r[1] - l[1], r[0] - l[0]);
-  const cos = Math.cos(-angle);
-  const sin = Math.sin(-angle);
-  // Landmarks in the de-rotated frame: their bounding square, widened by the margin.
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (const [x, y] of face.landmarks) {
-    const u = cos * x - sin * y;
-    const v = sin * x + cos * y;
-    minX = Math.min(minX, u);
-    maxX = Math.max(maxX, u);
-    minY = Math.min(minY, v);
-    maxY = Math.max(maxY, v);
-  }
-  const side = Math.max(maxX - minX, maxY - minY) * (1 + 2 * margin);
-  const cu = (minX + maxX) / 2;
-  const cv = (minY + maxY) / 2;
-  // Back to source coordinates: rotate the centre by +angle.
-  const centre: [number, number] = [Math.cos(angle) * cu - Math.sin(angle) * cv, Math.sin(angle) * cu + Math.cos(angle) * cv];
-  return { angle, scale: size / side, centre, size };
-}
-
-/** Where a source point lands in the aligned crop. */
-export function mapToAligned(a: Alignment, p: [number, number]): [number, number] {
-  const dx = p[0] - a.centre[0];
-  const dy = p[1] - a.centre[1];
-  const c = Math.cos(-a.angle);
-  const s = Math.sin(-a.angle);
-  return [a.scale * (c * dx - s * dy) + a.size / 2, a.scale * (s * dx + c * dy) + a.size / 2];
-}
-
-/** Warps the source into the size×size crop of `a` (bilinear, black outside the image). */
-export function warpAligned(raster: Raster, a: Alignment): Raster {
-  let src = raster;
-  let k = 1;
-  // Shrinking by more than 2x: pre-scale with the antialiasing resize so the warp does not alias.
-  if (a.scale < 0.5) {
-    k = Math.floor(1 / a.scale);
-    src = resizeBilinear(raster, Math.max(1, Math.round(raster.width / k)), Math.max(1, Math.round(raster.height / k)));
-  }
-  const kx = src.width / raster.width;
-  const ky = src.height / raster.height;
-  const { size } = a;
-  const c = src.channels;
-  const out = new Uint8Array(size * size * c);
-  const cos = Math.cos(a.angle);
-  const sin = Math.sin(a.angle);
-  const inv = 1 / a.scale;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      // Inverse map of the pixel centre, in source pixel-centre coordinates.
-      const u = (x + 0.5 - size / 2) * inv;
-      const v = (y + 0.5 - size / 2) * inv;
-      const sx = (cos * u - sin * v + a.centre[0]) * kx - 0.5;
-      const sy = (sin * u + cos * v + a.centre[1]) * ky - 0.5;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      if (x0 < -1 || y0 < -1 || x0 >= src.width || y0 >= src.height) continue;
-      const fx = sx - x0;
-      const fy = sy - y0;
-      const o = (y * size + x) * c;
-      for (let ch = 0; ch < c; ch++) {
-        let acc = 0;
-        for (const [dx, dy, w] of [
-          [0, 0, (1 - fx) * (1 - fy)],
-          [1, 0, fx * (1 - fy)],
-          [0, 1, (1 - fx) * fy],
-          [1, 1, fx * fy],
-        ] as const) {
-          const px = x0 + dx;
-          const py = y0 + dy;
-          if (px >= 0 && py >= 0 && px < src.width && py < src.height) acc += w * src.data[(py * src.width + px) * c + ch];
-        }
-        out[o + ch] = Math.round(acc);
-      }
-    }
-  }
-  return { width: size, height: size, channels: src.channels, data: out };
-}
-
-/** Rotates so the eyes are level, scales and crops a size×size square around the landmarks. */
-export function alignFace(raster: Raster, face: Face, size: number, opts: AlignOptions = {}): Raster {
-  const out = warpAligned(raster, alignmentFor(face, size, opts.margin ?? 0.25));
-  return opts.channels === undefined ? out : opts.channels === 1 ? toGrey(out) : toRgb(out);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,17 @@ export interface OnnxRunnerOptions {
   embedding?: boolean;
 }
 
+/** onnxruntime-node, an optional dependency: npm leaves it out where its install script cannot
+ *  fetch its extra files (from nuget.org, beyond the npm registry). */
+async function importOrt(): Promise<typeof Ort> {
+  try {
+    return await import('onnxruntime-node');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new Error('onnxruntime-node is not installed (an optional dependency: npm drops it when its install script cannot download its CUDA files; `ONNXRUNTIME_NODE_INSTALL=skip npm install` keeps it, CPU only)');
+  }
+}
+
 export class OnnxRunner implements ModelRunner {
   readonly engine = 'onnxruntime';
   private readonly fetches: string[];
@@ -39,7 +50,7 @@ export class OnnxRunner implements ModelRunner {
 
   /** Opens an ONNX file (or bytes) for a model with the given config. */
   static async create(model: string | Uint8Array, config: ModelConfig, options: OnnxRunnerOptions = {}): Promise<OnnxRunner> {
-    const ort = await import('onnxruntime-node');
+    const ort = await importOrt();
     const sessionOptions: Ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       intraOpNumThreads: options.threads ?? availableParallelism(),

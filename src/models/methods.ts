@@ -15,6 +15,9 @@ export interface TrainBatch {
   /** Dataset indices of the batch's samples (for per-sample state such as SCN's relabels). */
   index: Int32Array;
   epoch: number;
+  /** Soft targets [N, classes] (FER+ vote distributions) when training on them; objectives that
+   *  take them (CE) use them in place of `y`, which stays the hard label for accuracy. */
+  target?: tf.Tensor2D;
   /** Set by the trainer: objectives pass it the batch's class scores (logits or probabilities,
    *  [N, classes]) so that training accuracy can be counted. */
   onScores?: (scores: tf.Tensor2D) => void;
@@ -23,6 +26,8 @@ export interface TrainBatch {
 /** A method's training objective. Stateful methods (SCN relabeling) keep their state here and
  *  expose it for checkpoints. */
 export interface Objective {
+  /** Whether the objective trains on soft targets (TrainBatch.target). */
+  readonly softTargets?: boolean;
   /** Scalar loss of a batch; runs the model (already in training mode). */
   loss(model: FerModel, batch: TrainBatch): tf.Scalar;
   /** JSON-safe state for resumable checkpoints. */
@@ -47,6 +52,8 @@ export interface MethodDefaults {
 export interface MethodDef {
   /** Image or clip model. */
   kind: 'image' | 'clip';
+  /** Its objective trains on soft targets (FER+ vote distributions) when given them. */
+  softTargets?: boolean;
   defaults: MethodDefaults;
   createModel(config: ModelConfig, rng?: Random): FerModel;
   createObjective(model: FerModel, options: Record<string, unknown>): Objective;

@@ -1,11 +1,13 @@
 // `ferkit serve`'s HTTP app (Fastify): POST /v1/recognize (image bytes or multipart → faces),
 // POST /v1/recognize-video (video bytes or multipart → timelines), GET /health, GET /openapi.json
-// and the web page at /. The recognizer runs one request at a time (Recognizer.serial); requests
+// and the web page at / (its client-side mode loads the browser build from /browser/,
+// browser-assets.ts); CORS for the origins given (off by default). The recognizer runs one request at a time (Recognizer.serial); requests
 // beyond limits.maxQueue get 503 instead of queueing without bound.
 import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import { decodeImageBytes } from '../api/decode.js';
@@ -16,6 +18,7 @@ import { probeVideo } from '../data/video.js';
 import { packageRoot } from '../util/package-root.js';
 import { packageVersion } from '../cli/version.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+import { registerBrowserAssets, type BrowserAssets } from './browser-assets.js';
 import { addRequestBodies } from './openapi.js';
 import type { RecognizePool } from './recognize-pool.js';
 import { errorSchema, healthResponse, recognizeResponse, videoResponse } from './schemas.js';
@@ -27,6 +30,11 @@ export interface ServerOptions {
   pool?: RecognizePool;
   /** Fastify's logger (default off). */
   logger?: boolean;
+  /** Origins (e.g. https://app.example.com) whose pages may call the API; '*' allows any.
+   *  Default: none, no CORS headers (preflight OPTIONS requests get 404). */
+  cors?: string[];
+  /** Where /browser/ (the page's client-side mode) gets its files from. */
+  browser?: BrowserAssets;
 }
 
 /** An error the client caused: sent as its status with the message. */
@@ -55,6 +63,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       info: { title: 'ferkit', description: 'Facial expression recognition over HTTP', version: packageVersion() },
     },
   });
+  if (opts.cors?.length) {
+    await app.register(cors, { origin: opts.cors.includes('*') ? '*' : opts.cors, methods: ['GET', 'POST'], maxAge: 600 });
+  }
   await app.register(multipart, { limits: { files: 1, fileSize: limits.maxVideoBytes, fields: 10 } });
   // Raw uploads: any image/* or video/* type, or octet-stream, arrive as one buffer.
   app.addContentTypeParser(/^(image|video)\/[\w.+-]+$/, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -152,6 +163,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => addRequestBodies(app.swagger() as Record<string, unknown>, limits));
 
+  await registerBrowserAssets(app, opts.browser);
   const page = await readFile(webPagePath(), 'utf8');
   app.get('/', { schema: { hide: true } }, async (_req, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(page));
   return app;

@@ -72,7 +72,10 @@ export function createMethodReplica(o: MethodReplicaOptions, prepare?: (model: F
   };
   return {
     variables,
-    loss: (x, y, index, epoch) => objective.loss(model, { x, y, index: index ?? new Int32Array(y.shape[0]), epoch: epoch ?? 0, onScores: count(y) }),
+    loss: (x, y, index, epoch, target) => {
+      if (target && !objective.softTargets) throw new Error(`method ${o.config.method} does not train on soft targets`);
+      return objective.loss(model, { x, y, index: index ?? new Int32Array(y.shape[0]), epoch: epoch ?? 0, onScores: count(y), ...(target ? { target } : {}) });
+    },
     takeCorrect() {
       const c = correct;
       correct = undefined;

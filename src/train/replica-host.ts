@@ -10,13 +10,15 @@ export interface Shard {
   /** Dataset indices of the shard's samples and the epoch (for per-sample objectives). */
   index?: Int32Array;
   epoch?: number;
+  /** Soft targets [n × classes] (FER+ vote distributions), row-major, when training on them. */
+  target?: Float32Array;
 }
 
 /** What a replica module's `createReplica` returns. */
 export interface Replica {
   variables: tf.Variable[];
   /** Scalar loss of one shard (inputs float, integer labels). */
-  loss(x: tf.Tensor, y: tf.Tensor1D, index?: Int32Array, epoch?: number): tf.Scalar;
+  loss(x: tf.Tensor, y: tf.Tensor1D, index?: Int32Array, epoch?: number, target?: tf.Tensor2D): tf.Scalar;
   /** Labels the objective changed during the last `loss` calls, as [index, label] pairs (SCN
    *  relabeling); absent when the objective never relabels. */
   takeRelabels?(): Array<[number, number]>;
@@ -49,7 +51,8 @@ export class ReplicaHost {
     const x = tf.tensor(s.x, s.xShape);
     const y = tf.tensor1d(s.y, 'int32');
     const index = s.index ?? new Int32Array(s.y.length);
-    const { value, grads } = tf.variableGrads(() => r.loss(x, y, index, s.epoch ?? 0), r.variables);
+    const target = s.target ? tf.tensor2d(s.target, [s.y.length, s.target.length / s.y.length]) : undefined;
+    const { value, grads } = tf.variableGrads(() => r.loss(x, y, index, s.epoch ?? 0, target), r.variables);
     try {
       const loss = value.dataSync()[0];
       // Frozen or unused variables get zeros, so every replica's flat vector has one layout.
@@ -59,7 +62,7 @@ export class ReplicaHost {
       const relabels = r.takeRelabels ? Int32Array.from(r.takeRelabels().flat()) : undefined;
       return { loss, count: s.y.length, grads: out, relabels, correct: r.takeCorrect?.() };
     } finally {
-      tf.dispose([x, y, value, ...Object.values(grads)]);
+      tf.dispose([x, y, value, ...Object.values(grads), ...(target ? [target] : [])]);
     }
   }
 

@@ -28,7 +28,8 @@ import { saveModule } from '../nn/checkpoint.js';
 export interface TrainerOptions {
   config: ModelConfig;
   objective?: Record<string, unknown>;
-  train: { store: SampleStore; labels: Int32Array };
+  /** `targets`: soft targets [n × classes] (FER+ vote distributions) for objectives that take them. */
+  train: { store: SampleStore; labels: Int32Array; targets?: Float32Array };
   val?: { store: SampleStore; labels: Int32Array };
   outDir: string;
   epochs: number;
@@ -165,6 +166,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   let epoch = 0;
   let batchStart = 0;
   const labels = new LabelTable(o.train.labels, numClasses);
+  const targets = o.train.targets;
+  if (targets && targets.length !== n * numClasses) throw new Error(`soft targets: ${targets.length} values for ${n} samples of ${numClasses} classes`);
   // `scored`/`correct`: samples whose scores the objective reported, and how many were right.
   let partial = { loss: 0, count: 0, seconds: 0, relabeled: 0, scored: 0, correct: 0 };
   try {
@@ -196,6 +199,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
           y: Int32Array.from(idx.slice(a, z), (i) => labels.get(i)),
           index: Int32Array.from(idx.slice(a, z)),
           epoch,
+          ...(targets ? { target: gatherRows(targets, idx.slice(a, z), numClasses) } : {}),
         }));
         const lr = schedule(epoch + b / steps);
         const loss = await replicas.step(shards, lr, o.clipGradNorm);
@@ -273,6 +277,13 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   } finally {
     await replicas.close();
   }
+}
+
+/** Rows `idx` of a row-major [n × c] matrix. */
+function gatherRows(m: Float32Array, idx: ArrayLike<number>, c: number): Float32Array {
+  const out = new Float32Array(idx.length * c);
+  for (let k = 0; k < idx.length; k++) out.set(m.subarray(idx[k]! * c, (idx[k]! + 1) * c), k * c);
+  return out;
 }
 
 /** The model with its backbone's pretrained weights, BatchNorms calibrated on 128 training faces

@@ -56,7 +56,7 @@ describe('recognize (bundled model, real photos)', () => {
     assert.equal(a.length, b.length);
     assert.deepEqual(a.map((f) => f.label), c.map((f) => f.label));
     for (let i = 0; i < a.length; i++) {
-      for (const k of rec.classes) assert.ok(Math.abs(a[i].probabilities[k] - c[i].probabilities[k]) < 1e-6);
+      for (const k of rec.classes) assert.ok(Math.abs(a[i].probabilities[k]! - c[i].probabilities[k]!) < 1e-6);
     }
   });
 

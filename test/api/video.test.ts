@@ -72,7 +72,7 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     const [left, right] = [...result.timelines].sort((a, b) => a.points[0].box[0] - b.points[0].box[0]);
     assert.equal(left.summary.dominantLabel, 'happy', JSON.stringify(left.summary.meanProbabilities));
     const ranked = Object.entries(right.summary.meanProbabilities).sort((a, b) => b[1] - a[1]);
-    assert.ok(ranked.slice(0, 2).some(([k]) => k === 'surprise') && right.summary.meanProbabilities.surprise > 0.2, JSON.stringify(right.summary.meanProbabilities));
+    assert.ok(ranked.slice(0, 2).some(([k]) => k === 'surprise') && right.summary.meanProbabilities.surprise! > 0.2, JSON.stringify(right.summary.meanProbabilities));
     assert.ok(result.summary.dominantLabel && rec.classes.includes(result.summary.dominantLabel));
   });
 
@@ -83,7 +83,7 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
       assert.ok(maxDiff(seq[0].f.probabilities, seq[0].f.rawProbabilities) < 1e-9, 'the first frame is the raw output');
       for (let k = 1; k < seq.length; k++) {
         const a = 1 - Math.exp(-(seq[k].time - seq[k - 1].time) / 0.5);
-        const want = Object.fromEntries(rec.classes.map((c) => [c, a * seq[k].f.rawProbabilities[c] + (1 - a) * seq[k - 1].f.probabilities[c]]));
+        const want = Object.fromEntries(rec.classes.map((c) => [c, a * seq[k].f.rawProbabilities[c]! + (1 - a) * seq[k - 1].f.probabilities[c]!]));
         assert.ok(maxDiff(want, seq[k].f.probabilities) < 1e-6);
       }
     }

@@ -153,7 +153,7 @@ describe('ferkit serve --workers (recognition on worker threads)', () => {
       for (const r of [a, b, c]) {
         const faces = r.json().faces as { label: string; probabilities: Record<string, number> }[];
         assert.deepEqual(faces.map((f) => f.label), local.map((f) => f.label));
-        faces.forEach((f, i) => rec.classes.forEach((k) => assert.ok(Math.abs(f.probabilities[k] - local[i].probabilities[k]) < 1e-5)));
+        faces.forEach((f, i) => rec.classes.forEach((k) => assert.ok(Math.abs(f.probabilities[k] - local[i].probabilities[k]!) < 1e-5)));
       }
       const bad = await post(Buffer.from('nope'));
       assert.equal(bad.statusCode, 400);

@@ -11,7 +11,7 @@ import { evaluate } from '../../src/eval/evaluate.js';
 import { train } from '../../src/train/trainer.js';
 import { loadSafetensors } from '../../src/nn/checkpoint.js';
 import { tempDir } from '../data/data-fixtures.js';
-import { options, subset } from './trainer-fixtures.js';
+import { config, options, subset } from './trainer-fixtures.js';
 
 describe('trainer', () => {
   it('learns happy vs surprise from real FER2013 faces; the best folder scores as logged', async () => {
@@ -45,6 +45,23 @@ describe('trainer', () => {
     const base = o.optimizer.lr;
     assert.ok(Math.abs(lrs[0] - (base * (1 + Math.cos(Math.PI * 0.6))) / 2) < 1e-6 * base, `lr after epoch 1: ${lrs[0]}`);
     assert.ok(lrs[1] < 1e-6 * base, `lr at the end: ${lrs[1]}`);
+  });
+
+  it('soft targets (FER+ vote distributions): one-hot targets train exactly as hard labels, on 2 replicas; other distributions differ', async () => {
+    await initEngine('wasm');
+    const short = { epochs: 1, maxStepsPerEpoch: 3, val: undefined, workers: 2, objective: { labelSmoothing: 0.1 } };
+    const hard = await options(tempDir('trainer-hard'), short);
+    const oneHot = new Float32Array(hard.train.labels.length * 2);
+    hard.train.labels.forEach((y, i) => (oneHot[i * 2 + y] = 1));
+    const a = await train(hard);
+    const b = await train({ ...(await options(tempDir('trainer-soft'), short)), train: { ...hard.train, targets: oneHot } });
+    assert.deepEqual(b.history.map((h) => h.loss), a.history.map((h) => h.loss));
+    const mixed = Float32Array.from(oneHot, (v) => 0.7 * v + 0.15);
+    const c = await train({ ...(await options(tempDir('trainer-soft2'), short)), train: { ...hard.train, targets: mixed } });
+    assert.notDeepEqual(c.history.map((h) => h.loss), a.history.map((h) => h.loss));
+    await assert.rejects(train({ ...(await options(tempDir('trainer-soft3'), short)), train: { ...hard.train, targets: oneHot.subarray(2) } }), /soft targets: \d+ values for 320 samples of 2 classes/);
+    const scn = await options(tempDir('trainer-soft-scn'), { ...short, workers: 1, config: config('scn', {}) });
+    await assert.rejects(train({ ...scn, train: { ...scn.train, targets: oneHot } }), /method scn does not train on soft targets/);
   });
 
   it('a run stopped mid-epoch by its time budget and resumed ends with the same weights and losses', async () => {

@@ -3,6 +3,8 @@
 // model folder, config.json + weights + model.onnx, so every loader and engine reads it), checked
 // against TF.js on a batch unless --no-verify. tfjs: ferkit's TF.js format itself (config.json + model.safetensors, loadable with
 // loadModel), written to --out; a copy that is re-saved from the loaded model, so it is validated.
+// onnx --quantize int8: int8 weights (a quarter of the size, for the browser) into an ONNX-only
+// model folder (config.json + model.onnx: the float weights would not describe it).
 import type { Command } from 'commander';
 import { globalOptions, startEngine } from '../global-options.js';
 
@@ -11,18 +13,52 @@ interface ExportFlags {
   format: string;
   out?: string;
   verify: boolean;
+  quantize?: string;
+  mirror?: boolean;
 }
 
 const FORMATS = ['onnx', 'tfjs'];
+/** Largest probability change int8 weights may cause on the check batch. */
+const QUANTIZED_TOLERANCE = 0.05;
+
+/** config.json of an ONNX-only folder: the model's config, saying where it came from and how
+ *  (source, mirror, quantize: what test/export/web-model.test.ts rebuilds it from). */
+async function writeQuantizedConfig(out: string, config: import('../../models/model.js').ModelConfig, source: string, quantize: string, mirror: boolean): Promise<void> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const command = `ferkit export --model ${source}${mirror ? ' --mirror' : ''} --format onnx --quantize ${quantize} --out ${out}`;
+  const info = {
+    ...config.info,
+    onnxOnly: `model.onnx with ${quantize} weights (per output channel; float activations): runs on onnxruntime (engine onnx) and in the browser, not on TF.js`,
+    command,
+    source,
+    mirror,
+    quantize,
+  };
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'config.json'), JSON.stringify({ ...config, info }, null, 2) + '\n');
+}
 
 async function run(flags: ExportFlags, cmd: Command): Promise<void> {
   const { quiet } = globalOptions(cmd);
   if (!FORMATS.includes(flags.format)) throw new Error(`unknown --format "${flags.format}"; use ${FORMATS.join(' or ')}`);
+  const { QUANTIZE_MODES } = await import('../../export/onnx/quantize.js');
+  const quantize = flags.quantize as import('../../export/onnx/quantize.js').QuantizeMode | undefined;
+  if (quantize !== undefined && !QUANTIZE_MODES.includes(quantize)) throw new Error(`unknown --quantize "${flags.quantize}"; use ${QUANTIZE_MODES.join(' or ')}`);
+  if (quantize !== undefined && flags.format !== 'onnx') throw new Error('--quantize is for --format onnx');
+  if ((quantize !== undefined || flags.mirror) && !flags.out) throw new Error(`${quantize !== undefined ? '--quantize' : '--mirror'} needs --out <folder or .onnx file> (the model folder itself stays as it is)`);
   await startEngine(cmd);
   const { loadModel, saveModel, bundledModelDir, parseModelRef } = await import('../../models/io.js');
   const dir = flags.model ?? bundledModelDir();
   if (parseModelRef(dir).member !== undefined && !flags.out) throw new Error(`${dir} is one member of an ensemble: give --out for its own model folder or .onnx file`);
-  const model = await loadModel(dir);
+  let model = await loadModel(dir);
+  if (flags.mirror) {
+    // Flip TTA built in: the model as the one member of a mirrored ensemble (twice the compute).
+    const { buildEnsemble } = await import('../../models/ensemble/build.js');
+    const member = model;
+    model = buildEnsemble([member], { mirror: true, names: [dir] });
+    member.dispose();
+  }
   const say = (s: string) => {
     if (!quiet) process.stderr.write(s + '\n');
   };
@@ -35,12 +71,16 @@ async function run(flags: ExportFlags, cmd: Command): Promise<void> {
   const { writeOnnx } = await import('../../export/onnx/index.js');
   const { statSync } = await import('node:fs');
   const { resolve } = await import('node:path');
-  if (flags.out && !flags.out.endsWith('.onnx') && resolve(flags.out) !== resolve(dir)) await saveModel(flags.out, model);
-  const file = await writeOnnx(model, flags.out ?? dir);
-  say(`wrote ${file} (${(statSync(file).size / 2 ** 20).toFixed(2)} MiB)`);
+  if (quantize !== undefined) {
+    if (resolve(flags.out!) === resolve(parseModelRef(dir).dir)) throw new Error('--quantize needs an --out apart from the model folder (its float model.onnx stays)');
+    if (!flags.out!.endsWith('.onnx')) await writeQuantizedConfig(flags.out!, model.config, dir, quantize, Boolean(flags.mirror));
+  } else if (flags.out && !flags.out.endsWith('.onnx') && resolve(flags.out) !== resolve(dir)) await saveModel(flags.out, model);
+  const file = await writeOnnx(model, flags.out ?? dir, { quantize });
+  say(`wrote ${file} (${(statSync(file).size / 2 ** 20).toFixed(2)} MiB${quantize ? `, ${quantize} weights` : ''})`);
   if (flags.verify) {
     const { verifyOnnx } = await import('../../export/onnx/verify.js');
-    const diff = await verifyOnnx(model, file);
+    // Quantized weights move the probabilities by rounding noise, not by an emitter's mistake.
+    const diff = await verifyOnnx(model, file, quantize ? QUANTIZED_TOLERANCE : undefined);
     say(`verified: onnxruntime vs TF.js on a batch of 4, max abs diff ${diff.toExponential(2)} (probs)`);
   }
   model.dispose();
@@ -54,6 +94,8 @@ export function register(program: Command): void {
     .option('--model <dir>', 'model folder, or DIR#N for member N of an ensemble (default: the bundled model)')
     .requiredOption('--format <format>', 'onnx or tfjs')
     .option('--out <path>', 'onnx: a .onnx file, or a folder to write as a model folder with model.onnx (default: the model folder); tfjs: the folder to write')
+    .option('--quantize <mode>', 'onnx: int8 weights (per output channel; about 4x smaller) into an ONNX-only folder or .onnx file at --out')
+    .option('--mirror', 'build flip test-time augmentation in (the model runs on the face and its mirror image; needs --out)')
     .option('--no-verify', 'onnx: skip checking onnxruntime against TF.js on a batch')
     .action((flags: ExportFlags, cmd: Command) => run(flags, cmd));
 }

@@ -15,7 +15,25 @@ interface ServeFlags {
   videoFps: string;
   maxQueue: string;
   workers: string;
+  cors?: string;
   log?: boolean;
+}
+
+/** --cors: '*' or comma-separated origins (scheme://host[:port], as browsers send them). */
+export function parseCors(v: string): string[] {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new Error('--cors needs origins, e.g. --cors https://app.example.com,http://localhost:5173 (or * for any)');
+  for (const o of list) {
+    if (o === '*') continue;
+    let u: URL | undefined;
+    try {
+      u = new URL(o);
+    } catch {
+      u = undefined;
+    }
+    if (!u || !/^https?:$/.test(u.protocol) || u.origin !== o) throw new Error(`--cors: "${o}" is not an origin (scheme://host[:port], no path or trailing slash${u && /^https?:$/.test(u.protocol) ? `; did you mean ${u.origin}?` : ''})`);
+  }
+  return list;
 }
 
 function num(name: string, v: string, integer = false): number {
@@ -40,6 +58,7 @@ async function run(flags: ServeFlags, cmd: Command): Promise<void> {
     maxQueue: num('max-queue', flags.maxQueue, true),
   };
   const port = num('port', flags.port, true);
+  const cors = flags.cors === undefined ? undefined : parseCors(flags.cors);
   await startEngine(cmd);
   const { loadRecognizer } = await import('../../api/recognizer.js');
   const { buildServer } = await import('../../server/app.js');
@@ -53,9 +72,9 @@ async function run(flags: ServeFlags, cmd: Command): Promise<void> {
     pool = new RecognizePool(workers, { model: flags.model, engine: flags.engine as 'auto', detector: flags.detector as 'ssd' | 'tiny' });
     await pool.ready;
   }
-  const app = await buildServer({ recognizer, limits, pool, logger: Boolean(flags.log) });
+  const app = await buildServer({ recognizer, limits, pool, logger: Boolean(flags.log), cors });
   const address = await app.listen({ port, host: flags.host });
-  say(`ferkit serve: ${address} (web page at /, API at /v1/recognize and /v1/recognize-video, OpenAPI at /openapi.json) on ${recognizer.engine}${pool ? `, ${pool.size} image workers` : ''}`);
+  say(`ferkit serve: ${address} (web page at /, API at /v1/recognize and /v1/recognize-video, OpenAPI at /openapi.json) on ${recognizer.engine}${pool ? `, ${pool.size} image workers` : ''}${cors ? `, CORS for ${cors.join(', ')}` : ''}`);
   const stop = async () => {
     await app.close();
     await pool?.close();
@@ -81,6 +100,7 @@ export function register(program: Command): void {
     .option('--video-fps <n>', 'frames per second analysed in videos', '5')
     .option('--max-queue <n>', 'requests in progress before new ones get 503', '64')
     .option('--workers <n>', 'threads recognising images (each its own TF.js instance; videos run on the main thread)', '1')
+    .option('--cors <origins>', 'let pages from these origins call the API (comma-separated, e.g. https://app.example.com; * for any); off by default')
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(run);
 }

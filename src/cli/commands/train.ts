@@ -68,6 +68,21 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
     b?.stop();
     return store;
   };
+  // --label-mode probability: train on the vote distributions (soft targets) where the method can.
+  let targets: Float32Array | undefined;
+  if (flags.labelMode === 'probability') {
+    if (!method.create.softTargets) throw new Error(`--label-mode probability trains on vote distributions, which method ${method.name} does not take; use --method ce`);
+    targets = new Float32Array(trainItems.length * present.length);
+    const k = present.length;
+    trainItems.forEach((s, i) => {
+      const dist = 'labelDist' in s ? s.labelDist : undefined;
+      if (!dist) throw new Error(`--label-mode probability: dataset ${flags.dataset} gives no vote distribution for ${s.id}`);
+      // Over the model's classes, renormalised (votes for a class the training set lacks drop out).
+      const row = present.map((c) => dist[c] ?? 0);
+      const sum = row.reduce((a, b) => a + b, 0) || 1;
+      row.forEach((p, j) => (targets![i * k + j] = p / sum));
+    });
+  }
   const trainStore = await loadStore(trainItems, 'train');
   const valStore = valItems ? await loadStore(valItems, 'val') : undefined;
   // One replica per core: the wasm kernels are single-threaded, and the native kernels' BLAS
@@ -81,7 +96,7 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
   const result = await (method.create.train ?? train)({
     ...settings,
     config,
-    train: { store: trainStore, labels: trainLabels },
+    train: { store: trainStore, labels: trainLabels, ...(targets ? { targets } : {}) },
     val: valStore && valItems ? { store: valStore, labels: Int32Array.from(valItems, (s) => toModel.get(s.label)!) } : undefined,
     outDir: flags.out,
     resume: flags.resume,

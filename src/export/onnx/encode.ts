@@ -37,12 +37,13 @@ function valueInfo(v: Value): IValueInfoProto {
 }
 
 export function encodeModel(g: GraphBuilder, options: EncodeOptions = {}): Uint8Array {
-  const initializer = [...g.initializers.values()].map((t) =>
-    t.data instanceof Float32Array
-      ? // raw little-endian bytes: compact and fast to parse (x86/ARM hosts are little-endian)
-        { name: t.name, dims: t.dims, dataType: DataType.FLOAT, rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) }
-      : { name: t.name, dims: t.dims, dataType: DataType.INT64, rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) },
-  );
+  // raw little-endian bytes: compact and fast to parse (x86/ARM hosts are little-endian)
+  const initializer = [...g.initializers.values()].map((t) => ({
+    name: t.name,
+    dims: t.dims,
+    dataType: t.data instanceof Float32Array ? DataType.FLOAT : t.data instanceof Int8Array ? DataType.INT8 : DataType.INT64,
+    rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+  }));
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'ferkit',

@@ -11,6 +11,7 @@ import { ExportContext, modelEmitterFor } from './emitters.js';
 import { encodeModel } from './encode.js';
 import { foldBatchNorms } from './fold.js';
 import { GraphBuilder, type Value } from './graph.js';
+import { quantizeWeights, type QuantizeMode } from './quantize.js';
 import { splitBlockDiagonalConvs } from './split-blocks.js';
 import './all-emitters.js';
 
@@ -21,6 +22,8 @@ export interface OnnxExportOptions {
   foldBatchNorm?: boolean;
   /** Split block-diagonal convs (folded ensembles) into one conv per block (default true). */
   splitBlocks?: boolean;
+  /** 'int8': int8 weights with per-channel scales, float activations (quantize.ts). Default: none. */
+  quantize?: QuantizeMode;
 }
 
 /** Per input kind: the graph's `input` (the runners' layout) and the NCHW value model emitters get. */
@@ -54,6 +57,7 @@ export function buildOnnxGraph(model: FerModel, options: OnnxExportOptions = {})
   if (out.confidence) g.output(out.confidence, 'confidence');
   if (options.foldBatchNorm ?? true) foldBatchNorms(g);
   if (options.splitBlocks ?? true) splitBlockDiagonalConvs(g);
+  if (options.quantize === 'int8') quantizeWeights(g);
   return g;
 }
 
@@ -63,7 +67,7 @@ export function exportOnnx(model: FerModel, options: OnnxExportOptions = {}): Ui
   return encodeModel(g, {
     graphName: `ferkit-${model.config.method}-${model.config.backbone}`,
     docString: `ferkit FER model: input = normalised NHWC ${model.config.input.kind === 'clip' ? 'clips [N, T, H, W, C]' : 'images [N, H, W, C]'} (see ferkit.config input), outputs logits and probs`,
-    metadata: { 'ferkit.config': JSON.stringify(model.config) },
+    metadata: { 'ferkit.config': JSON.stringify(model.config), ...(options.quantize ? { 'ferkit.quantize': options.quantize } : {}) },
   });
 }
 

@@ -22,8 +22,8 @@ export interface GraphNode {
 export interface Initializer {
   name: string;
   dims: number[];
-  /** Float weights, or int64 data (shapes for Reshape). */
-  data: Float32Array | BigInt64Array;
+  /** Float weights, int64 data (shapes for Reshape) or int8 weights (quantize.ts). */
+  data: Float32Array | BigInt64Array | Int8Array;
 }
 
 export class GraphBuilder {
@@ -70,6 +70,13 @@ export class GraphBuilder {
   int64s(base: string, values: number[]): string {
     const name = this.fresh(base);
     this.initializers.set(name, { name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    return name;
+  }
+
+  int8s(base: string, data: Int8Array, dims: number[]): string {
+    checkSize(base, data.length, dims);
+    const name = this.fresh(base);
+    this.initializers.set(name, { name, dims, data });
     return name;
   }
 

@@ -4,4 +4,5 @@ export { buildOnnxGraph, exportOnnx, writeOnnx, ONNX_FILE, type OnnxExportOption
 export { registerLayerEmitter, registerModelEmitter, ExportContext, type LayerEmitter, type ModelEmitter, type ModelValues } from './emitters.js';
 export { registerFunctionEmitter } from './nn-emitters.js';
 export { decodeModel, OPSET } from './encode.js';
+export { quantizeWeights, QUANTIZE_MODES, type QuantizeMode } from './quantize.js';
 export type { GraphBuilder, Value } from './graph.js';

@@ -57,14 +57,23 @@ export function crossEntropyOptions(o: Options): CrossEntropyOptions {
 
 /** CE(z, y) (label-smoothed when ε > 0) + λ·IAL(z, y), IAL on the hard labels. */
 export class CrossEntropyObjective implements Objective {
+  readonly softTargets = true;
   constructor(readonly options: CrossEntropyOptions = { labelSmoothing: 0, ialLambda: 0 }) {}
   loss(model: FerModel, batch: TrainBatch): tf.Scalar {
     const { labelSmoothing, ialLambda } = this.options;
     return tf.tidy(() => {
       const { logits } = model.forward(batch.x);
       batch.onScores?.(logits);
-      const target = labelSmoothing > 0 ? smoothTargets(batch.y, logits.shape[1], labelSmoothing) : batch.y;
-      const ce = crossEntropy(logits, target);
+      const c = logits.shape[1];
+      // Soft targets are smoothed the same way: (1 − ε)·t + ε/C.
+      const target = batch.target
+        ? labelSmoothing > 0
+          ? tf.add(tf.mul(batch.target, 1 - labelSmoothing), labelSmoothing / c)
+          : batch.target
+        : labelSmoothing > 0
+          ? smoothTargets(batch.y, c, labelSmoothing)
+          : batch.y;
+      const ce = crossEntropy(logits, target as tf.Tensor1D | tf.Tensor2D);
       return ialLambda > 0 ? (tf.add(ce, tf.mul(intensityAwareLoss(logits, batch.y), ialLambda)) as tf.Scalar) : ce;
     });
   }
@@ -72,6 +81,7 @@ export class CrossEntropyObjective implements Objective {
 
 export const ceMethod: MethodDef = {
   kind: 'image',
+  softTargets: true,
   defaults: {
     backbone: 'fer-cnn',
     methodOptions: { dropout: 0.3 },
