@@ -17,6 +17,7 @@ import { BenchResNet18 } from './resnet18.js';
 import { benchData } from './data.js';
 import { benchE2e, benchServe } from './inference.js';
 import { benchVideo } from './video.js';
+import { benchBatch } from './batch.js';
 import { openOnnxBench } from './onnx-infer.js';
 import { benchClipInfer, IAL_BENCH_CONFIGS } from './clip-infer.js';
 import { alternate, fmt } from './rounds.js';
@@ -310,6 +311,12 @@ benches.register({
   name: 'video-memory',
   description: 'peak RSS of `ferkit predict` on a 30 s 1920x1080 video (frames stream through; target ≤ 1 GB)',
   create: async () => benchVideoMemory({ log }),
+});
+
+benches.register({
+  name: 'batch',
+  description: 'ferkit batch --queue on a loopback redis-server: 1 vs 2 `ferkit worker --threads 1` processes on --steps (default 24) 1920px photos, 2 alternating rounds (img/s, scaling)',
+  create: async (o) => benchBatch({ log, photos: o.steps || 24, rounds: 2 }),
 });
 
 const program = new Command()

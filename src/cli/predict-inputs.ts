@@ -1,18 +1,8 @@
 // What `ferkit predict` was pointed at: a folder of images, one image, or a video, told apart by
-// the file extension (kinds are a table, so a new format is one line).
+// the file extension (src/data/media-kinds.ts).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-
-export type InputKind = 'image' | 'video';
-
-const EXTENSIONS: Record<string, InputKind> = {
-  '.jpg': 'image', '.jpeg': 'image', '.png': 'image', '.webp': 'image', '.bmp': 'image', '.tif': 'image', '.tiff': 'image', '.gif': 'image', '.avif': 'image',
-  '.mp4': 'video', '.mov': 'video', '.m4v': 'video', '.avi': 'video', '.mkv': 'video', '.webm': 'video', '.mpg': 'video', '.mpeg': 'video', '.wmv': 'video',
-};
-
-export function kindOf(path: string): InputKind | undefined {
-  return EXTENSIONS[extname(path).toLowerCase()];
-}
+import { extensionsOf, kindOf } from '../data/media-kinds.js';
 
 export interface PredictInput {
   kind: 'images' | 'video';
@@ -42,11 +32,11 @@ export function resolveInput(path: string, opts: { recursive?: boolean } = {}): 
     const files = folderImages(path, opts.recursive ?? false);
     if (files.length === 0) {
       const sub = !opts.recursive && readdirSync(path, { withFileTypes: true }).some((e) => e.isDirectory()) ? '; it has subfolders: --recursive reads them' : '';
-      throw new Error(`${path}: no images in the folder (looked for ${Object.keys(EXTENSIONS).filter((e) => EXTENSIONS[e] === 'image').join(' ')})${sub}`);
+      throw new Error(`${path}: no images in the folder (looked for ${extensionsOf('image').join(' ')})${sub}`);
     }
     return { kind: 'images', files, folder: true };
   }
   const kind = kindOf(path);
-  if (!kind) throw new Error(`${path}: unknown file type "${extname(path) || '(none)'}"; give an image (${Object.keys(EXTENSIONS).filter((e) => EXTENSIONS[e] === 'image').join(' ')}), a video or a folder`);
+  if (!kind) throw new Error(`${path}: unknown file type "${extname(path) || '(none)'}"; give an image (${extensionsOf('image').join(' ')}), a video or a folder`);
   return { kind: kind === 'image' ? 'images' : 'video', files: [path], folder: false };
 }

@@ -7,20 +7,12 @@ import { join } from 'node:path';
 import type { tf } from '../engine/backend.js';
 import { fingerprintTensors, loadModule, loadSafetensors, nonFiniteTensors, saveModule } from '../nn/checkpoint.js';
 import { defaultRandom, type Random } from '../nn/random.js';
-import { packageRoot } from '../util/package-root.js';
 import { methods } from './all-methods.js';
+import { CONFIG_FILE, WEIGHTS_FILE, bundledModelDir, parseModelRef } from './files.js';
 import type { FerModel, ModelConfig } from './model.js';
 import { ensembleOptions } from './ensemble/model.js';
 
-export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
-/** The model ferkit uses when none is given (rebuilt from FER2013 by `scripts/train-bundled.sh`). */
-export const BUNDLED_MODEL = 'fer2013-cnn';
-
-/** Folder of a model that ships with ferkit (`models/<name>`). */
-export function bundledModelDir(name = BUNDLED_MODEL): string {
-  return join(packageRoot(), 'models', name);
-}
+export { CONFIG_FILE, WEIGHTS_FILE, BUNDLED_MODEL, bundledModelDir, parseModelRef } from './files.js';
 
 /** Checks a parsed config and says what is wrong with it, naming the file. */
 export function checkConfig(raw: unknown, source: string): ModelConfig {
@@ -64,13 +56,6 @@ export async function saveModel(dir: string, model: FerModel): Promise<void> {
   const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
   await writeFile(tmp, JSON.stringify({ ...model.config, fingerprint: fingerprintTensors(state) }, null, 2) + '\n');
   await rename(tmp, join(dir, CONFIG_FILE));
-}
-
-/** A model reference: a folder, or `DIR#N` for member N (from 1) of the ensemble saved in DIR,
- *  as a model of its own (to fine-tune, evaluate or export one member). */
-export function parseModelRef(ref: string): { dir: string; member?: number } {
-  const m = /^(.+)#(\d+)$/.exec(ref);
-  return m && !existsSync(ref) ? { dir: m[1], member: Number(m[2]) } : { dir: ref };
 }
 
 /** Member `member`'s weights out of an ensemble's, named as in the member's own model. */
