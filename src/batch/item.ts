@@ -9,6 +9,7 @@ import { basename, extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { tfjsFaceDetector } from '../api/face-detector.js';
 import { Recognizer } from '../api/recognizer.js';
 import type { FaceResult, VideoResult } from '../api/types.js';
 import type { MediaKind } from '../data/media-kinds.js';
@@ -40,7 +41,8 @@ export interface FaceRow {
   frame: number;
   /** Seconds from the start of a video; null for an image. */
   time: number | null;
-  /** Images: the face's rank among detections (0 = best); videos: its track id. */
+  /** The face's number: images: 1, 2, ... in reading order (as the API numbers them); videos: its
+   *  track id (from 1). */
   face: number;
   box: [number, number, number, number];
   detectionScore: number;
@@ -98,7 +100,10 @@ export class ItemAnalyser {
     const key = JSON.stringify([s.detector, s.minScore]);
     let rec = this.recognizers.get(key);
     if (!rec) {
-      rec = new Recognizer(this.base.runner, { ...this.base.options, detector: s.detector, minDetectionScore: s.minScore });
+      // The base's detector back end (face-api's nets on ONNX Runtime where they load); the tiny
+      // detector exists on TF.js only.
+      const backend = s.detector === 'tiny' ? tfjsFaceDetector : this.base.backend;
+      rec = new Recognizer(this.base.runner, { ...this.base.options, detector: s.detector, minDetectionScore: s.minScore }, backend);
       this.recognizers.set(key, rec);
     }
     return rec;
@@ -115,7 +120,7 @@ export class ItemAnalyser {
       if (local.kind === 'image') {
         const raster = await rec.toRaster(local.path);
         const faces = await rec.recognize(raster);
-        return { ...base, ok: true, kind: 'image', width: raster.width, height: raster.height, fps: null, frames: 1, faces: faces.map((f, i) => row(0, null, i, f)), seconds: seconds() };
+        return { ...base, ok: true, kind: 'image', width: raster.width, height: raster.height, fps: null, frames: 1, faces: faces.map((f) => row(0, null, f.faceId, f)), seconds: seconds() };
       }
       const v: VideoResult = await rec.recognizeVideo(local.path, { fps: task.settings.fps, tau: task.settings.tau });
       const faces = v.frames.flatMap((fr) => fr.faces.map((f) => row(fr.index, fr.time, f.faceId, f)));

@@ -30,7 +30,9 @@ export class ItemPool {
     // multi-threaded OpenBLAS at once deadlock (measured here: two threads on all-core BLAS both
     // hung in their first convolutions), and the BLAS thread count changes float sums, so a fixed
     // count keeps results identical whatever --threads, the core count or the worker machine.
-    const env = { ...process.env, FERKIT_NATIVE_THREADS: '1' };
+    // ONNX Runtime's sessions (detector, model) likewise get one intra-op thread each unless
+    // FERKIT_ORT_THREADS says otherwise: N analysis threads use N cores, not N x cores.
+    const env = { ...process.env, FERKIT_NATIVE_THREADS: '1', FERKIT_ORT_THREADS: process.env.FERKIT_ORT_THREADS ?? '1' };
     const pool = new Piscina({ filename, workerData: { ...data, entry }, env, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, concurrentTasksPerWorker: 1 });
     let engines: string[];
     try {

@@ -155,15 +155,16 @@ describe('ferkit batch and ferkit worker on real faces', { timeout: 900_000 }, (
 
   it('gives the rows the recognition API gives for the same photo and video', async () => {
     // As in the batch threads: one BLAS thread for the native conv kernels (the thread count
-    // changes float sums in the detector).
+    // changes float sums in the detector) and one ONNX Runtime thread per session.
     process.env.FERKIT_NATIVE_THREADS = '1';
+    process.env.FERKIT_ORT_THREADS = '1';
     const rec = await loadRecognizer();
     try {
       const rows = ref.rows.map((x) => JSON.parse(x) as Record<string, number | string | null>);
       const faces = await rec.recognize(photos[1]);
       assert.deepEqual(
         rows.filter((x) => x.source === photos[1]).map((x) => [x.face, x.x, x.label, x.confidence, JSON.parse(x.probabilities as string)]),
-        faces.map((f, i) => [i, f.box[0], f.label, f.confidence, f.probabilities]),
+        faces.map((f) => [f.faceId, f.box[0], f.label, f.confidence, f.probabilities]),
       );
       const video = await rec.recognizeVideo(clip);
       assert.deepEqual(
