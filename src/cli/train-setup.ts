@@ -47,6 +47,7 @@ export interface TrainingFlags {
   freeze?: string;
   bn?: string;
   backboneLrScale?: string;
+  cacheFrozen?: boolean;
   backboneOptions?: string;
   greyscale?: boolean;
 }
@@ -76,6 +77,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--pretrained', "start the backbone from its pretrained weights (face-resnet: dlib's face recognition, shipped in @vladmandic/face-api)")
     .option('--freeze <parts>', 'backbone parts to freeze, comma-separated (stem, stage1, ...): no gradient, BatchNorm statistics kept')
     .option('--bn <mode>', "backbone BatchNorm statistics: train (batch statistics) or frozen (running statistics, not updated)", 'train')
+    .option('--cache-frozen', 'compute the frozen leading parts (--freeze) once per face and train the rest on their cached features (mirroring is the only augmentation left)')
     .option('--backbone-lr-scale <x>', "the backbone's learning rate is --lr times this (the head keeps --lr)", '1')
     .option('--width <x>', 'backbone width multiplier')
     .option('--backbone-options <json>', 'backbone options (JSON), e.g. {"stages":4} to cut face-resnet after its 4th stage')
@@ -214,6 +216,7 @@ export function trainerSettingsFrom(flags: TrainingFlags, d: MethodDefaults, def
     iterations: numberFlag(flags.iterations, 'iterations'),
     init: flags.init,
     finetune: fineTuneFrom(flags),
+    cacheFrozen: Boolean(flags.cacheFrozen),
   };
 }
 
@@ -233,6 +236,7 @@ export function progressBar(quiet: boolean, label: string): SingleBar | undefine
 /** The trainer's log and onProgress hooks: an epoch bar that log lines close. */
 export function trainerReporting(quiet: boolean, say: (s: string) => void, prefix = ''): Pick<TrainerOptions, 'log' | 'onProgress'> & { stop(): void } {
   let epochBar: SingleBar | undefined;
+  let lastLine = Date.now();
   const stop = () => {
     epochBar?.stop();
     epochBar = undefined;
@@ -244,13 +248,22 @@ export function trainerReporting(quiet: boolean, say: (s: string) => void, prefi
       say(prefix + line);
     },
     onProgress: (p) => {
-      if (quiet || !process.stderr.isTTY) return;
+      if (quiet) return;
+      const extra = () => `loss ${p.loss.toFixed(4)}${p.accuracy !== undefined ? ` acc ${(p.accuracy * 100).toFixed(1)}%` : ''} ${p.imgPerSec.toFixed(1)} img/s${p.relabeled !== undefined ? `, ${p.relabeled} relabeled` : ''}`;
+      // A log file (no terminal) gets a progress line a minute instead of a bar.
+      if (!process.stderr.isTTY) {
+        if (Date.now() - lastLine >= 60_000) {
+          lastLine = Date.now();
+          say(`${prefix}epoch ${p.epoch + 1}: step ${p.step}/${p.steps}, ${extra()}`);
+        }
+        return;
+      }
       if (!epochBar) {
         epochBar = progressBar(quiet, `${prefix}epoch ${p.epoch + 1}`);
         epochBar?.start(p.steps, 0, { extra: '' });
       }
       // `relabeled` is only reported by methods that relabel (SCN).
-      epochBar?.update(p.step, { extra: `loss ${p.loss.toFixed(4)}${p.accuracy !== undefined ? ` acc ${(p.accuracy * 100).toFixed(1)}%` : ''} ${p.imgPerSec.toFixed(1)} img/s${p.relabeled !== undefined ? `, ${p.relabeled} relabeled` : ''}` });
+      epochBar?.update(p.step, { extra: extra() });
     },
   };
 }

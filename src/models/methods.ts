@@ -54,6 +54,9 @@ export interface MethodDef {
   kind: 'image' | 'clip';
   /** Its objective trains on soft targets (FER+ vote distributions) when given them. */
   softTargets?: boolean;
+  /** The parameter whose entries add to the logits one per class (a linear classifier's bias),
+   *  where the prediction is softmax(logits): logit adjustment shifts it (eval/logit-adjust.ts). */
+  classifierBias?: string;
   defaults: MethodDefaults;
   createModel(config: ModelConfig, rng?: Random): FerModel;
   createObjective(model: FerModel, options: Record<string, unknown>): Objective;

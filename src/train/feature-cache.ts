@@ -25,16 +25,18 @@ export class FeatureCache implements BatchSource {
     /** [h, w, c] of one map. */
     readonly mapShape: number[],
     readonly size: number,
+    /** Training batches take the mirrored view with probability ½ (when the run augments at all). */
+    readonly mirrorTraining = true,
   ) {
     this.per = mapShape.reduce((a, b) => a * b, 1);
   }
 
-  /** Training (`seed`): the mirrored view with probability ½ per face; else `flip` picks it. */
+  /** Training (`seed`): the mirrored view with probability ½ per face (mirrorTraining); else `flip` picks it. */
   build(idx: ArrayLike<number>, seed?: number, flip = false): { x: Float32Array; shape: number[] } {
     const rng = seed === undefined ? undefined : new Rng(seed);
     const x = new Float32Array(idx.length * this.per);
     for (let k = 0; k < idx.length; k++) {
-      const view = rng ? (rng.chance(0.5) ? 1 : 0) : flip ? 1 : 0;
+      const view = rng ? (this.mirrorTraining && rng.chance(0.5) ? 1 : 0) : flip ? 1 : 0;
       const at = (idx[k]! * 2 + view) * this.per;
       x.set(this.maps.subarray(at, at + this.per), k * this.per);
     }
@@ -53,7 +55,7 @@ function cacheableBackbone(model: FerModel): Backbone {
 
 /** Parts [0, from) of the model's backbone, in eval mode, on every sample of `images` and its
  *  mirror image. `onProgress(done, total)`. */
-export function buildFeatureCache(model: FerModel, from: number, images: BatchBuilder, onProgress?: (done: number, total: number) => void): FeatureCache {
+export function buildFeatureCache(model: FerModel, from: number, images: BatchBuilder, mirrorTraining = true, onProgress?: (done: number, total: number) => void): FeatureCache {
   const b = cacheableBackbone(model);
   model.eval();
   const n = images.size;
@@ -74,7 +76,7 @@ export function buildFeatureCache(model: FerModel, from: number, images: BatchBu
     }
     onProgress?.(Math.min(n, a + batch), n);
   }
-  return new FeatureCache(maps ?? new Float32Array(0), shape, n);
+  return new FeatureCache(maps ?? new Float32Array(0), shape, n, mirrorTraining);
 }
 
 /** Makes the model's backbone take cached maps of parts [0, from) instead of images. */

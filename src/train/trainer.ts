@@ -315,7 +315,10 @@ async function cacheFrozenFeatures(o: TrainerOptions, weights: string | undefine
     if (from === 0) throw new Error(`--cache-frozen: freeze the backbone's leading parts (${parts.map((p) => p[0]).slice(0, 3).join(', ')}, ...) to cache their features`);
     if (from === parts.length) throw new Error('--cache-frozen: every backbone part is frozen; leave at least one to train');
     const t0 = Date.now();
-    const out = { from, train: buildFeatureCache(model, from, train), val: val ? buildFeatureCache(model, from, val) : undefined };
+    // A cached map takes no pixel augmentation: mirroring is the one left, used when the run augments.
+    const augments = o.trainAugment !== undefined && o.trainAugment !== 'none';
+    if (augments) log(`--cache-frozen: the frozen features are of the faces as they are and mirrored; augmentation ${o.trainAugment} does not apply`);
+    const out = { from, train: buildFeatureCache(model, from, train, augments), val: val ? buildFeatureCache(model, from, val) : undefined };
     log(`cached the frozen ${parts.slice(0, from).map((p) => p[0]).join(', ')} features of ${train.size + (val?.size ?? 0)} faces (and their mirror images) in ${((Date.now() - t0) / 1000).toFixed(0)} s: maps of [${out.train.mapShape}]`);
     return out;
   } finally {

@@ -139,6 +139,9 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
       row.forEach((p, j) => (targets![i * k + j] = p / sum));
     });
   }
+  // The training class priors (of the labels trained on), for logit adjustment (`ferkit balance`).
+  const { classPriors } = await import('../../eval/logit-adjust.js');
+  config.info = { ...config.info, classPriors: classPriors(classes.length, trainLabels, targets).map((p) => Number(p.toFixed(6))) };
   const trainStore = await loadStore(trainItems, 'train');
   if (trainStore.skipped.length) {
     const k = present.length;

@@ -81,6 +81,7 @@ export class CrossEntropyObjective implements Objective {
 
 export const ceMethod: MethodDef = {
   kind: 'image',
+  classifierBias: 'fc.bias',
   softTargets: true,
   defaults: {
     backbone: 'fer-cnn',
