@@ -1,42 +1,81 @@
 // Inference benchmarks. e2e: what `ferkit predict` does per photo (decode, detect, align,
-// classify) on face-api's sample photos. serve: a bounded loopback load test of `ferkit serve`
+// classify) on face-api's sample photos, against face-api.js's own pipeline in alternating rounds. serve: a bounded loopback load test of `ferkit serve`
 // (a child process) with N concurrent clients posting a webcam-sized real photo for a fixed time;
 // requests still in flight at the end are waited for and counted.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { alternate } from './rounds.js';
 
 type Log = (line: string) => void;
 
-function samplePhotos(): string[] {
+export function samplePhotos(): string[] {
   const require = createRequire(import.meta.url);
   const dir = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
   return readdirSync(dir).filter((f) => /^sample\d+\.jpg$/.test(f)).sort().map((f) => join(dir, f));
 }
 
-export async function benchE2e(o: { log: Log; engine?: 'auto' | 'tfjs' | 'onnx' }): Promise<void> {
+/** face-api.js's own pipeline (SSD + 68 landmarks + its expression net) on TF.js, as the peer. */
+async function faceApiPipeline(): Promise<(file: string) => Promise<number>> {
+  const { faceModelDir, loadFaceApi } = await import('../src/data/faces.js');
+  const { decodeImageFile } = await import('../src/data/image.js');
+  const { tf } = await import('../src/engine/backend.js');
+  const fa = await loadFaceApi('ssd');
+  await fa.nets.faceExpressionNet.loadFromDisk(faceModelDir());
+  return async (file) => {
+    const img = await decodeImageFile(file, { channels: 3 });
+    const t = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
+    try {
+      const found = await fa.detectAllFaces(t as unknown as Parameters<typeof fa.detectAllFaces>[0], new fa.SsdMobilenetv1Options({ minConfidence: 0.5 })).withFaceLandmarks().withFaceExpressions();
+      return found.length;
+    } finally {
+      t.dispose();
+    }
+  };
+}
+
+/**
+ * What `ferkit predict` does per photo (decode, detect, align, classify) over face-api's six
+ * sample photos, against face-api.js's SSD + landmarks + expressions pipeline on the same photos
+ * (decoded the same way), alternating in `rounds` rounds after one warm-up pass of each.
+ */
+export async function benchE2e(o: { log: Log; engine?: 'auto' | 'tfjs' | 'onnx'; rounds?: number }): Promise<void> {
   const { loadRecognizer } = await import('../src/api/recognizer.js');
   const { decodeImageFile } = await import('../src/data/image.js');
   const rec = await loadRecognizer({ engine: o.engine, onNote: o.log });
+  const faceApi = await faceApiPipeline();
   const photos = samplePhotos();
+  const ferkit = async (file: string) => (await rec.recognize(await decodeImageFile(file, { channels: 3 }))).length;
+  const pass = async (name: string, run: (file: string) => Promise<number>, verbose: boolean) => {
+    let faces = 0;
+    const t0 = performance.now();
+    for (const p of photos) {
+      const t = performance.now();
+      const n = await run(p);
+      faces += n;
+      if (verbose) o.log(`  ${name} ${p.replace(/.*\//, '')}: ${n} faces, ${(performance.now() - t).toFixed(0)} ms`);
+    }
+    return { ms: (performance.now() - t0) / photos.length, faces };
+  };
   const w0 = performance.now();
-  await rec.recognize(photos[0]);
-  o.log(`engine ${rec.engine}; warm-up ${(performance.now() - w0).toFixed(0)} ms (detector and model load)`);
-  let faces = 0;
-  const t0 = performance.now();
-  for (const p of photos) {
-    const t = performance.now();
-    const img = await decodeImageFile(p, { channels: 3 });
-    const found = await rec.recognize(img);
-    faces += found.length;
-    o.log(`  ${p.replace(/.*\//, '')} ${img.width}x${img.height}: ${found.length} faces, ${(performance.now() - t).toFixed(0)} ms`);
-  }
-  const ms = (performance.now() - t0) / photos.length;
-  o.log(`e2e-photos: ${ms.toFixed(0)} ms/photo, ${faces} faces (${photos.length} photos, ${rec.engine})`);
+  const warm = await pass('ferkit', ferkit, true);
+  o.log(`ferkit: model on ${rec.engine}, face detector on ${rec.detectorEngine}; warm-up pass ${(performance.now() - w0).toFixed(0)} ms`);
+  const w1 = performance.now();
+  const warmPeer = await pass('face-api', faceApi, true);
+  o.log(`face-api: TF.js ${(await import('../src/engine/backend.js')).tf.getBackend()}; warm-up pass ${(performance.now() - w1).toFixed(0)} ms`);
+  const faces = { ours: warm.faces, peer: warmPeer.faces };
+  const count = (side: 'ours' | 'peer') => (r: { ms: number; faces: number }) => {
+    if (r.faces !== faces[side]) throw new Error(`${side === 'ours' ? 'ferkit' : 'face-api'} found ${r.faces} faces in a round, ${faces[side]} in warm-up`);
+    return r.ms;
+  };
+  const r = await alternate(o.rounds ?? 3, 'lower', async () => count('ours')(await pass('ferkit', ferkit, false)), async () => count('peer')(await pass('face-api', faceApi, false)), o.log, ' ms/photo');
+  o.log(`faces: ferkit ${faces.ours}, face-api ${faces.peer} (${photos.length} photos); load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+  o.log(`e2e-photos: ferkit ${r.median.ours.toFixed(0)} ms/photo, face-api ${r.median.peer.toFixed(0)} ms/photo, ratio ${r.median.ratio.toFixed(2)}`);
 }
 
 function freePort(): Promise<number> {

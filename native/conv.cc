@@ -1,9 +1,13 @@
-// Native convolution kernels for ferkit's TF.js engine: NHWC conv2d forward, filter gradient and
-// input gradient as im2col + OpenBLAS sgemm (multi-threaded, AVX2/AVX-512 where the CPU has it).
+// Native kernels for ferkit's TF.js engine: NHWC conv2d forward, filter gradient and input
+// gradient as im2col + OpenBLAS sgemm (multi-threaded, AVX2/AVX-512 where the CPU has it); the
+// max-pool gradient; training-mode batch norm (ReLU optionally fused) and its gradient; the SGD
+// momentum update of every parameter in one call.
 // The JavaScript side (src/engine/native.ts) passes views of the wasm heap, so no tensor data is
 // copied between the engine and these kernels. Context-aware (NAPI_MODULE_INIT): loads in workers.
 #include <node_api.h>
 #include <cblas.h>
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <cstdint>
 #include <malloc.h>
@@ -156,31 +160,34 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// (geometry [n,h,w,c,kh,kw,oh,ow,sh,sw], x, dy, dx): each output's gradient goes to the first
-// maximum of its window in scan order (PyTorch's rule); x is the already padded input.
+// (geometry [n,h,w,c,kh,kw,oh,ow,sh,sw,ph,pw], x, dy, dx): each output's gradient goes to the first
+// maximum of its window in scan order (PyTorch's rule); x is the input padded by ph, pw (-inf) on
+// each side, dx the gradient of the input before padding (padding is never a maximum).
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  int32_t v[10];
-  for (uint32_t i = 0; i < 10; i++) {
+  int32_t v[12];
+  for (uint32_t i = 0; i < 12; i++) {
     napi_value e;
     if (argc != 4 || napi_get_element(env, argv[0], i, &e) != napi_ok || napi_get_value_int32(env, e, &v[i]) != napi_ok) {
-      napi_throw_type_error(env, nullptr, "ferkit native maxPoolGrad: (geometry[10], x, dy, dx)");
+      napi_throw_type_error(env, nullptr, "ferkit native maxPoolGrad: (geometry[12], x, dy, dx)");
       return nullptr;
     }
   }
-  const int n = v[0], h = v[1], w = v[2], c = v[3], kh = v[4], kw = v[5], oh = v[6], ow = v[7], sh = v[8], sw = v[9];
+  const int n = v[0], h = v[1], w = v[2], c = v[3], kh = v[4], kw = v[5], oh = v[6], ow = v[7], sh = v[8], sw = v[9], ph = v[10], pw = v[11];
+  const int uh = h - 2 * ph, uw = w - 2 * pw;
   float *x, *dy, *dx;
   size_t lx, ldy, ldx;
   if (!getFloats(env, argv[1], &x, &lx) || !getFloats(env, argv[2], &dy, &ldy) || !getFloats(env, argv[3], &dx, &ldx)) return nullptr;
-  if (lx != (size_t)n * h * w * c || ldx != lx || ldy != (size_t)n * oh * ow * c || (oh - 1) * sh + kh > h || (ow - 1) * sw + kw > w) {
+  if (uh < 1 || uw < 1 || lx != (size_t)n * h * w * c || ldx != (size_t)n * uh * uw * c || ldy != (size_t)n * oh * ow * c || (oh - 1) * sh + kh > h || (ow - 1) * sw + kw > w) {
     napi_throw_range_error(env, nullptr, "ferkit native maxPoolGrad: array sizes do not match the geometry");
     return nullptr;
   }
-  std::memset(dx, 0, sizeof(float) * lx);
+  std::memset(dx, 0, sizeof(float) * ldx);
   std::vector<float> best(c);
   std::vector<int64_t> where(c);
+  std::vector<int> wy(c), wx(c);
   for (int b = 0; b < n; b++)
     for (int oy = 0; oy < oh; oy++)
       for (int ox = 0; ox < ow; ox++) {
@@ -196,12 +203,159 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
               if (val > best[ch] || where[ch] < 0) {
                 best[ch] = val;
                 where[ch] = base + ch;
+                wy[ch] = oy * sh + ky - ph;
+                wx[ch] = ox * sw + kx - pw;
               }
             }
           }
         const float* g = dy + (((int64_t)b * oh + oy) * ow + ox) * c;
-        for (int ch = 0; ch < c; ch++) dx[where[ch]] += g[ch];
+        for (int ch = 0; ch < c; ch++)
+          if (wy[ch] >= 0 && wy[ch] < uh && wx[ch] >= 0 && wx[ch] < uw) dx[(((int64_t)b * uh + wy[ch]) * uw + wx[ch]) * c + ch] += g[ch];
       }
+  return nullptr;
+}
+
+// Training-mode batch normalisation over the rows of x [m, c] (NHWC flattened), one pass for the
+// statistics (double sums) and one for y: (c, eps, relu, x, gamma, beta, y, mean, variance, invstd).
+// y = (x − μ)·invstd·γ + β, then max(0, ·) when relu is set (BatchNorm followed by ReLU, fused).
+napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t c = 0, relu = 0;
+  double eps = 0;
+  float *x, *gamma, *beta, *y, *mean, *var, *invstd;
+  size_t lx, lg, lb, ly, lm, lv, li;
+  if (argc != 10 || napi_get_value_int32(env, argv[0], &c) != napi_ok || napi_get_value_double(env, argv[1], &eps) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &relu) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "ferkit native batchNormTrain: (c, eps, relu, x, gamma, beta, y, mean, variance, invstd)");
+    return nullptr;
+  }
+  if (!getFloats(env, argv[3], &x, &lx) || !getFloats(env, argv[4], &gamma, &lg) || !getFloats(env, argv[5], &beta, &lb) || !getFloats(env, argv[6], &y, &ly) ||
+      !getFloats(env, argv[7], &mean, &lm) || !getFloats(env, argv[8], &var, &lv) || !getFloats(env, argv[9], &invstd, &li))
+    return nullptr;
+  if (c < 1 || lx % c != 0 || ly != lx || lg != (size_t)c || lb != (size_t)c || lm != (size_t)c || lv != (size_t)c || li != (size_t)c) {
+    napi_throw_range_error(env, nullptr, "ferkit native batchNormTrain: array sizes do not match");
+    return nullptr;
+  }
+  const size_t m = lx / c;
+  std::vector<double> s(c, 0.0), ss(c, 0.0);
+  for (size_t r = 0; r < m; r++) {
+    const float* row = x + r * c;
+    for (int k = 0; k < c; k++) {
+      const double v = row[k];
+      s[k] += v;
+      ss[k] += v * v;
+    }
+  }
+  std::vector<float> scale(c), shift(c);
+  for (int k = 0; k < c; k++) {
+    const double mu = s[k] / m;
+    const double v = std::max(0.0, ss[k] / m - mu * mu);
+    mean[k] = (float)mu;
+    var[k] = (float)v;
+    invstd[k] = (float)(1.0 / std::sqrt(v + eps));
+    scale[k] = invstd[k] * gamma[k];
+    shift[k] = beta[k] - mean[k] * scale[k];
+  }
+  for (size_t r = 0; r < m; r++) {
+    const float* row = x + r * c;
+    float* out = y + r * c;
+    if (relu)
+      for (int k = 0; k < c; k++) out[k] = std::max(0.0f, row[k] * scale[k] + shift[k]);
+    else
+      for (int k = 0; k < c; k++) out[k] = row[k] * scale[k] + shift[k];
+  }
+  return nullptr;
+}
+
+// Its gradient: (c, relu, x, dy, mean, invstd, gamma, beta, dx, dgamma, dbeta). With relu, dy is
+// first masked where the fused output was 0 (recomputed from x, as the forward did).
+//   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ·invstd·(dy − dβ/m − x̂·dγ/m),  x̂ = (x − μ)·invstd.
+napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t c = 0, relu = 0;
+  float *x, *dy, *mean, *invstd, *gamma, *beta, *dx, *dgamma, *dbeta;
+  size_t lx, ldy, lm, li, lg, lb, ldx, ldg, ldb;
+  if (argc != 11 || napi_get_value_int32(env, argv[0], &c) != napi_ok || napi_get_value_int32(env, argv[1], &relu) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "ferkit native batchNormTrainGrad: (c, relu, x, dy, mean, invstd, gamma, beta, dx, dgamma, dbeta)");
+    return nullptr;
+  }
+  if (!getFloats(env, argv[2], &x, &lx) || !getFloats(env, argv[3], &dy, &ldy) || !getFloats(env, argv[4], &mean, &lm) || !getFloats(env, argv[5], &invstd, &li) ||
+      !getFloats(env, argv[6], &gamma, &lg) || !getFloats(env, argv[7], &beta, &lb) || !getFloats(env, argv[8], &dx, &ldx) || !getFloats(env, argv[9], &dgamma, &ldg) ||
+      !getFloats(env, argv[10], &dbeta, &ldb))
+    return nullptr;
+  if (c < 1 || lx % c != 0 || ldy != lx || ldx != lx || lm != (size_t)c || li != (size_t)c || lg != (size_t)c || lb != (size_t)c || ldg != (size_t)c || ldb != (size_t)c) {
+    napi_throw_range_error(env, nullptr, "ferkit native batchNormTrainGrad: array sizes do not match");
+    return nullptr;
+  }
+  const size_t m = lx / c;
+  std::vector<float> scale(c), shift(c);
+  for (int k = 0; k < c; k++) {
+    scale[k] = invstd[k] * gamma[k];
+    shift[k] = beta[k] - mean[k] * scale[k];
+  }
+  // The masked upstream gradient goes into dx first (it is read once more, then overwritten).
+  std::vector<double> sb(c, 0.0), sg(c, 0.0);
+  for (size_t r = 0; r < m; r++) {
+    const float* xr = x + r * c;
+    const float* gr = dy + r * c;
+    float* g = dx + r * c;
+    for (int k = 0; k < c; k++) {
+      const float d = relu && xr[k] * scale[k] + shift[k] <= 0.0f ? 0.0f : gr[k];
+      g[k] = d;
+      sb[k] += d;
+      sg[k] += (double)d * ((xr[k] - mean[k]) * invstd[k]);
+    }
+  }
+  std::vector<float> a(c), b(c), e(c);
+  for (int k = 0; k < c; k++) {
+    dbeta[k] = (float)sb[k];
+    dgamma[k] = (float)sg[k];
+    a[k] = gamma[k] * invstd[k];
+    b[k] = (float)(sb[k] / m);
+    e[k] = (float)(sg[k] / m);
+  }
+  for (size_t r = 0; r < m; r++) {
+    const float* xr = x + r * c;
+    float* g = dx + r * c;
+    for (int k = 0; k < c; k++) g[k] = a[k] * (g[k] - b[k] - (xr[k] - mean[k]) * invstd[k] * e[k]);
+  }
+  return nullptr;
+}
+
+// One SGD-momentum step of a parameter (torch.optim.SGD, dampening 0, not Nesterov), with the
+// coupled weight decay folded in: (lr, momentum, weightDecay, first, p, g, buf, pOut, bufOut).
+// d = g + wd·p; buf' = momentum·buf + d (d on the first step); p' = p − lr·buf'. The same float
+// operations in the same order as the TF.js ops it replaces, so the results are equal bit for bit.
+napi_value SgdUpdate(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  double lr, mom, wd;
+  bool first;
+  if (argc != 9 || napi_get_value_double(env, argv[0], &lr) != napi_ok || napi_get_value_double(env, argv[1], &mom) != napi_ok ||
+      napi_get_value_double(env, argv[2], &wd) != napi_ok || napi_get_value_bool(env, argv[3], &first) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "ferkit native sgdUpdate: (lr, momentum, weightDecay, first, p, g, buf, pOut, bufOut)");
+    return nullptr;
+  }
+  float *p, *g, *buf, *po, *bo;
+  size_t lp, lg, lb, lpo, lbo;
+  if (!getFloats(env, argv[4], &p, &lp) || !getFloats(env, argv[5], &g, &lg) || !getFloats(env, argv[6], &buf, &lb) || !getFloats(env, argv[7], &po, &lpo) ||
+      !getFloats(env, argv[8], &bo, &lbo))
+    return nullptr;
+  if (lg != lp || lb != lp || lpo != lp || lbo != lp) {
+    napi_throw_range_error(env, nullptr, "ferkit native sgdUpdate: parameter, gradient and buffer sizes differ");
+    return nullptr;
+  }
+  const float flr = (float)lr, fm = (float)mom, fwd = (float)wd;
+  for (size_t k = 0; k < lp; k++) {
+    const float d = fwd != 0.0f ? g[k] + p[k] * fwd : g[k];
+    bo[k] = first ? d : buf[k] * fm + d;
+    po[k] = p[k] - bo[k] * flr;
+  }
   return nullptr;
 }
 
@@ -235,9 +389,12 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTrain", nullptr, BatchNormTrain, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTrainGrad", nullptr, BatchNormTrainGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blasConfig", nullptr, Config, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 4, props);
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
 }

@@ -18,7 +18,7 @@ for noise in ${NOISES:-0.1 0.2}; do
     out="$WORK/$method-$noise"
     [ -f "$out/done" ] && continue
     node bin/ferkit.js train --method "$method" --dataset folder --root "$WORK/train5k" --val-root "$DATA/val" \
-      --out "$out" --epochs "$EPOCHS" --batch-size 64 --optimizer adam --lr 1e-3 --weight-decay 1e-4 --width 0.5 --workers 2 --seed 0 \
+      --out "$out" --overwrite --epochs "$EPOCHS" --batch-size 64 --optimizer adam --lr 1e-3 --weight-decay 1e-4 --width 0.5 --workers 2 --seed 0 \
       --label-noise "$noise" --objective "${OBJ[$method]}" 2>&1 | grep -v 'npm warn' | tail -c 2000
     touch "$out/done"
   done

@@ -1,4 +1,4 @@
-// Draws results over a picture: a box per face in its expression's colour, the label and
+// Draws results over a picture: a box per face in its expression's colour, its number, label and
 // confidence above it, and a bar per class under it. An SVG overlay composited by sharp, so text
 // is rendered by librsvg (no canvas dependency); the same drawing serves images and video frames.
 import sharp from 'sharp';
@@ -28,7 +28,8 @@ export function overlaySvg(width: number, height: number, faces: readonly FaceRe
     const stroke = Math.max(2, Math.round(Math.min(width, height) / 300));
     const font = Math.max(11, Math.round(Math.min(Math.max(w, h) / 7, height / 25)));
     parts.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="${colour}" stroke-width="${stroke}"/>`);
-    const title = `${f.label} ${(f.confidence * 100).toFixed(0)}%`;
+    // Numbered as in the printed results (faceId: reading order in images, the track in videos).
+    const title = `${f.faceId} ${f.label} ${(f.confidence * 100).toFixed(0)}%`;
     const ty = y - font * 0.35 > font ? y - font * 0.35 : y + h + font;
     parts.push(`<text x="${x}" y="${ty}" font-family="DejaVu Sans, sans-serif" font-size="${font}" font-weight="bold" fill="${colour}" stroke="#000" stroke-width="${font / 14}" paint-order="stroke">${escapeXml(title)}</text>`);
     // Bars: one row per class, in a panel under the box, as wide as the box so neighbouring faces'

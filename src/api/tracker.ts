@@ -29,7 +29,7 @@ interface Track {
 
 export class IouTracker {
   private tracks: Track[] = [];
-  private nextId = 0;
+  private nextId = 1;
   private readonly minIou: number;
   private readonly maxGap: number;
 
@@ -38,7 +38,12 @@ export class IouTracker {
     this.maxGap = opts.maxGap ?? 1;
   }
 
-  /** Track ids for this frame's boxes (same order), and the ids of tracks that just ended. */
+  /** Ends every track (a scene cut): later boxes open new ones. */
+  endAll(): void {
+    this.tracks = [];
+  }
+
+  /** Track ids (from 1) for this frame's boxes (same order), and the ids of tracks that just ended. */
   update(boxes: readonly Box[], time: number): { ids: number[]; ended: number[] } {
     const ended = this.tracks.filter((t) => time - t.lastTime > this.maxGap).map((t) => t.id);
     this.tracks = this.tracks.filter((t) => time - t.lastTime <= this.maxGap);

@@ -9,17 +9,22 @@ export type ExpressionProbabilities = Partial<Record<ExpressionLabel, number>>;
 
 /** One face in one image. */
 export interface FaceResult {
-  /** [x, y, width, height] in image pixels. */
+  /** The face's number: 1, 2, ... in reading order in an image; its track in a video (from 1). */
+  faceId: number;
+  /** [x, y, width, height] in image pixels, inside the image. */
   box: [number, number, number, number];
-  /** Face detector score (0-1). */
+  /** Face detector score (0-1; 0 when not detected). */
   detectionScore: number;
-  /** 68 landmarks (iBUG order) in image pixels. */
+  /** False when no detector found the face: the whole picture was taken as a face crop. */
+  detected: boolean;
+  /** 68 landmarks (iBUG order) in image pixels (they may lie outside the image); none when not detected. */
   landmarks: [number, number][];
   /** Probability per expression, in the model's class order; sums to 1. */
   probabilities: ExpressionProbabilities;
   /** The most probable expression. */
   label: ExpressionLabel;
-  /** The method's own confidence (ARBEx) when it has one, else the top probability. */
+  /** The method's own confidence (ARBEx) when it has one, else the top probability (in videos:
+   *  of the smoothed probabilities). */
   confidence: number;
 }
 
@@ -27,14 +32,17 @@ export interface ImageResult {
   width: number;
   height: number;
   faces: FaceResult[];
+  /** Faces found beyond the maxFaces cap and left out. */
+  droppedFaces: number;
 }
 
-/** One face in one video frame, after tracking and smoothing. */
+/** One face in one video frame, after tracking and smoothing: probabilities, label and
+ *  confidence are smoothed (EMA) for image models; raw* are this frame's own output. */
 export interface TrackedFace extends FaceResult {
-  /** Track id: the same person keeps it across frames (box IoU matching). */
-  faceId: number;
   /** The model's output for this frame alone (before smoothing). */
   rawProbabilities: ExpressionProbabilities;
+  rawLabel: ExpressionLabel;
+  rawConfidence: number;
 }
 
 export interface FrameResult {
@@ -45,15 +53,24 @@ export interface FrameResult {
   width: number;
   height: number;
   faces: TrackedFace[];
+  /** Faces found beyond the maxFaces cap and left out. */
+  droppedFaces: number;
+  /** True when this frame starts a new shot: every track ended before it. */
+  sceneCut?: boolean;
 }
 
+/** A face at one frame of its timeline: smoothed values and this frame's raw ones. */
 export interface TimelinePoint {
   time: number;
   frame: number;
   box: [number, number, number, number];
+  detected: boolean;
   probabilities: ExpressionProbabilities;
   label: ExpressionLabel;
   confidence: number;
+  rawProbabilities: ExpressionProbabilities;
+  rawLabel: ExpressionLabel;
+  rawConfidence: number;
 }
 
 export interface FaceSummary {

@@ -1,27 +1,42 @@
-// Expressions over time. Every frame goes through the detector; faces keep their identity across
-// frames by box IoU (tracker.ts). With a clip model (config.input.kind === 'clip') each face is
-// classified on a sliding window of its last `frames` aligned crops (the first crops repeat until
-// the window fills); with an image model each face's per-frame probabilities are smoothed by an
-// exponential moving average whose weight follows the time step, α = 1 − exp(−Δt/τ), so the
-// smoothing means the same at any frame rate (τ = 0.5 s by default; τ = 0 turns it off). The
-// per-frame part (tracking, smoothing, summaries) is frames.ts, shared with the browser build.
+// Expressions over time in videos and live streams (Node): a video file is decoded frame by frame
+// (openVideo, bounded memory) and its frames go to the FrameAnalyser (frames.ts, shared with the
+// browser build) a few at a time, so one model call classifies the faces of several frames; faces
+// are detected every `detectInterval` seconds (0.2 s) and followed by the landmark net in between,
+// keep their identity across frames by box IoU (tracker.ts), and a scene cut ends every track.
+// With a clip model (config.input.kind === 'clip') each face is classified on a sliding window of
+// its last `frames` aligned crops (the first crops repeat until the window fills); with an image
+// model each face's per-frame probabilities are smoothed by an exponential moving average whose
+// weight follows the time step, α = 1 − exp(−Δt/τ), so the smoothing means the same at any frame
+// rate (τ = 0.5 s by default; τ = 0 turns it off).
 import type { Raster } from '../data/image.js';
-import { decodeVideo, probeVideo } from '../data/video.js';
-import { DataError } from '../data/errors.js';
+import { openVideo, type VideoFrame } from '../data/video.js';
 import { FrameAnalyser, summarise, type TemporalOptions } from './frames.js';
 import type { Recognizer } from './recognizer.js';
-import type { FrameResult, VideoResult } from './types.js';
+import type { FrameResult, TrackedFace, VideoResult } from './types.js';
 
-export { FrameAnalyser, summarise, type FrameRecognizer, type TemporalOptions } from './frames.js';
+export { DEFAULT_DETECT_INTERVAL, FrameAnalyser, frameSignature, isSceneCut, SCENE_CUT, summarise, type FrameRecognizer, type TemporalOptions } from './frames.js';
 
 export interface VideoOptions extends TemporalOptions {
-  /** Frames per second to analyse (default: the video's rate, at most 15). */
+  /** Frames per second to analyse (default: the video's rate, at most 15; a slower video is
+   *  analysed at its own rate). */
   fps?: number;
-  /** Refuse videos longer than this many seconds (default: no limit). */
+  /** Refuse videos longer than this many seconds (default: no limit): checked on the metadata
+   *  and on the decoded frames. */
   maxDuration?: number;
+  /** Refuse frames larger than this many pixels (default: no limit). */
+  maxPixels?: number;
   /** Stop after this many analysed frames. */
   maxFrames?: number;
-  /** Called after each frame with (done, total). */
+  /** Video files: frames are scaled down in ffmpeg so their longer side is at most this
+   *  (default 1280); results are given in the video's own pixels. */
+  maxSide?: number;
+  /** How errors name a video file (default: its path). */
+  name?: string;
+  /** Before the first frame: the analysed frames' size and rate, and how many frames are expected. */
+  onStart?: (s: { width: number; height: number; fps: number; frames: number }) => void | Promise<void>;
+  /** After each frame: the analysed frame and its result in that frame's pixels (annotation). */
+  onFrame?: (image: Raster, result: FrameResult) => void | Promise<void>;
+  /** Called after each frame with (done, expected total). */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -36,34 +51,89 @@ export interface VideoFrames {
 export type StreamFrame = Raster | { image: Raster; time?: number };
 
 export const DEFAULT_VIDEO_FPS = 15;
+export const DEFAULT_VIDEO_MAX_SIDE = 1280;
+/** Frames of a video classified together in one model call. */
+export const VIDEO_BATCH_FRAMES = 8;
 
-/** Decodes a video file at the analysis rate, checking its length first. */
-export async function readVideoFrames(path: string, opts: Pick<VideoOptions, 'fps' | 'maxDuration' | 'maxFrames'> = {}): Promise<Required<VideoFrames>> {
-  const info = await probeVideo(path);
-  if (opts.maxDuration !== undefined && info.duration > opts.maxDuration) {
-    throw new DataError(path, `video is ${info.duration.toFixed(1)} s long; the limit is ${opts.maxDuration} s`);
-  }
-  const native = Number.isFinite(info.fps) && info.fps > 0 ? info.fps : DEFAULT_VIDEO_FPS;
-  const fps = opts.fps ?? Math.min(native, DEFAULT_VIDEO_FPS);
-  // Sample only when asked for fewer frames than the video has: passthrough keeps true timestamps.
-  const dec = await decodeVideo(path, { fps: fps < native - 1e-6 ? fps : undefined, maxFrames: opts.maxFrames, channels: 3 });
-  return { frames: dec.frames, timestamps: dec.timestamps.map((t, i) => (Number.isFinite(t) ? t : i / fps)), fps: fps < native ? fps : native };
+/** A frame result scaled from the analysed frame's pixels to the source video's. */
+function scaleResult(fr: FrameResult, sx: number, sy: number, width: number, height: number): FrameResult {
+  if (sx === 1 && sy === 1) return fr;
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  const faces = fr.faces.map((f) => ({
+    ...f,
+    box: [r2(f.box[0] * sx), r2(f.box[1] * sy), r2(f.box[2] * sx), r2(f.box[3] * sy)] as TrackedFace['box'],
+    landmarks: f.landmarks.map(([x, y]) => [r2(x * sx), r2(y * sy)] as [number, number]),
+  }));
+  return { ...fr, width, height, faces };
 }
 
-/** Expressions of every face over a video file or frames in memory. */
+async function* inMemory(src: VideoFrames, fps: number): AsyncGenerator<VideoFrame> {
+  for (const [i, image] of src.frames.entries()) yield { image, time: src.timestamps?.[i] ?? i / fps, index: i };
+}
+
+/**
+ * Expressions of every face over a video file or frames in memory. A file is decoded frame by
+ * frame as it is analysed (openVideo), so memory stays bounded whatever its length or size; only
+ * the per-frame results are kept.
+ */
 export async function recognizeVideo(rec: Recognizer, input: string | VideoFrames, opts: VideoOptions = {}): Promise<VideoResult> {
-  const src = typeof input === 'string' ? await readVideoFrames(input, opts) : input;
-  const fps = src.fps ?? opts.fps ?? 30;
-  const n = Math.min(src.frames.length, opts.maxFrames ?? Infinity);
-  if (n === 0) throw new Error(`${typeof input === 'string' ? input : 'video'}: no frames`);
-  const analyser = new FrameAnalyser(rec, opts);
-  const frames: FrameResult[] = [];
-  const t0 = src.timestamps?.[0] ?? 0;
-  for (let i = 0; i < n; i++) {
-    frames.push(await analyser.push(src.frames[i], (src.timestamps?.[i] ?? i / fps) - t0));
-    opts.onProgress?.(i + 1, n);
+  let frames: AsyncIterable<VideoFrame>;
+  let fps: number;
+  let size: [number, number];
+  let source: [number, number];
+  let expected: number;
+  const name = typeof input === 'string' ? (opts.name ?? input) : 'video';
+  if (typeof input === 'string') {
+    const want = opts.fps ?? DEFAULT_VIDEO_FPS;
+    const video = await openVideo(input, {
+      fps: want,
+      onlyIfFaster: true,
+      maxSide: opts.maxSide ?? DEFAULT_VIDEO_MAX_SIDE,
+      maxDuration: opts.maxDuration,
+      maxPixels: opts.maxPixels,
+      maxFrames: opts.maxFrames,
+      name,
+      channels: 3,
+    });
+    frames = video.frames;
+    fps = video.fps;
+    size = [video.width, video.height];
+    source = [video.info.width, video.info.height];
+    expected = video.expectedFrames;
+  } else {
+    if (input.frames.length === 0) throw new Error('video: no frames');
+    fps = input.fps ?? opts.fps ?? 30;
+    frames = inMemory(input, fps);
+    size = source = [input.frames[0].width, input.frames[0].height];
+    expected = Math.min(input.frames.length, opts.maxFrames ?? Infinity);
   }
-  return { width: src.frames[0].width, height: src.frames[0].height, fps, temporal: analyser.temporal, frames, ...summarise(frames, rec.classes) };
+  await opts.onStart?.({ width: size[0], height: size[1], fps, frames: expected });
+  const analyser = new FrameAnalyser(rec, opts);
+  const results: FrameResult[] = [];
+  const [sx, sy] = [source[0] / size[0], source[1] / size[1]];
+  let t0: number | undefined;
+  // Frames go to the analyser in small groups, so one model call classifies the faces of several
+  // frames; a group holds a few decoded frames at most, so memory stays bounded.
+  let group: { image: Raster; time: number }[] = [];
+  const flush = async () => {
+    const rs = await analyser.pushMany(group);
+    for (const [i, r] of rs.entries()) {
+      await opts.onFrame?.(group[i].image, r);
+      results.push(scaleResult(r, sx, sy, source[0], source[1]));
+      opts.onProgress?.(results.length, Math.max(expected, results.length));
+    }
+    group = [];
+  };
+  const limit = opts.maxFrames ?? Infinity;
+  for await (const f of frames) {
+    if (results.length + group.length >= limit) break;
+    t0 ??= f.time;
+    group.push({ image: f.image, time: f.time - t0 });
+    if (group.length === VIDEO_BATCH_FRAMES) await flush();
+  }
+  if (group.length) await flush();
+  if (results.length === 0) throw new Error(`${name}: no frames`);
+  return { width: source[0], height: source[1], fps, temporal: analyser.temporal, frames: results, ...summarise(results, rec.classes) };
 }
 
 /** Frame results of a live stream, as they come: `for await (const r of recognizeStream(rec, camera))`. */

@@ -4,10 +4,11 @@
 // --quantize int8`) runs on onnxruntime-web's wasm backend. Results have Node's shapes.
 import * as faceapi from '@vladmandic/face-api/dist/face-api.esm.js';
 import * as ort from 'onnxruntime-web/wasm';
-import { alignedCrop, type Face } from '../data/align.js';
+import { alignedCrop, type Face, type FoundFace } from '../data/align.js';
 import { imagesToFloat, resizeBilinear, type Raster } from '../data/raster.js';
 import type { ModelConfig } from '../models/model.js';
 import { FrameAnalyser, summarise, type FrameRecognizer, type TemporalOptions } from '../api/frames.js';
+import { clipBox, DEFAULT_MAX_FACES, readingOrder } from '../api/face-layout.js';
 import { faceResult } from '../api/results.js';
 import type { ExpressionLabel, FaceResult, FrameResult } from '../api/types.js';
 import { toRaster, type BrowserImage } from './pixels.js';
@@ -29,7 +30,7 @@ export interface BrowserRecognizerOptions {
   backend?: BrowserBackend;
   /** Minimum detector score (default 0.5). */
   minDetectionScore?: number;
-  /** At most this many faces per image, best first (default 20). */
+  /** At most this many faces per image, best first (default 100, as in Node). */
   maxFaces?: number;
   /** Detect on a copy scaled down to this longest side (default 1024, as in Node; 0 = full size). */
   detectMaxSide?: number;
@@ -42,6 +43,8 @@ export interface BrowserImageResult {
   width: number;
   height: number;
   faces: FaceResult[];
+  /** Faces found beyond maxFaces and left out. */
+  droppedFaces: number;
   /** The model's classes, in output order. */
   classes: ExpressionLabel[];
   /** Milliseconds from pixels to results. */
@@ -140,8 +143,15 @@ export class BrowserRecognizer implements FrameRecognizer {
     return next;
   }
 
-  /** Faces of a raster, best first, in its pixels; large pictures are detected at detectMaxSide. */
-  async detect(raster: Raster): Promise<Face[]> {
+  /** Faces of a raster in reading order (numbered as in Node), boxes clipped to it, in its pixels;
+   *  large pictures are detected at detectMaxSide. */
+  async detect(raster: Raster): Promise<FoundFace[]> {
+    return (await this.frameFaces(raster)).faces;
+  }
+
+  /** detect() with the count of faces beyond maxFaces (FrameRecognizer). (Node's tiles for big
+   *  pictures and its face-crop fallbacks are not in this build: one pass at detectMaxSide.) */
+  async frameFaces(raster: Raster): Promise<{ faces: FoundFace[]; dropped: number }> {
     const o = this.options;
     const maxSide = o.detectMaxSide ?? 1024;
     const side = Math.max(raster.width, raster.height);
@@ -152,15 +162,16 @@ export class BrowserRecognizer implements FrameRecognizer {
     const input = tf.tensor3d(Int32Array.from(small.data), [small.height, small.width, 3], 'int32');
     try {
       const score = o.minDetectionScore ?? 0.5;
-      const options = (o.detector ?? 'ssd') === 'ssd' ? new faceapi.SsdMobilenetv1Options({ minConfidence: score, maxResults: o.maxFaces ?? 20 }) : new faceapi.TinyFaceDetectorOptions({ scoreThreshold: score, inputSize: 416 });
-      const found = await faceapi.detectAllFaces(input, options).withFaceLandmarks();
-      return found
+      const maxFaces = o.maxFaces ?? DEFAULT_MAX_FACES;
+      const options = (o.detector ?? 'ssd') === 'ssd' ? new faceapi.SsdMobilenetv1Options({ minConfidence: score, maxResults: Math.max(maxFaces, DEFAULT_MAX_FACES) }) : new faceapi.TinyFaceDetectorOptions({ scoreThreshold: score, inputSize: 416 });
+      const found = (await faceapi.detectAllFaces(input, options).withFaceLandmarks())
         .map((f): Face => {
           const b = f.detection.box;
           return { box: [b.x * sx, b.y * sy, b.width * sx, b.height * sy], score: f.detection.score, landmarks: f.landmarks.positions.map((p) => [p.x * sx, p.y * sy]) };
         })
-        .sort((a, b) => b.score - a.score)
-        .slice(0, o.maxFaces ?? 20);
+        .sort((a, b) => b.score - a.score);
+      const kept = found.slice(0, maxFaces).map((f): FoundFace => ({ ...f, box: clipBox(f.box, raster.width, raster.height), detected: true }));
+      return { faces: readingOrder(kept.filter((f) => f.box[2] > 0 && f.box[3] > 0)), dropped: Math.max(0, found.length - maxFaces) };
     } finally {
       input.dispose();
     }
@@ -196,10 +207,10 @@ export class BrowserRecognizer implements FrameRecognizer {
     const raster = await toRaster(image);
     return this.serial(async () => {
       const t0 = performance.now();
-      const faces = await this.detect(raster);
+      const { faces, dropped } = await this.frameFaces(raster);
       const { probs, confidence } = await this.classify(faces.map((f) => this.crop(raster, f)));
-      const results = faces.map((f, i) => faceResult(f, probs[i], confidence[i]));
-      return { width: raster.width, height: raster.height, faces: results, classes: this.classes, ms: performance.now() - t0, engine: `${this.engine} + face-api on ${this.backend}` };
+      const results = faces.map((f, i) => faceResult(f, probs[i], confidence[i], i + 1));
+      return { width: raster.width, height: raster.height, faces: results, droppedFaces: dropped, classes: this.classes, ms: performance.now() - t0, engine: `${this.engine} + face-api on ${this.backend}` };
     });
   }
 

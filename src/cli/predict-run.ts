@@ -12,6 +12,8 @@ export interface RunOptions {
   /** Folder for annotated copies. */
   annotate?: string;
   progress: boolean;
+  /** Stop at a file that cannot be read (one file asked for) instead of reporting and skipping it. */
+  stopOnError?: boolean;
 }
 
 function bar(label: string, total: number, show: boolean): SingleBar | undefined {
@@ -31,18 +33,20 @@ export async function recognizeImages(rec: Recognizer, files: readonly string[],
   const written: string[] = [];
   try {
     for (const file of files) {
-      // In a folder, one unreadable picture is reported and skipped, not fatal.
+      // In a folder, a picture that cannot be read or recognised is reported and skipped, not fatal.
       let img;
+      let result;
       try {
         img = await decodeImageFile(file, { channels: 3 });
+        result = await rec.recognizeImage(img);
       } catch (e) {
-        if (!(e instanceof DataError) || files.length === 1) throw e;
-        records.push({ file, width: 0, height: 0, faces: [], error: e.problem });
+        if (opts.stopOnError) throw e;
+        records.push({ file, width: img?.width ?? 0, height: img?.height ?? 0, faces: [], droppedFaces: 0, error: e instanceof DataError ? e.problem : (e as Error).message });
         b?.increment();
         continue;
       }
-      const faces = await rec.recognize(img);
-      records.push({ file, width: img.width, height: img.height, faces });
+      const faces = result.faces;
+      records.push({ file, ...result });
       if (opts.annotate) {
         const out = join(opts.annotate, `${basename(file, extname(file))}.png`);
         await writeFile(out, await annotatePng(img, faces));
@@ -62,27 +66,39 @@ export interface VideoRunOptions extends RunOptions {
   maxDuration?: number;
 }
 
-/** Recognises a video; the annotated copy is `<annotate>/<name>.annotated.mp4` at the analysis rate. */
+/** Recognises a video as it decodes; the annotated copy `<annotate>/<name>.annotated.mp4` is
+ *  written frame by frame at the analysis rate and size. */
 export async function recognizeVideoFile(rec: Recognizer, file: string, opts: VideoRunOptions): Promise<{ result: VideoResult; written: string[] }> {
-  const { readVideoFrames } = await import('../api/video.js');
-  const src = await readVideoFrames(file, { fps: opts.fps, maxDuration: opts.maxDuration });
-  const b = bar('frames', src.frames.length, opts.progress);
+  const { annotateRaster } = await import('../api/annotate.js');
+  const { VideoWriter } = await import('../data/video.js');
+  let b: SingleBar | undefined;
+  let writer: InstanceType<typeof VideoWriter> | undefined;
+  const out = opts.annotate ? join(opts.annotate, `${basename(file, extname(file))}.annotated.mp4`) : undefined;
+  if (opts.annotate) await mkdir(opts.annotate, { recursive: true });
   let result: VideoResult;
   try {
-    result = await rec.recognizeVideo(src, { tau: opts.tau, onProgress: (done) => b?.update(done) });
+    result = await rec.recognizeVideo(file, {
+      fps: opts.fps,
+      tau: opts.tau,
+      maxDuration: opts.maxDuration,
+      onStart: (s) => {
+        b = bar('frames', s.frames, opts.progress);
+        if (out) writer = new VideoWriter(out, s.width, s.height, 3, s.fps);
+      },
+      onFrame: async (image, fr) => {
+        if (writer) await writer.write(await annotateRaster(image, fr.faces));
+      },
+      onProgress: (done, total) => {
+        b?.setTotal(total);
+        b?.update(done);
+      },
+    });
+    await writer?.close();
+  } catch (e) {
+    await writer?.abort();
+    throw e;
   } finally {
     b?.stop();
   }
-  const written: string[] = [];
-  if (opts.annotate) {
-    const { annotateRaster } = await import('../api/annotate.js');
-    const { encodeVideo } = await import('../data/video.js');
-    await mkdir(opts.annotate, { recursive: true });
-    const frames = [];
-    for (const [i, fr] of result.frames.entries()) frames.push(await annotateRaster(src.frames[i], fr.faces));
-    const out = join(opts.annotate, `${basename(file, extname(file))}.annotated.mp4`);
-    await encodeVideo(frames, out, result.fps);
-    written.push(out);
-  }
-  return { result, written };
+  return { result, written: out ? [out] : [] };
 }

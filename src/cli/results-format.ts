@@ -7,6 +7,8 @@ export interface ImageRecord {
   width: number;
   height: number;
   faces: FaceResult[];
+  /** Faces beyond the --max-faces cap, left out. */
+  droppedFaces: number;
   /** Why the file could not be read (the file is skipped). */
   error?: string;
 }
@@ -21,15 +23,17 @@ export function imageTable(records: readonly ImageRecord[]): string {
       lines.push(`${r.file}: skipped (${r.error})`);
       continue;
     }
-    lines.push(`${r.file}: ${r.faces.length} face${r.faces.length === 1 ? '' : 's'}`);
-    r.faces.forEach((f, i) => {
+    const dropped = r.droppedFaces ? ` (${r.droppedFaces} more found beyond --max-faces, left out)` : '';
+    lines.push(`${r.file}: ${r.faces.length} face${r.faces.length === 1 ? '' : 's'}${dropped}`);
+    for (const f of r.faces) {
       const others = Object.entries(f.probabilities)
         .sort((a, b) => b[1] - a[1])
         .slice(1, 3)
         .map(([k, p]) => `${k} ${pct(p)}`)
         .join(', ');
-      lines.push(`  face ${i + 1} at [${f.box.map((v) => Math.round(v)).join(', ')}]: ${f.label} ${pct(f.confidence)} (then ${others})`);
-    });
+      const where = f.detected ? `at [${f.box.map((v) => Math.round(v)).join(', ')}]` : '(the whole picture: no face detected, read as a face crop)';
+      lines.push(`  face ${f.faceId} ${where}: ${f.label} ${pct(f.confidence)} (then ${others})`);
+    }
   }
   return lines.join('\n');
 }
@@ -56,17 +60,20 @@ const csvCell = (v: string | number) => {
 const csvRow = (cells: (string | number)[]) => cells.map(csvCell).join(',');
 
 export function imageCsv(records: readonly ImageRecord[], classes: readonly ExpressionLabel[]): string {
-  const rows = [csvRow(['file', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence', ...classes])];
+  const rows = [csvRow(['file', 'face', 'x', 'y', 'width', 'height', 'detected', 'label', 'confidence', ...classes])];
   for (const r of records) {
-    r.faces.forEach((f, i) => rows.push(csvRow([r.file, i + 1, ...f.box, f.label, f.confidence, ...classes.map((c) => f.probabilities[c] ?? 0)])));
+    for (const f of r.faces) rows.push(csvRow([r.file, f.faceId, ...f.box, String(f.detected), f.label, f.confidence, ...classes.map((c) => f.probabilities[c] ?? 0)]));
   }
   return rows.join('\n');
 }
 
 export function videoCsv(file: string, v: VideoResult, classes: readonly ExpressionLabel[]): string {
-  const rows = [csvRow(['file', 'time', 'frame', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence', ...classes])];
+  // Smoothed label, confidence and probabilities, then this frame's raw ones.
+  const rows = [csvRow(['file', 'time', 'frame', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence', ...classes, 'raw_label', 'raw_confidence', ...classes.map((c) => `raw_${c}`)])];
   for (const t of v.timelines) {
-    for (const p of t.points) rows.push(csvRow([file, p.time, p.frame, t.faceId, ...p.box, p.label, p.confidence, ...classes.map((c) => p.probabilities[c] ?? 0)]));
+    for (const p of t.points) {
+      rows.push(csvRow([file, p.time, p.frame, t.faceId, ...p.box, p.label, p.confidence, ...classes.map((c) => p.probabilities[c] ?? 0), p.rawLabel, p.rawConfidence, ...classes.map((c) => p.rawProbabilities[c] ?? 0)]));
+    }
   }
   return rows.join('\n');
 }

@@ -10,6 +10,12 @@ export interface Face {
   landmarks: [number, number][];
 }
 
+/** A face as face finding reports it: detected, or the whole picture taken as a face crop. */
+export interface FoundFace extends Face {
+  /** False when no detector found it: the whole picture taken as the face (no landmarks). */
+  detected: boolean;
+}
+
 export interface AlignOptions {
   /** Extra border on each side, as a fraction of the landmarks' extent (default 0.25: the 68
    *  points stop at the brows, so this brings in the forehead like FER-style crops). */
@@ -76,19 +82,28 @@ export function mapToAligned(a: Alignment, p: [number, number]): [number, number
   return [a.scale * (c * dx - s * dy) + a.size / 2, a.scale * (s * dx + c * dy) + a.size / 2];
 }
 
+/** How much warpAligned shrinks the source first (antialiased) so the bilinear warp does not alias. */
+export function alignPrescale(a: Alignment): number {
+  return a.scale < 0.5 ? Math.floor(1 / a.scale) : 1;
+}
+
 /** Warps the source into the size×size crop of `a` (bilinear, black outside the image). */
 export function warpAligned(raster: Raster, a: Alignment): Raster {
-  let src = raster;
-  let k = 1;
+  const k = alignPrescale(a);
   // Shrinking by more than 2x: pre-scale with the antialiasing resize so the warp does not alias.
-  if (a.scale < 0.5) {
-    k = Math.floor(1 / a.scale);
-    src = resizeBilinear(raster, Math.max(1, Math.round(raster.width / k)), Math.max(1, Math.round(raster.height / k)));
-  }
-  const kx = src.width / raster.width;
-  const ky = src.height / raster.height;
+  const src = k > 1 ? resizeBilinear(raster, Math.max(1, Math.round(raster.width / k)), Math.max(1, Math.round(raster.height / k))) : raster;
+  return warpPrescaled(src, raster.width, raster.height, a);
+}
+
+/** The bilinear warp of warpAligned on `src`, a (possibly shrunk) copy of a width×height source. */
+export function warpPrescaled(src: Raster, width: number, height: number, a: Alignment): Raster {
+  const kx = src.width / width;
+  const ky = src.height / height;
   const { size } = a;
   const c = src.channels;
+  const sw = src.width;
+  const sh = src.height;
+  const data = src.data;
   const out = new Uint8Array(size * size * c);
   const cos = Math.cos(a.angle);
   const sin = Math.sin(a.angle);
@@ -102,27 +117,28 @@ export function warpAligned(raster: Raster, a: Alignment): Raster {
       const sy = (sin * u + cos * v + a.centre[1]) * ky - 0.5;
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
-      if (x0 < -1 || y0 < -1 || x0 >= src.width || y0 >= src.height) continue;
+      if (x0 < -1 || y0 < -1 || x0 >= sw || y0 >= sh) continue;
       const fx = sx - x0;
       const fy = sy - y0;
       const o = (y * size + x) * c;
+      // The four taps in a fixed order, those outside the image left out (black).
+      const in00 = x0 >= 0 && y0 >= 0;
+      const in10 = x0 + 1 < sw && y0 >= 0;
+      const in01 = x0 >= 0 && y0 + 1 < sh;
+      const in11 = x0 + 1 < sw && y0 + 1 < sh;
+      const p00 = (y0 * sw + x0) * c;
+      const p01 = p00 + sw * c;
       for (let ch = 0; ch < c; ch++) {
         let acc = 0;
-        for (const [dx, dy, w] of [
-          [0, 0, (1 - fx) * (1 - fy)],
-          [1, 0, fx * (1 - fy)],
-          [0, 1, (1 - fx) * fy],
-          [1, 1, fx * fy],
-        ] as const) {
-          const px = x0 + dx;
-          const py = y0 + dy;
-          if (px >= 0 && py >= 0 && px < src.width && py < src.height) acc += w * src.data[(py * src.width + px) * c + ch];
-        }
+        if (in00) acc += (1 - fx) * (1 - fy) * data[p00 + ch];
+        if (in10) acc += fx * (1 - fy) * data[p00 + c + ch];
+        if (in01) acc += (1 - fx) * fy * data[p01 + ch];
+        if (in11) acc += fx * fy * data[p01 + c + ch];
         out[o + ch] = Math.round(acc);
       }
     }
   }
-  return { width: size, height: size, channels: src.channels, data: out };
+  return { width: size, height: size, channels: c, data: out };
 }
 
 /** Rotates so the eyes are level, scales and crops a size×size square around the landmarks. */
@@ -135,6 +151,11 @@ export function alignFace(raster: Raster, face: Face, size: number, opts: AlignO
  *  fits well inside it) rather than the whole picture. */
 export function alignedCrop(raster: Raster, face: Face, size: number, opts: AlignOptions = {}): Raster {
   const [bx, by, bw, bh] = face.box;
+  // A face without landmarks (a picture read whole as a face crop) is its box resized, as FER-style crops are.
+  if (face.landmarks.length !== 68) {
+    const r = resizeBilinear(raster, size, size, face.box);
+    return opts.channels === undefined ? r : opts.channels === 1 ? toGrey(r) : toRgb(r);
+  }
   const pad = Math.max(bw, bh);
   const x0 = Math.max(0, Math.floor(bx - pad));
   const y0 = Math.max(0, Math.floor(by - pad));

@@ -13,7 +13,7 @@ import { decodeImage, decodeImageFile, resizeBilinear, toRgb, withChannels, writ
 import type { ImageSample, ImageSource } from './types.js';
 import { alignFace, type AlignOptions, type Face } from './align.js';
 
-export { alignFace, alignedCrop, alignmentFor, eyeCentres, mapToAligned, warpAligned, type AlignOptions, type Alignment, type Face } from './align.js';
+export { alignFace, alignedCrop, alignmentFor, alignPrescale, eyeCentres, mapToAligned, warpAligned, warpPrescaled, type AlignOptions, type Alignment, type Face } from './align.js';
 
 type FaceApi = typeof import('@vladmandic/face-api/dist/face-api.node-wasm.js');
 
@@ -35,8 +35,9 @@ export interface DetectOptions {
   minSide?: number;
 }
 
-/** Pads with mid-grey and upscales; returns the image and how to map its points back. */
-function prepareForDetection(r: Raster, pad: number, minSide: number): { img: Raster; off: [number, number]; scale: number } {
+/** Pads with mid-grey and upscales; returns the image and how to map its points back
+ *  (source = point / scale − off). */
+export function prepareForDetection(r: Raster, pad: number, minSide: number): { img: Raster; off: [number, number]; scale: number } {
   let img = r;
   let off: [number, number] = [0, 0];
   if (pad > 0) {
@@ -134,6 +135,13 @@ export interface AlignedCacheOptions extends DetectOptions, AlignOptions {
   noFace?: 'resize' | 'skip';
   /** Draw a cli-progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
+  /** Finds the face to align instead of detectFaces: a face, 'whole' (the picture is a face
+   *  crop: resized whole, as noFace 'resize' does), or undefined (no face: noFace decides). */
+  find?: (img: Raster) => Promise<Face | 'whole' | undefined>;
+  /** Names `find` in the cache key, so crops found another way are cached apart. */
+  findKey?: string;
+  /** A picture that cannot be decoded gets an entry with its problem instead of stopping. */
+  skipBad?: boolean;
 }
 
 export interface AlignedEntry {
@@ -144,6 +152,8 @@ export interface AlignedEntry {
   found: boolean;
   /** True when it was already in the cache. */
   cached: boolean;
+  /** Why the picture could not be read (skipBad). */
+  problem?: string;
 }
 
 export function alignedCacheDir(root?: string): string {
@@ -174,6 +184,7 @@ export function alignedKey(bytes: Buffer, o: AlignedCacheOptions): string {
     pad: o.pad ?? 0,
     minSide: o.minSide ?? 0,
     noFace: o.noFace ?? 'resize',
+    ...(o.findKey ? { find: o.findKey } : {}),
   });
   return createHash('sha256').update(bytes).update(settings).digest('hex').slice(0, 40);
 }
@@ -200,14 +211,23 @@ export async function buildAlignedCache(samples: readonly ImageSample[], opts: A
       else if (existsSync(nofacePath)) out.push({ id: s.id, path: nofacePath, found: false, cached: true });
       else if (existsSync(skipMark)) out.push({ id: s.id, found: false, cached: true });
       else {
-        const img = await decodeImage(s.image, { channels: 3 });
-        const faces = await detectFaces(img, opts);
+        let img: Raster;
+        try {
+          img = await decodeImage(s.image, { channels: 3 });
+        } catch (e) {
+          if (!(opts.skipBad && e instanceof DataError)) throw e;
+          out.push({ id: s.id, found: false, cached: false, problem: e.problem });
+          bar?.increment();
+          continue;
+        }
+        const face = opts.find ? await opts.find(img) : (await detectFaces(img, opts))[0];
+        const found = face !== undefined && face !== 'whole';
         let crop: Raster | undefined;
         let path: string | undefined;
-        if (faces.length > 0) {
-          crop = alignFace(img, faces[0], opts.size, { margin: opts.margin, channels });
+        if (found) {
+          crop = alignFace(img, face, opts.size, { margin: opts.margin, channels });
           path = facePath;
-        } else if (noFace === 'resize') {
+        } else if (face === 'whole' || noFace === 'resize') {
           crop = withChannels(resizeBilinear(img, opts.size, opts.size), channels);
           path = nofacePath;
         }
@@ -217,7 +237,7 @@ export async function buildAlignedCache(samples: readonly ImageSample[], opts: A
           await writeImage(crop, tmp);
           await rename(tmp, path);
         } else await writeFile(skipMark, '');
-        out.push({ id: s.id, path, found: faces.length > 0, cached: false });
+        out.push({ id: s.id, path, found, cached: false });
       }
       bar?.increment();
     }

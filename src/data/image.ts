@@ -78,7 +78,9 @@ export async function decodeImageFile(path: string, opts: DecodeOptions = {}): P
       }
       throw new DataError(path, 'not an image sharp can read (unknown or unsupported format)');
     }
-    throw new DataError(path, `cannot decode image: ${msg.split('\n')[0]}`);
+    // libvips says only "Unknown error" for JPEG data cut short or damaged past the header.
+    const why = msg.split('\n')[0];
+    throw new DataError(path, `cannot decode image: ${why === 'Unknown error' ? 'the pixel data is damaged or cut short' : why}`);
   }
 }
 

@@ -52,7 +52,18 @@ function parseBackend(value: string, source: string): BackendName {
  * `tensorflow` when tfjs-node is installed, then `wasm`, then `cpu` as the last resort.
  * Calling it again with the same (or no) request returns the running engine.
  */
-export async function initEngine(requested?: string): Promise<EngineInfo> {
+let starting: Promise<unknown> = Promise.resolve();
+
+/** Starts the engine once; concurrent calls (two loaders at once) wait for each other instead of
+ *  starting the backend twice: a second start while the first was still initialising let TF.js
+ *  run kernels of the cpu backend on wasm tensors. */
+export function initEngine(requested?: string): Promise<EngineInfo> {
+  const next = starting.then(() => startEngine(requested));
+  starting = next.catch(() => undefined);
+  return next;
+}
+
+async function startEngine(requested?: string): Promise<EngineInfo> {
   let want: BackendName | undefined;
   let reason: string;
   if (requested) {

@@ -1,5 +1,6 @@
-// Optional native convolution kernels (native/conv.cc: im2col + OpenBLAS sgemm, multi-threaded)
-// registered over the wasm backend's Conv2D and its two gradients. The kernels read and write the
+// Optional native kernels (native/conv.cc): im2col + OpenBLAS sgemm convolutions (multi-threaded)
+// registered over the wasm backend's Conv2D and its two gradients; ferkit's own kernels for the
+// max-pool gradient, training-mode batch norm (+ ReLU) and its gradient, and the SGD update. The kernels read and write the
 // wasm heap in place. When the addon is not built (scripts/build-native.mjs needs g++ and
 // libopenblas-dev) or FERKIT_NATIVE=0, nothing changes: the wasm kernels run.
 import { createRequire } from 'node:module';
@@ -13,6 +14,9 @@ import { packageRoot } from '../util/package-root.js';
 interface NativeAddon {
   conv(mode: 0 | 1 | 2, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
   maxPoolGrad(geometry: number[], x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  batchNormTrain(c: number, eps: number, relu: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array): void;
+  batchNormTrainGrad(c: number, relu: number, x: Float32Array, dy: Float32Array, mean: Float32Array, invstd: Float32Array, gamma: Float32Array, beta: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  sgdUpdate(lr: number, momentum: number, weightDecay: number, first: boolean, p: Float32Array, g: Float32Array, buf: Float32Array, pOut: Float32Array, bufOut: Float32Array): void;
   setThreads(n: number): number;
   blasConfig(): string;
 }
@@ -123,7 +127,8 @@ export function nativeConvKernels(backendName = 'wasm'): KernelConfig[] {
 }
 
 /** Kernel name of the native max-pool gradient (see src/nn/max-pool-op.ts): inputs {x (padded
- *  NHWC), dy}, attrs {kernel, stride}; 'valid' pooling. */
+ *  NHWC), dy}, attrs {kernel, stride, padding}; 'valid' pooling of x; the gradient of the input
+ *  before padding (x's size less the padding). */
 export const NATIVE_MAX_POOL_GRAD = 'FerkitMaxPoolGrad';
 
 function maxPoolGradKernel(backendName: string): KernelConfig {
@@ -134,13 +139,67 @@ function maxPoolGradKernel(backendName: string): KernelConfig {
       const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
       const [kh, kw] = attrs!.kernel as [number, number];
       const [sh, sw] = attrs!.stride as [number, number];
+      const [ph, pw] = (attrs!.padding as [number, number] | undefined) ?? [0, 0];
       const be = backend as unknown as WasmBackendInternals;
-      const out = be.makeOutput(x.shape, 'float32');
       const [n, h, w, c] = x.shape;
-      addon!.maxPoolGrad([n, h, w, c, kh, kw, dy.shape[1], dy.shape[2], sh, sw], heapView(be, x), heapView(be, dy), heapView(be, out));
+      const out = be.makeOutput([n, h - 2 * ph, w - 2 * pw, c], 'float32');
+      addon!.maxPoolGrad([n, h, w, c, kh, kw, dy.shape[1], dy.shape[2], sh, sw, ph, pw], heapView(be, x), heapView(be, dy), heapView(be, out));
       return out;
     },
   };
+}
+
+/** Training-mode batch norm over all axes but the last, ReLU optionally fused (see
+ *  src/nn/batch-norm-op.ts): inputs {x, gamma, beta}, attrs {eps, relu} → [y, mean, variance,
+ *  invstd]; its gradient: inputs {x, dy, mean, invstd, gamma, beta}, attrs {relu} → [dx, dgamma, dbeta]. */
+export const NATIVE_BATCH_NORM = 'FerkitBatchNormTrain';
+export const NATIVE_BATCH_NORM_GRAD = 'FerkitBatchNormTrainGrad';
+/** One SGD-momentum step with coupled weight decay (see src/train/optim.ts): inputs {p, g, buf},
+ *  attrs {lr, momentum, weightDecay, first} → [p', buf']. */
+export const NATIVE_SGD_UPDATE = 'FerkitSgdUpdate';
+
+/** Makes every output first (each may grow the heap), then hands views of all to `run`. */
+function withViews(backend: unknown, inputs: TensorInfo[], outShapes: number[][], run: (views: Float32Array[]) => void): TensorInfo[] {
+  const be = backend as WasmBackendInternals;
+  const outs = outShapes.map((shape) => be.makeOutput(shape, 'float32'));
+  run([...inputs, ...outs].map((t) => heapView(be, t)));
+  return outs;
+}
+
+function trainingKernels(backendName: string): KernelConfig[] {
+  return [
+    {
+      kernelName: NATIVE_BATCH_NORM,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+        const c = x.shape[x.shape.length - 1];
+        return withViews(backend, [x, gamma, beta], [x.shape, [c], [c], [c]], (v) =>
+          addon!.batchNormTrain(c, attrs!.eps as number, attrs!.relu ? 1 : 0, v[0], v[1], v[2], v[3], v[4], v[5], v[6]),
+        );
+      },
+    },
+    {
+      kernelName: NATIVE_BATCH_NORM_GRAD,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x, dy, mean, invstd, gamma, beta } = inputs as Record<string, TensorInfo>;
+        const c = x.shape[x.shape.length - 1];
+        return withViews(backend, [x, dy, mean, invstd, gamma, beta], [x.shape, [c], [c]], (v) =>
+          addon!.batchNormTrainGrad(c, attrs!.relu ? 1 : 0, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]),
+        );
+      },
+    },
+    {
+      kernelName: NATIVE_SGD_UPDATE,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { p, g, buf } = inputs as { p: TensorInfo; g: TensorInfo; buf: TensorInfo };
+        const a = attrs as { lr: number; momentum: number; weightDecay: number; first: boolean };
+        return withViews(backend, [p, g, buf], [p.shape, p.shape], (v) => addon!.sgdUpdate(a.lr, a.momentum, a.weightDecay, a.first, v[0], v[1], v[2], v[3], v[4]));
+      },
+    },
+  ];
 }
 
 let replaced: KernelConfig[] | undefined;
@@ -150,7 +209,7 @@ export function registerNativeKernels(): NativeStatus {
   const s = loadNative();
   if (!s.available || replaced) return s;
   replaced = [];
-  for (const config of [...nativeConvKernels('wasm'), maxPoolGradKernel('wasm')]) {
+  for (const config of [...nativeConvKernels('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) {
     const previous = tf.getKernel(config.kernelName, 'wasm');
     if (previous) {
       replaced.push(previous);
@@ -164,7 +223,7 @@ export function registerNativeKernels(): NativeStatus {
 /** Puts the kernels the native ones replaced back (tests compare both paths). */
 export function unregisterNativeKernels(): void {
   if (!replaced) return;
-  for (const config of [...nativeConvKernels('wasm'), maxPoolGradKernel('wasm')]) tf.unregisterKernel(config.kernelName, 'wasm');
+  for (const config of [...nativeConvKernels('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) tf.unregisterKernel(config.kernelName, 'wasm');
   for (const config of replaced) tf.registerKernel(config);
   replaced = undefined;
 }

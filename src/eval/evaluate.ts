@@ -8,7 +8,7 @@ import type { ClipSample, ImageSample } from '../data/types.js';
 import type { FerModel } from '../models/model.js';
 import type { ModelRunner } from '../infer/runner.js';
 import { BatchBuilder } from '../train/batches.js';
-import { loadSampleStore } from '../train/sample-store.js';
+import { loadSampleStore, withoutSkipped, type SkippedSample } from '../train/sample-store.js';
 import { scoreProbs } from '../train/trainer.js';
 import type { ClassificationReport } from './metrics.js';
 
@@ -17,6 +17,8 @@ export interface EvaluateOptions {
   tta?: boolean;
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Leave out samples that fail to decode (Evaluation.skipped) instead of stopping. */
+  skipBad?: boolean;
 }
 
 export interface Evaluation {
@@ -29,6 +31,8 @@ export interface Evaluation {
   report: ClassificationReport;
   /** Samples left out because the model has no such class, by class name. */
   unknown: Record<string, number>;
+  /** Samples left out because they failed to decode (skipBad). */
+  skipped: readonly SkippedSample[];
   probs: Float32Array;
   labels: Int32Array;
 }
@@ -84,11 +88,12 @@ export async function evaluate(model: Scorable, items: readonly (ImageSample | C
     }
   }
   if (kept.length === 0) throw new Error(`none of the ${items.length} samples has a class the model knows (${classes.join(', ')})`);
-  const store = await loadSampleStore(kept, model.config.input);
+  const store = await loadSampleStore(kept, model.config.input, { skipBad: o.skipBad });
+  if (store.size === 0) throw new Error(`none of the ${kept.length} samples could be decoded`);
   const probs = await predictAll(model, new BatchBuilder(store, model.config.input), classes.length, o);
-  const y = Int32Array.from(labels);
+  const y = Int32Array.from(withoutSkipped(labels, store.skipped));
   const { report, ece } = scoreProbs(probs, y, classes.length);
-  return { n: report.n, war: report.war, uar: report.uar, ece, macroF1: report.macroF1, classes, report, unknown, probs, labels: y };
+  return { n: report.n, war: report.war, uar: report.uar, ece, macroF1: report.macroF1, classes, report, unknown, skipped: store.skipped, probs, labels: y };
 }
 
 /** The JSON `ferkit eval --json` prints. */
@@ -108,5 +113,6 @@ export function evaluationJson(e: Evaluation): Record<string, unknown> {
     confusion: e.report.confusion,
     classes: e.classes,
     ...(Object.keys(e.unknown).length ? { left_out: e.unknown } : {}),
+    ...(e.skipped.length ? { skipped: e.skipped.length } : {}),
   };
 }

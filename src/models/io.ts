@@ -5,22 +5,14 @@ import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { tf } from '../engine/backend.js';
-import { loadModule, loadSafetensors, saveModule } from '../nn/checkpoint.js';
+import { fingerprintTensors, loadModule, loadSafetensors, nonFiniteTensors, saveModule } from '../nn/checkpoint.js';
 import { defaultRandom, type Random } from '../nn/random.js';
-import { packageRoot } from '../util/package-root.js';
 import { methods } from './all-methods.js';
+import { CONFIG_FILE, WEIGHTS_FILE, bundledModelDir, parseModelRef } from './files.js';
 import type { FerModel, ModelConfig } from './model.js';
 import { ensembleOptions } from './ensemble/model.js';
 
-export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
-/** The model ferkit uses when none is given (rebuilt from FER2013 by `scripts/train-bundled.sh`). */
-export const BUNDLED_MODEL = 'fer2013-cnn';
-
-/** Folder of a model that ships with ferkit (`models/<name>`). */
-export function bundledModelDir(name = BUNDLED_MODEL): string {
-  return join(packageRoot(), 'models', name);
-}
+export { CONFIG_FILE, WEIGHTS_FILE, BUNDLED_MODEL, bundledModelDir, parseModelRef } from './files.js';
 
 /** Checks a parsed config and says what is wrong with it, naming the file. */
 export function checkConfig(raw: unknown, source: string): ModelConfig {
@@ -53,19 +45,17 @@ export function createModel(config: ModelConfig, rng: Random = defaultRandom()):
   return methods.get(config.method).create.createModel(config, rng);
 }
 
+/** Writes a model folder; config.json records the weights' fingerprint. Refuses weights that
+ *  hold NaN or Infinity (a diverged training): such a model only ever answers NaN. */
 export async function saveModel(dir: string, model: FerModel): Promise<void> {
+  const state = model.stateDict();
+  const bad = nonFiniteTensors(state);
+  if (bad.length) throw new Error(`${dir}: not saved: the weights hold NaN or Infinity (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? `, ${bad.length - 3} more` : ''})`);
   await mkdir(dir, { recursive: true });
   await saveModule(join(dir, WEIGHTS_FILE), model, { method: model.config.method });
   const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
-  await writeFile(tmp, JSON.stringify(model.config, null, 2) + '\n');
+  await writeFile(tmp, JSON.stringify({ ...model.config, fingerprint: fingerprintTensors(state) }, null, 2) + '\n');
   await rename(tmp, join(dir, CONFIG_FILE));
-}
-
-/** A model reference: a folder, or `DIR#N` for member N (from 1) of the ensemble saved in DIR,
- *  as a model of its own (to fine-tune, evaluate or export one member). */
-export function parseModelRef(ref: string): { dir: string; member?: number } {
-  const m = /^(.+)#(\d+)$/.exec(ref);
-  return m && !existsSync(ref) ? { dir: m[1], member: Number(m[2]) } : { dir: ref };
 }
 
 /** Member `member`'s weights out of an ensemble's, named as in the member's own model. */
@@ -94,7 +84,8 @@ export async function loadModel(ref: string = bundledModelDir()): Promise<FerMod
   } catch (e) {
     throw new Error(`${configPath}: invalid JSON (${(e as Error).message})`);
   }
-  const config = checkConfig(raw, configPath);
+  // The fingerprint describes the files, not the model: a model in memory may change after loading.
+  const { fingerprint: _files, ...config } = checkConfig(raw, configPath);
   if (member !== undefined) return loadMember(config, configPath, join(dir, WEIGHTS_FILE), member, ref);
   const model = createModel(config);
   await loadModule(join(dir, WEIGHTS_FILE), model, { strict: true });

@@ -42,6 +42,9 @@ export interface ModelConfig {
   classes: string[];
   /** Free-form provenance: dataset, epochs, validation scores at save time. */
   info?: Record<string, unknown>;
+  /** Fingerprint of the weights saved beside this config (nn/checkpoint.ts fingerprintTensors);
+   *  model.onnx records the one it was exported from. */
+  fingerprint?: string;
 }
 
 export interface ModelOutput {

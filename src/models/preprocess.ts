@@ -6,7 +6,7 @@ import { tf } from '../engine/backend.js';
 import { fitRaster, imagesToFloat, rastersToFloat, type Raster } from '../data/raster.js';
 import type { InputSpec } from './model.js';
 
-export { fitRaster, pixelChannels } from '../data/raster.js';
+export { fitRaster, imagesToFloat, pixelChannels } from '../data/raster.js';
 
 /** Images → normalised NHWC [N, H, W, C]. */
 export function imagesToInput(rasters: readonly Raster[], input: InputSpec): tf.Tensor4D {
@@ -14,16 +14,20 @@ export function imagesToInput(rasters: readonly Raster[], input: InputSpec): tf.
   return tf.tensor4d(imagesToFloat(rasters, input), [rasters.length, h, w, input.channels]);
 }
 
-/** Clips (each `input.frames` frames) → normalised [N, T, H, W, C]. */
-export function clipsToInput(clips: readonly (readonly Raster[])[], input: InputSpec): tf.Tensor5D {
+/** Clips (each `input.frames` frames) → normalised [N, T, H, W, C] values. */
+export function clipsToFloat(clips: readonly (readonly Raster[])[], input: InputSpec): Float32Array {
   const t = input.frames ?? 0;
   for (const [i, c] of clips.entries()) {
     if (c.length !== t) throw new Error(`clip ${i} has ${c.length} frames; the model takes ${t}`);
   }
-  const [h, w] = input.size;
-  const flat = rastersToFloat(
+  return rastersToFloat(
     clips.flatMap((c) => c.map((r) => fitRaster(r, input))),
     { mean: input.mean, std: input.std, channels: input.channels },
   );
-  return tf.tensor5d(flat, [clips.length, t, h, w, input.channels]);
+}
+
+/** Clips (each `input.frames` frames) → normalised [N, T, H, W, C]. */
+export function clipsToInput(clips: readonly (readonly Raster[])[], input: InputSpec): tf.Tensor5D {
+  const [h, w] = input.size;
+  return tf.tensor5d(clipsToFloat(clips, input), [clips.length, input.frames ?? 0, h, w, input.channels]);
 }

@@ -2,6 +2,7 @@
 // length, a JSON header {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__: {...}}
 // padded with spaces to 8 bytes, then the raw little-endian tensor bytes. The same files load in
 // PyTorch (safetensors.torch.load_file) and ours load theirs.
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { tf } from '../engine/backend.js';
@@ -159,6 +160,91 @@ function halfToFloat(h: number): number {
   if (e === 0) return s * 2 ** -14 * (m / 1024);
   if (e === 31) return m ? NaN : s * Infinity;
   return s * 2 ** (e - 15) * (1 + m / 1024);
+}
+
+// Weights fingerprints: SHA-256 over every tensor, in name order, of its name, dtype (as stored:
+// F32, I32, BOOL), shape and little-endian bytes. The same weights give the same fingerprint in
+// memory and in any file that holds them, whatever the file's tensor order or metadata.
+const FINGERPRINT_PREFIX = 'sha256:';
+const STORED: Record<string, string> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
+
+function fingerprintOf(entries: [string, string, readonly number[], Uint8Array][]): string {
+  const h = createHash('sha256');
+  for (const [name, dtype, shape, bytes] of entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    h.update(`${name}\n${dtype}\n${shape.join(',')}\n`).update(bytes);
+  }
+  return FINGERPRINT_PREFIX + h.digest('hex');
+}
+
+/** Fingerprint of tensors in memory (a module's state dict). */
+export function fingerprintTensors(tensors: Record<string, tf.Tensor>): string {
+  return fingerprintOf(
+    Object.entries(tensors).map(([name, t]) => {
+      const dtype = STORED[t.dtype];
+      if (!dtype) throw new Error(`fingerprint: tensor "${name}" has dtype ${t.dtype}`);
+      const data = t.dataSync();
+      const bytes = t.dtype === 'bool' ? Uint8Array.from(data as Uint8Array) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      return [name, dtype, t.shape, bytes];
+    }),
+  );
+}
+
+/** Fingerprint of the weights in a safetensors file: read from its bytes when they are stored as
+ *  ferkit stores them, else from the decoded tensors. */
+export function fingerprintSafetensors(bytes: Uint8Array, source = '<buffer>'): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = bytes.length >= 8 ? Number(view.getBigUint64(0, true)) : -1;
+  let header: Record<string, HeaderEntry> | undefined;
+  try {
+    if (headerLen >= 0 && headerLen <= bytes.length - 8) header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8'));
+  } catch {
+    header = undefined;
+  }
+  const entries = header && Object.entries(header).filter(([k]) => k !== '__metadata__');
+  if (entries && entries.every(([, e]) => Object.values(STORED).includes(e.dtype) && Array.isArray(e.data_offsets))) {
+    const start = 8 + headerLen;
+    return fingerprintOf(entries.map(([name, e]) => [name, e.dtype, e.shape, bytes.subarray(start + e.data_offsets[0], start + e.data_offsets[1])]));
+  }
+  const { tensors } = decodeSafetensors(bytes, source);
+  try {
+    return fingerprintTensors(tensors);
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+/** Fingerprint of a safetensors file's weights. */
+export async function fingerprintFile(path: string): Promise<string> {
+  const bytes = await readFile(path);
+  return fingerprintSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+}
+
+/** Names of the float tensors of a safetensors buffer holding NaN or ±Infinity (read in place). */
+export function nonFiniteSafetensors(bytes: Uint8Array, source = '<buffer>'): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8')) as Record<string, HeaderEntry>;
+  const start = 8 + headerLen;
+  const bad: string[] = [];
+  for (const [name, e] of Object.entries(header)) {
+    if (name === '__metadata__' || e.dtype !== 'F32') continue;
+    const [a, z] = e.data_offsets;
+    if (start + z > bytes.length) throw new Error(`${source}: entry "${name}" runs past the end of the file`);
+    for (let p = start + a; p < start + z; p += 4) {
+      if (!Number.isFinite(view.getFloat32(p, true))) {
+        bad.push(name);
+        break;
+      }
+    }
+  }
+  return bad;
+}
+
+/** Names of tensors holding NaN or ±Infinity. */
+export function nonFiniteTensors(tensors: Record<string, tf.Tensor>): string[] {
+  return Object.entries(tensors)
+    .filter(([, t]) => t.dtype === 'float32' && !(t.dataSync() as Float32Array).every(Number.isFinite))
+    .map(([name]) => name);
 }
 
 /** Writes atomically (temp file, then rename) so a crash never leaves half a checkpoint. */

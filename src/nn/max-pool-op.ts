@@ -14,20 +14,24 @@ function tapFilter(kh: number, kw: number, c: number): tf.Tensor4D {
   return tf.tensor4d(data, [kh, kw, c, taps]);
 }
 
-/** 'valid' max pooling of an already padded NHWC tensor. */
-export function maxPoolValid(x: tf.Tensor4D, kernel: [number, number], stride: [number, number]): tf.Tensor4D {
+/** 'valid' max pooling of an NHWC tensor padded with -inf by `padding` [ph, pw] on each side
+ *  (inside, so the native gradient writes the unpadded gradient directly: the gradient of a
+ *  separate pad is a strided slice, slow on wasm). */
+export function maxPoolValid(x: tf.Tensor4D, kernel: [number, number], stride: [number, number], padding: [number, number] = [0, 0]): tf.Tensor4D {
   const [kh, kw] = kernel;
+  const [ph, pw] = padding;
   const taps = kh * kw;
   const f = tf.customGrad(((xIn: tf.Tensor4D, save: tf.GradSaveFunc) => {
-    const y = tf.maxPool(xIn, kernel, stride, 'valid');
-    save([xIn, y]);
+    const xp = ph || pw ? (tf.pad(xIn, [[0, 0], [ph, ph], [pw, pw], [0, 0]], -Infinity) as tf.Tensor4D) : xIn;
+    const y = tf.maxPool(xp, kernel, stride, 'valid');
+    save([xp, y]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
         const [xs, ys] = saved as [tf.Tensor4D, tf.Tensor4D];
         // The native kernel (when built) does the same routing in one pass.
         if (tf.getKernel(NATIVE_MAX_POOL_GRAD, tf.getBackend())) {
-          return [tf.engine().runKernel(NATIVE_MAX_POOL_GRAD, { x: xs, dy }, { kernel, stride } as never) as tf.Tensor4D];
+          return [tf.engine().runKernel(NATIVE_MAX_POOL_GRAD, { x: xs, dy }, { kernel, stride, padding } as never) as tf.Tensor4D];
         }
         const [n, h, w, c] = xs.shape;
         const [, oh, ow] = ys.shape;
@@ -47,7 +51,7 @@ export function maxPoolValid(x: tf.Tensor4D, kernel: [number, number], stride: [
           dilations: [1, 1],
           inputShape: [n, h, w, c],
         }) as tf.Tensor4D;
-        return [dx];
+        return [ph || pw ? tf.slice(dx, [0, ph, pw, 0], [n, h - 2 * ph, w - 2 * pw, c]) : dx];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

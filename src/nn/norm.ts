@@ -50,18 +50,28 @@ export class BatchNorm extends Module implements Forward {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
+    this.check(x);
+    return this.training && !this.frozenStats ? this.forwardTrain(x, false) : this.forwardEval(x);
+  }
+
+  /** relu(forward(x)); in training, one fused kernel each way with the native kernels. */
+  forwardRelu(x: tf.Tensor): tf.Tensor {
+    this.check(x);
+    return this.training && !this.frozenStats ? this.forwardTrain(x, true) : tf.tidy(() => tf.relu(this.forwardEval(x)));
+  }
+
+  private check(x: tf.Tensor): void {
     if (!this.ranks.includes(x.rank) || x.shape[x.rank - 1] !== this.numFeatures) {
       throw new Error(
         `${this.constructor.name}(${this.numFeatures}): expected rank ${this.ranks.join('/')} channels-last input with ${this.numFeatures} channels, got [${x.shape}]`,
       );
     }
-    return this.training && !this.frozenStats ? this.forwardTrain(x) : this.forwardEval(x);
   }
 
-  private forwardTrain(x: tf.Tensor): tf.Tensor {
+  private forwardTrain(x: tf.Tensor, relu: boolean): tf.Tensor {
     const count = x.size / this.numFeatures;
     if (count < 2) throw new Error(`${this.constructor.name}: training needs more than one value per channel, got input [${x.shape}]`);
-    const { y, mean, variance } = batchNormTrain(x, this.gamma(), this.beta(), this.eps);
+    const { y, mean, variance } = batchNormTrain(x, this.gamma(), this.beta(), this.eps, relu);
     // The running statistics are a side effect, not part of the differentiated value.
     tf.tidy(() => {
       const m = this.momentum;

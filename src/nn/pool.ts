@@ -25,10 +25,7 @@ export class MaxPool2d extends Module implements Forward {
     if (x.rank !== 4) throw new Error(`MaxPool2d: expected NHWC input, got [${x.shape}]`);
     const [ph, pw] = this.padding;
     // TF's 'same' pads asymmetrically; pad explicitly with -inf and pool 'valid' instead.
-    return tf.tidy(() => {
-      const padded = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]], -Infinity) : x;
-      return maxPoolValid(padded as tf.Tensor4D, this.kernel, this.stride);
-    });
+    return tf.tidy(() => maxPoolValid(x as tf.Tensor4D, this.kernel, this.stride, [ph, pw]));
   }
 }
 

@@ -3,6 +3,7 @@
 // the fewest jobs in hand; decode errors come back as DataErrors (the server's 400s).
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import type { FaceMode } from '../api/find-faces.js';
 import type { RecognizerOptions } from '../api/recognizer.js';
 import type { FaceResult } from '../api/types.js';
 import { DataError } from '../data/errors.js';
@@ -12,6 +13,7 @@ export interface PoolResult {
   width: number;
   height: number;
   faces: FaceResult[];
+  droppedFaces: number;
 }
 
 export class RecognizePool {
@@ -51,14 +53,14 @@ export class RecognizePool {
     return this.workers.length;
   }
 
-  recognizeBytes(bytes: Uint8Array, name: string, maxPixels: number): Promise<PoolResult> {
+  recognizeBytes(bytes: Uint8Array, name: string, maxPixels: number, faces?: FaceMode): Promise<PoolResult> {
     let k = 0;
     for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[k]) k = i;
     const id = this.nextId++;
     this.load[k]++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker: k });
-      const job: PoolJob = { id, bytes, name, maxPixels };
+      const job: PoolJob = { id, bytes, name, maxPixels, faces };
       this.workers[k].postMessage(job);
     });
   }
@@ -68,7 +70,7 @@ export class RecognizePool {
     if (!p) return;
     this.pending.delete(m.id);
     this.load[p.worker]--;
-    if ('faces' in m) p.resolve({ width: m.width, height: m.height, faces: m.faces as FaceResult[] });
+    if ('faces' in m) p.resolve({ width: m.width, height: m.height, faces: m.faces as FaceResult[], droppedFaces: m.droppedFaces });
     else if ('problem' in m) p.reject(new DataError(m.file, m.problem));
     else p.reject(new Error(m.failure));
   }

@@ -1,6 +1,7 @@
 // Worker thread of the RecognizePool: its own TF.js engine (a wasm instance per thread), detector
 // and model; decodes uploaded image bytes and recognises them, one job at a time.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { FaceMode } from '../api/find-faces.js';
 import { loadRecognizer, type RecognizerOptions } from '../api/recognizer.js';
 import { decodeImageBytes } from '../api/decode.js';
 import { DataError } from '../data/errors.js';
@@ -10,10 +11,11 @@ export interface PoolJob {
   bytes: Uint8Array;
   name: string;
   maxPixels: number;
+  faces?: FaceMode;
 }
 
 export type PoolReply =
-  | { id: number; width: number; height: number; faces: unknown[] }
+  | { id: number; width: number; height: number; faces: unknown[]; droppedFaces: number }
   | { id: number; file: string; problem: string }
   | { id: number; failure: string };
 
@@ -26,7 +28,7 @@ port.on('message', async (job: PoolJob) => {
   let reply: PoolReply;
   try {
     const image = await decodeImageBytes(job.bytes, job.name, { maxPixels: job.maxPixels });
-    reply = { id: job.id, width: image.width, height: image.height, faces: await rec.recognize(image) };
+    reply = { id: job.id, ...(await rec.recognizeImage(image, { faces: job.faces })) };
   } catch (e) {
     reply = e instanceof DataError ? { id: job.id, file: e.file, problem: e.problem } : { id: job.id, failure: (e as Error).message };
   }

@@ -12,14 +12,16 @@ export const errorSchema = {
 export const faceSchema = {
   type: 'object',
   properties: {
+    faceId: { type: 'integer', description: 'the face number: 1, 2, ... in reading order (rows top to bottom, left to right)' },
     box,
     detectionScore: { type: 'number' },
-    landmarks: { type: 'array', items: { type: 'array', items: { type: 'number' } }, description: '68 points (iBUG order)' },
+    detected: { type: 'boolean', description: 'false when no face was detected and the whole picture was read as a face crop' },
+    landmarks: { type: 'array', items: { type: 'array', items: { type: 'number' } }, description: '68 points (iBUG order); none when not detected' },
     probabilities,
     label: { type: 'string' },
     confidence: { type: 'number' },
   },
-  required: ['box', 'detectionScore', 'landmarks', 'probabilities', 'label', 'confidence'],
+  required: ['faceId', 'box', 'detectionScore', 'detected', 'landmarks', 'probabilities', 'label', 'confidence'],
 } as const;
 
 export const recognizeResponse = {
@@ -31,13 +33,26 @@ export const recognizeResponse = {
     engine: { type: 'string' },
     ms: { type: 'number', description: 'server time for this request, milliseconds (queueing included)' },
     faces: { type: 'array', items: faceSchema },
+    droppedFaces: { type: 'integer', description: 'faces found beyond the server\'s --max-faces and left out' },
   },
-  required: ['width', 'height', 'classes', 'engine', 'ms', 'faces'],
+  required: ['width', 'height', 'classes', 'engine', 'ms', 'faces', 'droppedFaces'],
 } as const;
 
 const timelinePoint = {
   type: 'object',
-  properties: { time: { type: 'number' }, frame: { type: 'integer' }, box, probabilities, label: { type: 'string' }, confidence: { type: 'number' } },
+  description: 'smoothed probabilities, label and confidence; raw*: this frame\'s own output',
+  properties: {
+    time: { type: 'number' },
+    frame: { type: 'integer' },
+    box,
+    detected: { type: 'boolean' },
+    probabilities,
+    label: { type: 'string' },
+    confidence: { type: 'number' },
+    rawProbabilities: probabilities,
+    rawLabel: { type: 'string' },
+    rawConfidence: { type: 'number' },
+  },
 } as const;
 
 export const videoResponse = {
@@ -97,6 +112,7 @@ export const healthResponse = {
     queue: { type: 'integer', description: 'requests waiting or running' },
     workers: { type: 'integer', description: 'threads recognising images' },
     uptime: { type: 'number' },
+    apiKey: { type: 'boolean', description: 'whether /v1/* requests need an API key' },
     limits: { type: 'object', additionalProperties: { type: 'number' } },
   },
   required: ['status', 'engine', 'classes', 'queue'],

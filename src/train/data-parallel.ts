@@ -1,7 +1,8 @@
 // Data-parallel training over worker threads: TF.js wasm computes on one thread per process, so
 // each worker holds a replica with its own wasm instance, computes the gradient of its share of
-// the batch, and the main thread averages the gradients into a SharedArrayBuffer that every
-// replica reads to take the same optimizer step. Replicas start from the same weights and apply
+// the batch into its slot of shared memory, averages one part of the gradient vector across the
+// slots into a SharedArrayBuffer (the replicas split the vector: no thread loops over all of it),
+// and every replica reads the average to take the same optimizer step. Replicas start from the same weights and apply
 // the same updates, so they stay identical (checked by `checksum`).
 //
 // As with PyTorch's DistributedDataParallel, BatchNorm statistics are per replica (per shard).
@@ -23,7 +24,7 @@ export interface DataParallelOptions {
 
 type Reply =
   | { type: 'ready'; numParams: number }
-  | { type: 'grads'; loss: number; count: number; grads: Float32Array; relabels?: Int32Array; correct?: number }
+  | { type: 'grads'; loss: number; count: number; relabels?: Int32Array; correct?: number }
   | { type: 'stepped' }
   | { type: 'checksum'; value: number }
   | { type: 'value'; value: unknown }
@@ -203,7 +204,8 @@ export class DataParallelTrainer implements ReplicaSet {
       if (sizes.size !== 1) throw new Error('replicas disagree on their parameter count');
       const numParams = [...sizes][0];
       const shared = new Float32Array(new SharedArrayBuffer(numParams * 4));
-      await Promise.all(replicas.map((r) => r.request({ type: 'share', buffer: shared.buffer })));
+      const slots = new SharedArrayBuffer(numParams * 4 * replicas.length);
+      await Promise.all(replicas.map((r, slot) => r.request({ type: 'share', buffer: shared.buffer, slots, slot })));
       return new DataParallelTrainer(replicas, shared);
     } catch (e) {
       await Promise.all(replicas.map((r) => r.worker.terminate()));
@@ -223,19 +225,19 @@ export class DataParallelTrainer implements ReplicaSet {
       this.replicas.map((r, i) => r.request({ type: 'grads', shard: shards[i] }, [shards[i].x.buffer as ArrayBuffer, shards[i].y.buffer as ArrayBuffer])),
     );
     const total = replies.reduce((a, r) => a + (r.type === 'grads' ? r.count : 0), 0);
-    const avg = this.shared;
-    avg.fill(0);
     let loss = 0;
+    const weights: number[] = [];
     for (const r of replies) {
       if (r.type !== 'grads') throw new Error('unexpected reply');
       const w = r.count / total;
+      weights.push(w);
       loss += w * r.loss;
       this.relabels.add(r.relabels);
       this.hits.add(r.correct);
-      const g = r.grads;
-      for (let i = 0; i < g.length; i++) avg[i] += w * g[i];
     }
-    if (clipNorm !== undefined) clipByGlobalNorm(avg, clipNorm);
+    const ranges = splitRows(this.shared.length, this.replicas.length);
+    await Promise.all(this.replicas.map((r, i) => r.request({ type: 'reduce', weights, range: ranges[i] })));
+    if (clipNorm !== undefined) clipByGlobalNorm(this.shared, clipNorm);
     await Promise.all(this.replicas.map((r) => r.request({ type: 'apply', lr })));
     return loss;
   }

@@ -2,6 +2,7 @@
 // before the update), parameter groups with their own lr/weight decay, an lr that schedulers set
 // each step, and state that exports to tensors + JSON for resumable checkpoints.
 import { tf } from '../engine/backend.js';
+import { NATIVE_SGD_UPDATE } from '../engine/native.js';
 import { Registry } from '../registry.js';
 
 export interface GroupSpec {
@@ -70,7 +71,7 @@ export abstract class Optimizer {
         for (const p of group.params) {
           let g = grads[p.name];
           if (!g) continue;
-          if (group.weightDecay !== 0 && this.coupledDecay) g = tf.add(g, tf.mul(p, group.weightDecay));
+          if (group.weightDecay !== 0 && this.coupledDecay && !this.foldsDecay) g = tf.add(g, tf.mul(p, group.weightDecay));
           const st = this.stateOf(p);
           st.step += 1;
           this.update(p, g, group, st);
@@ -82,6 +83,12 @@ export abstract class Optimizer {
   /** Adam adds decay to the gradient; AdamW overrides this and decays weights directly. */
   protected get coupledDecay(): boolean {
     return true;
+  }
+
+  /** True when update() adds the coupled decay itself (a fused kernel): step() then passes the
+   *  raw gradient. */
+  protected get foldsDecay(): boolean {
+    return false;
   }
 
   /** Sets every group's lr (what a scheduler or a warm-up does each step). */
@@ -199,7 +206,26 @@ export class SGD extends Optimizer {
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new Error('SGD: nesterov needs momentum > 0 and dampening 0');
   }
 
+  /** Plain momentum SGD runs as one native kernel per parameter (decay, buffer and weight in one
+   *  pass, equal bit for bit to the ops below) when the native kernels are there. */
+  private get fused(): boolean {
+    return this.momentum !== 0 && this.dampening === 0 && !this.nesterov && tf.getKernel(NATIVE_SGD_UPDATE, tf.getBackend()) !== undefined;
+  }
+
+  protected override get foldsDecay(): boolean {
+    return this.fused;
+  }
+
   protected update(p: tf.Variable, g: tf.Tensor, group: ParamGroup, st: ParamState): void {
+    if (this.fused) {
+      const first = !st.slots.momentum_buffer;
+      const buf = this.slot(st, 'momentum_buffer', () => tf.zerosLike(p));
+      const attrs = { lr: group.lr, momentum: this.momentum, weightDecay: group.weightDecay, first };
+      const [np, nb] = tf.engine().runKernel(NATIVE_SGD_UPDATE, { p, g, buf }, attrs as never) as tf.Tensor[];
+      buf.assign(nb);
+      p.assign(np);
+      return;
+    }
     let d = g;
     if (this.momentum !== 0) {
       const fresh = !st.slots.momentum_buffer;

@@ -44,9 +44,10 @@ export class ReplicaHost {
     return this.replica.variables.reduce((a, v) => a + v.size, 0);
   }
 
-  /** Loss and flat gradient of a shard, with the relabels its objective decided as flat
-   *  [index, label, index, label, …] pairs (absent when the replica never relabels). */
-  grads(s: Shard): { loss: number; count: number; grads: Float32Array; relabels?: Int32Array; correct?: number } {
+  /** Loss and flat gradient of a shard (written into `into` when given: a replica's slot of
+   *  shared memory), with the relabels its objective decided as flat [index, label, index, label,
+   *  …] pairs (absent when the replica never relabels). */
+  grads(s: Shard, into?: Float32Array): { loss: number; count: number; grads: Float32Array; relabels?: Int32Array; correct?: number } {
     const r = this.replica;
     const x = tf.tensor(s.x, s.xShape);
     const y = tf.tensor1d(s.y, 'int32');
@@ -56,9 +57,14 @@ export class ReplicaHost {
     try {
       const loss = value.dataSync()[0];
       // Frozen or unused variables get zeros, so every replica's flat vector has one layout.
-      const flat = tf.tidy(() => tf.concat(r.variables.map((v) => tf.reshape(grads[v.name] ?? tf.zerosLike(v), [-1]))));
-      const out = Float32Array.from(flat.dataSync() as Float32Array);
-      flat.dispose();
+      const out = into ?? new Float32Array(this.numParams);
+      let offset = 0;
+      for (const v of r.variables) {
+        const g = grads[v.name];
+        if (g) out.set(g.dataSync() as Float32Array, offset);
+        else out.fill(0, offset, offset + v.size);
+        offset += v.size;
+      }
       const relabels = r.takeRelabels ? Int32Array.from(r.takeRelabels().flat()) : undefined;
       return { loss, count: s.y.length, grads: out, relabels, correct: r.takeCorrect?.() };
     } finally {

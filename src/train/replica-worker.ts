@@ -12,13 +12,20 @@ if (!port) throw new Error('replica-worker must run in a worker thread');
 const { module, options } = workerData as { module: string; options: Record<string, unknown> };
 
 let host: ReplicaHost | undefined;
+/** The averaged gradient every replica applies, and each replica's gradient slot (shared memory). */
 let shared: Float32Array | undefined;
+let slots: Float32Array[] = [];
+let mySlot = -1;
 
 interface Msg {
   type: string;
   shard?: Shard;
   lr?: number;
   buffer?: SharedArrayBuffer;
+  slots?: SharedArrayBuffer;
+  slot?: number;
+  weights?: number[];
+  range?: [number, number];
   path?: string;
   progress?: Record<string, unknown>;
   values?: Float32Array[];
@@ -37,13 +44,30 @@ async function handle(msg: Msg): Promise<void> {
   const h = host!;
   const r = h.replica;
   switch (msg.type) {
-    case 'share':
+    case 'share': {
       shared = new Float32Array(msg.buffer!);
+      const n = shared.length;
+      slots = Array.from({ length: msg.slots!.byteLength / (4 * n) }, (_, j) => new Float32Array(msg.slots!, j * n * 4, n));
+      mySlot = msg.slot!;
       return void port!.postMessage({ type: 'stepped' });
+    }
     case 'grads': {
-      const g = h.grads(msg.shard!);
-      const transfer = [g.grads.buffer, ...(g.relabels ? [g.relabels.buffer] : [])] as ArrayBuffer[];
-      return void port!.postMessage({ type: 'grads', ...g }, transfer);
+      const g = h.grads(msg.shard!, slots[mySlot]);
+      const transfer = (g.relabels ? [g.relabels.buffer] : []) as ArrayBuffer[];
+      return void port!.postMessage({ type: 'grads', ...g, grads: undefined }, transfer);
+    }
+    case 'reduce': {
+      // This replica's share of the average: the replicas split the vector, so no one thread
+      // loops over all of it. Same float32 arithmetic, slot by slot, as a sequential average.
+      const [lo, hi] = msg.range!;
+      const w = msg.weights!;
+      const avg = shared!;
+      for (let k = lo; k < hi; k++) {
+        let a = 0;
+        for (let j = 0; j < w.length; j++) a = Math.fround(a + w[j] * slots[j][k]);
+        avg[k] = a;
+      }
+      return void port!.postMessage({ type: 'stepped' });
     }
     case 'apply':
       h.apply(shared!, msg.lr!);

@@ -5,12 +5,13 @@
 // when the time budget runs out, progress on the terminal and a JSONL log. Relabels decided by
 // the objective (SCN) change the label table used for later batches; checkpoints keep them.
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { permutation, toBatches } from '../data/samplers.js';
 import { Rng } from '../data/rng.js';
 import { classificationReport, calibration, type ClassificationReport } from '../eval/metrics.js';
 import { createModel, saveModel } from '../models/io.js';
+import { nonFiniteSafetensors } from '../nn/checkpoint.js';
 import type { ModelConfig } from '../models/model.js';
 import { loadTrainingCheckpoint } from './checkpoint.js';
 import { DataParallelTrainer, InProcessTrainer, splitRows, type ReplicaSet, type Shard } from './data-parallel.js';
@@ -220,6 +221,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         }));
         const lr = schedule(epoch + b / steps);
         const loss = await replicas.step(shards, lr, o.clipGradNorm);
+        if (!Number.isFinite(loss)) throw diverged(o, `the loss is ${loss} at epoch ${epoch + 1}, step ${b + 1}`, best && bestDir);
         // Relabels of this batch's samples take effect from their next batch on.
         const taken = replicas.takeRelabels();
         if (taken) {
@@ -246,12 +248,14 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
           ...(partial.scored ? { accuracy: partial.correct / partial.scored } : {}),
         });
         if (o.timeBudgetSec !== undefined && (now - started) / 1000 > o.timeBudgetSec && b + 1 < batches.length) {
+          await checkFinite(replicas, o, `epoch ${epoch + 1}, step ${b + 1}`, best && bestDir);
           await save(b + 1);
           log(`time budget of ${o.timeBudgetSec}s reached: checkpoint at epoch ${epoch + 1}, step ${b + 1}; continue with --resume`);
           return { epochsDone: epoch, finished: false, best, history, bestDir, labels: labels.labels() };
         }
       }
       batchStart = 0;
+      await checkFinite(replicas, o, `the end of epoch ${epoch + 1}`, best && bestDir);
       const record: EpochRecord = {
         epoch: epoch + 1,
         loss: partial.loss / Math.max(1, partial.count),
@@ -320,6 +324,30 @@ async function cacheFrozenFeatures(o: TrainerOptions, weights: string | undefine
   } finally {
     model.dispose();
   }
+}
+
+/** The error of a diverged run. It stops before anything of the diverged weights is saved: no
+ *  checkpoint or model with NaN in it; best/ keeps the last good epoch's, if any. */
+function diverged(o: TrainerOptions, what: string, bestDir: string | undefined): Error {
+  return new Error(
+    `training diverged: ${what} (base lr ${o.optimizer.lr}); nothing of the diverged weights was saved${bestDir ? ` (${bestDir} keeps the best epoch before)` : ''}: ` +
+      'lower --lr or add --clip-grad-norm, then train again (--overwrite, or --resume from the last good checkpoint)',
+  );
+}
+
+/** Throws `diverged` when replica 0's weights, BatchNorm statistics or optimizer state hold NaN
+ *  or Infinity (a finite loss can hide overflowing statistics). */
+async function checkFinite(replicas: ReplicaSet, o: TrainerOptions, where: string, bestDir: string | undefined): Promise<void> {
+  const tmp = join(o.outDir, 'finite-check.tmp.safetensors');
+  let bad: string[];
+  try {
+    await replicas.save(tmp, {});
+    const bytes = await readFile(tmp);
+    bad = nonFiniteSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), tmp);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  if (bad.length) throw diverged(o, `NaN or Infinity in ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''} at ${where}`, bestDir);
 }
 
 /** Rows `idx` of a row-major [n × c] matrix. */

@@ -1,15 +1,22 @@
 // recognizeVideo on an mp4 made from real CK+48 faces (two people side by side): one timeline per
 // face, tracked by IoU; EMA smoothing follows its formula; a clip model's sliding window; the live
-// stream gives the same frames as the file.
+// stream gives the same frames as the file; on the ONNX detector, faces followed between
+// detections match detecting every frame.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadRecognizer, Recognizer, IouTracker, iou, type Box, type VideoResult } from '../../src/api/index.js';
+import { loadFaceDetector } from '../../src/api/recognizer.js';
+import { loadRunner } from '../../src/infer/load.js';
 import { tf } from '../../src/engine/backend.js';
 import { TfjsRunner } from '../../src/infer/tfjs-runner.js';
 import { loadModel } from '../../src/models/io.js';
 import { Module } from '../../src/nn/module.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../../src/models/model.js';
-import { ckVideo, type CkVideo } from './fixtures.js';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { encodeVideo } from '../../src/data/video.js';
+import { tempDir } from '../data/data-fixtures.js';
+import { ckVideo, demoDir, type CkVideo } from './fixtures.js';
 
 /** Test-only clip model: the image model on each frame, logits averaged over time. */
 class FrameMeanClipModel extends Module implements FerModel {
@@ -78,13 +85,29 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
 
   it('smooths each face with the documented EMA: p_t = a·raw_t + (1−a)·p_(t−1), a = 1 − exp(−Δt/τ)', () => {
     assert.deepEqual(result.temporal, { mode: 'ema', tau: 0.5 });
-    for (const id of [0, 1]) {
+    for (const id of [1, 2]) {
       const seq = result.frames.map((fr) => ({ time: fr.time, f: fr.faces.find((f) => f.faceId === id)! }));
       assert.ok(maxDiff(seq[0].f.probabilities, seq[0].f.rawProbabilities) < 1e-9, 'the first frame is the raw output');
       for (let k = 1; k < seq.length; k++) {
         const a = 1 - Math.exp(-(seq[k].time - seq[k - 1].time) / 0.5);
         const want = Object.fromEntries(rec.classes.map((c) => [c, a * seq[k].f.rawProbabilities[c]! + (1 - a) * seq[k - 1].f.probabilities[c]!]));
         assert.ok(maxDiff(want, seq[k].f.probabilities) < 1e-6);
+      }
+    }
+  });
+
+  it('label, confidence and probabilities agree (all smoothed); the raw ones are raw*, in frames and timelines', () => {
+    const top = (p: Record<string, number>) => Object.entries(p).reduce((a, b) => (b[1] > a[1] ? b : a));
+    for (const fr of result.frames) {
+      for (const f of fr.faces) {
+        assert.deepEqual([f.label, f.confidence], top(f.probabilities));
+        assert.deepEqual([f.rawLabel, f.rawConfidence], top(f.rawProbabilities));
+      }
+    }
+    for (const t of result.timelines) {
+      for (const p of t.points) {
+        const f = result.frames[p.frame].faces.find((x) => x.faceId === t.faceId)!;
+        assert.deepEqual([p.label, p.confidence, p.probabilities, p.rawLabel, p.rawConfidence, p.rawProbabilities], [f.label, f.confidence, f.probabilities, f.rawLabel, f.rawConfidence, f.rawProbabilities]);
       }
     }
   });
@@ -99,7 +122,7 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     for (const fr of got) for (const f of fr.faces) assert.ok(maxDiff(f.probabilities, f.rawProbabilities) === 0, 'tau 0: no smoothing');
     // Same faces, same ids and boxes as the decoded file, up to the codec's loss.
     got.forEach((fr, i) => {
-      assert.deepEqual(fr.faces.map((f) => f.faceId).sort(), [0, 1]);
+      assert.deepEqual(fr.faces.map((f) => f.faceId).sort(), [1, 2]);
       for (const f of fr.faces) {
         const g = result.frames[i].faces.find((x) => x.faceId === f.faceId)!;
         assert.ok(iou(f.box, g.box) > 0.8, `frame ${i} face ${f.faceId}: ${f.box} vs ${g.box}`);
@@ -129,13 +152,15 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
   it('the trained clip model (models/ial-ckplus48) gives a 3-frame window timeline per face, the same on ONNX and TF.js', async () => {
     const dir = new URL('../../models/ial-ckplus48', import.meta.url).pathname;
     const results: VideoResult[] = [];
-    for (const engine of ['tfjs', 'onnx'] as const) results.push(await (await loadRecognizer({ model: dir, engine })).recognizeVideo(video.path));
+    // One face detector for both, so the model runners see the same crops.
+    const detector = await loadFaceDetector();
+    for (const engine of ['tfjs', 'onnx'] as const) results.push(await new Recognizer(await loadRunner(dir, { engine }), {}, detector).recognizeVideo(video.path));
     const [tfjs, onnx] = results;
     assert.deepEqual(tfjs.temporal, { mode: 'clip-window', frames: 3 });
     assert.equal(tfjs.timelines.length, 2);
     // The left face is CK+'s happy sequence: every window says happy. (The right, surprise, is
     // not recognised: the model learnt on CK+48's tight crops, the video path aligns with a margin.)
-    const left = tfjs.timelines.find((t) => t.faceId === 0)!;
+    const left = tfjs.timelines.find((t) => t.faceId === 1)!;
     assert.deepEqual(new Set(left.points.map((p) => p.label)), new Set(['happy']));
     assert.equal(left.summary.dominantLabel, 'happy');
     for (let i = 0; i < tfjs.frames.length; i++) {
@@ -146,8 +171,63 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     }
   });
 
+  it('on the ONNX detector, follows faces between detections: the same faces, ids and labels as detecting every frame', async () => {
+    const onnx = await loadRecognizer();
+    assert.ok(onnx.canTrack);
+    // 8 fps: a detection every 2nd frame at the default 0.2 s, every frame at 0.
+    const every = await onnx.recognizeVideo(video.path, { detectInterval: 0 });
+    const followed = await onnx.recognizeVideo(video.path);
+    assert.equal(followed.frames.length, every.frames.length);
+    followed.frames.forEach((fr, i) => {
+      assert.deepEqual(fr.faces.map((f) => f.faceId).sort(), [1, 2], `frame ${i}`);
+      for (const f of fr.faces) {
+        const g = every.frames[i].faces.find((x) => x.faceId === f.faceId)!;
+        assert.ok(iou(f.box, g.box) > 0.75, `frame ${i} face ${f.faceId}: followed ${f.box.map(Math.round)} vs detected ${g.box.map(Math.round)}`);
+        assert.equal(f.landmarks.length, 68);
+      }
+    });
+    const dominant = (r: VideoResult) => r.timelines.map((t) => t.summary.dominantLabel);
+    assert.deepEqual(dominant(followed), dominant(every));
+    // The live stream (one frame per model call) gives what the file gives (8 frames per call).
+    const streamed = [];
+    for await (const fr of onnx.stream(video.frames.map((image, i) => ({ image, time: i / video.fps })))) streamed.push(fr);
+    const fromFrames = await onnx.recognizeVideo({ frames: video.frames, fps: video.fps });
+    streamed.forEach((fr, i) => {
+      for (const f of fr.faces) assert.ok(maxDiff(f.probabilities, fromFrames.frames[i].faces.find((x) => x.faceId === f.faceId)!.probabilities) < 1e-5);
+    });
+    await assert.rejects(onnx.recognizeVideo(video.path, { detectInterval: -1 }), /detectInterval must be ≥ 0 seconds/);
+    // The TF.js detector cannot follow: it detects every frame.
+    assert.equal(rec.canTrack, false);
+    await onnx.dispose();
+  });
+
   it('refuses a video over the length limit and names it', async () => {
     await assert.rejects(rec.recognizeVideo(video.path, { maxDuration: 0.5 }), /ck-two-faces\.mp4: video is 1\.0 s long; the limit is 0\.5 s/);
+  });
+});
+
+describe('scene cuts', () => {
+  it('end every track: the face at the same place after a cut is another face', async () => {
+    // Two shots of 5 frames: a face of sample1, then one of sample2, cropped so both faces sit at
+    // the centre of a 480x360 frame (their boxes overlap by IoU ~0.8), the camera drifting 2 px a frame.
+    const shot = async (file: string, [x, y, w, h]: number[], i: number) => {
+      const { data, info } = await sharp(join(demoDir, file)).extract({ left: Math.round(x + w / 2 - 240) + 2 * i, top: Math.round(y + h / 2 - 180), width: 480, height: 360 }).raw().toBuffer({ resolveWithObject: true });
+      return { width: info.width, height: info.height, channels: 3 as const, data: new Uint8Array(data) };
+    };
+    const frames = [];
+    for (let i = 0; i < 5; i++) frames.push(await shot('sample1.jpg', [414, 355, 177, 240], i));
+    for (let i = 0; i < 5; i++) frames.push(await shot('sample2.jpg', [1447, 153, 194, 242], i));
+    const path = join(tempDir('scene-cut'), 'cut.mp4');
+    await encodeVideo(frames, path, 5);
+    const rec = await loadRecognizer();
+    const r = await rec.recognizeVideo(path);
+    assert.deepEqual(r.frames.map((f) => f.faces.length), new Array(10).fill(1));
+    assert.deepEqual(r.frames.map((f) => f.faces[0].faceId), [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+    assert.deepEqual(r.frames.map((f) => f.sceneCut ?? false), [false, false, false, false, false, true, false, false, false, false]);
+    assert.deepEqual(r.timelines.map((t) => [t.faceId, t.points.length, t.summary.firstTime]), [[1, 5, 0], [2, 5, 1]]);
+    // The second face's smoothing starts afresh: its first frame is its raw output.
+    const first = r.frames[5].faces[0];
+    assert.ok(maxDiff(first.probabilities, first.rawProbabilities) < 1e-9);
   });
 });
 
@@ -156,12 +236,12 @@ describe('IouTracker', () => {
     const t = new IouTracker({ maxGap: 0.5 });
     const a: Box = [0, 0, 100, 100];
     const b: Box = [300, 0, 100, 100];
-    assert.deepEqual(t.update([a, b], 0).ids, [0, 1]);
-    assert.deepEqual(t.update([[310, 5, 100, 100], [10, 5, 100, 100]], 0.1).ids, [1, 0]);
-    assert.deepEqual(t.update([[20, 10, 100, 100]], 0.2).ids, [0]);
+    assert.deepEqual(t.update([a, b], 0).ids, [1, 2]);
+    assert.deepEqual(t.update([[310, 5, 100, 100], [10, 5, 100, 100]], 0.1).ids, [2, 1]);
+    assert.deepEqual(t.update([[20, 10, 100, 100]], 0.2).ids, [1]);
     const later = t.update([[320, 10, 100, 100]], 1.0);
-    assert.deepEqual(later.ended.sort(), [0, 1]);
-    assert.deepEqual(later.ids, [2]);
+    assert.deepEqual(later.ended.sort(), [1, 2]);
+    assert.deepEqual(later.ids, [3]);
     assert.equal(iou([0, 0, 10, 10], [5, 0, 10, 10]), 50 / 150);
   });
 });

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
 import { probeVideo } from '../../src/data/video.js';
-import { tempDir } from '../data/data-fixtures.js';
+import { sharedData, tempDir } from '../data/data-fixtures.js';
 import { ckVideo, samplePhotos, type CkVideo } from '../api/fixtures.js';
 import { ferkit } from '../helpers/cli.js';
 
@@ -49,8 +49,8 @@ describe('ferkit predict', () => {
     assert.equal(r.code, 0, r.stderr);
     const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
     assert.ok(rows.length >= 6, `${rows.length} faces in two group photos`);
-    const classes = Object.keys(rows[0]).slice(8);
-    assert.deepEqual(Object.keys(rows[0]).slice(0, 8), ['file', 'face', 'x', 'y', 'width', 'height', 'label', 'confidence']);
+    const classes = Object.keys(rows[0]).slice(9);
+    assert.deepEqual(Object.keys(rows[0]).slice(0, 9), ['file', 'face', 'x', 'y', 'width', 'height', 'detected', 'label', 'confidence']);
     for (const row of rows) {
       const sum = classes.reduce((a, c) => a + Number(row[c]), 0);
       assert.ok(Math.abs(sum - 1) < 1e-4, `row sums to ${sum}`);
@@ -82,7 +82,28 @@ describe('ferkit predict', () => {
     assert.equal(csv.code, 0, csv.stderr);
     const rows = parse(csv.stdout, { columns: true }) as Record<string, string>[];
     assert.equal(rows.length, 2 * video.frames.length);
-    assert.deepEqual(new Set(rows.map((x) => x.face)), new Set(['0', '1']));
+    assert.deepEqual(new Set(rows.map((x) => x.face)), new Set(['1', '2']));
+  });
+
+  it('--recursive reads subfolders; each unreadable file is reported once; a face crop is read whole', () => {
+    const root = join(dir, 'nested');
+    mkdirSync(join(root, 'crops'), { recursive: true });
+    const ferFace = join(sharedData('fer2013', 'val', 'happy'), 'PublicTest_10181609.jpg');
+    copyFileSync(ferFace, join(root, 'crops', 'fer.jpg'));
+    writeFileSync(join(root, 'broken.png'), 'not a png');
+    const flat = ferkit(['predict', join(root, 'crops', '..'), '--quiet']);
+    assert.equal(flat.code, 0, flat.stderr);
+    assert.doesNotMatch(flat.stdout, /fer\.jpg/, 'without --recursive the subfolder is not read');
+    const r = ferkit(['predict', root, '--recursive']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((r.stdout + r.stderr).match(/broken\.png/g)?.length, 1, `reported once:\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /crops\/fer\.jpg: 1 face\n {2}face 1 \(the whole picture: no face detected, read as a face crop\)/);
+    const detectOnly = ferkit(['predict', join(root, 'crops'), '--faces', 'detect', '--json', '--quiet']);
+    assert.equal(detectOnly.code, 0, detectOnly.stderr);
+    assert.deepEqual(JSON.parse(detectOnly.stdout).images[0].faces, []);
+    const bad = ferkit(['predict', root, '--faces', 'sometimes']);
+    assert.match(bad.stderr, /--faces must be auto, detect or whole, got "sometimes"/);
+    assert.match(ferkit(['predict', root, '--max-faces', '0']).stderr, /--max-faces must be a positive integer/);
   });
 
   it('clear errors: a missing input, an unknown file type, both --json and --csv', () => {

@@ -1,17 +1,19 @@
 // The optional native kernels (OpenBLAS conv, max-pool gradient) against the cpu backend, on the
-// same cases as the composed wasm kernels; and their effect on a whole training step. CI builds
+// same cases as the composed wasm kernels; batch norm (+ ReLU) and the SGD update against the
+// TF.js ops they replace; and their effect on a whole training step. CI builds
 // them (libopenblas-dev); where they are not built the test says so and skips.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { loadNative, nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native.js';
+import { loadNative, NATIVE_BATCH_NORM, NATIVE_SGD_UPDATE, nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native.js';
+import { batchNormTrain } from '../../src/nn/batch-norm-op.js';
 import { maxPoolValid } from '../../src/nn/max-pool-op.js';
 import { Random } from '../../src/nn/random.js';
 import { resnet18 } from '../../src/models/backbones/resnet.js';
 import { SGD } from '../../src/train/optim.js';
 import { trainStep } from '../../src/train/step.js';
 import { crossEntropy } from '../../src/losses/ce.js';
-import { randn, relMaxDiff, runOn } from '../helpers/backends.js';
+import { randn, relMaxDiff, runOn, type HostTensor } from '../helpers/backends.js';
 import { convCases, label, outHW, parity } from '../helpers/conv-cases.js';
 
 const status = loadNative();
@@ -50,23 +52,101 @@ describe('native kernels', { skip }, () => {
   });
 
   it('max-pool gradient equals the composed (wasm) routing, ties and -inf padding included', async () => {
-    const cases: Array<[number[], [number, number], [number, number]]> = [
-      [[2, 8, 8, 3], [2, 2], [2, 2]],
-      [[1, 9, 7, 4], [3, 3], [2, 2]],
-      [[2, 6, 6, 2], [3, 3], [1, 1]],
+    // The last two pad inside (-inf, ResNet's stem pooling), so the gradient is the unpadded input's.
+    const cases: Array<[number[], [number, number], [number, number], [number, number]]> = [
+      [[2, 8, 8, 3], [2, 2], [2, 2], [0, 0]],
+      [[1, 9, 7, 4], [3, 3], [2, 2], [0, 0]],
+      [[2, 6, 6, 2], [3, 3], [1, 1], [0, 0]],
+      [[2, 8, 8, 3], [3, 3], [2, 2], [1, 1]],
+      [[1, 7, 9, 2], [3, 2], [2, 1], [1, 0]],
     ];
     let seed = 950;
-    for (const [shape, k, s] of cases) {
+    for (const [shape, k, s, p] of cases) {
       const x = randn(shape, seed++);
       // Ties: round to a coarse grid, and a -inf border as MaxPool2d's padding makes.
       x.data.forEach((v, i) => (x.data[i] = i % 11 === 0 ? -Infinity : Math.round(v)));
-      const grad = (t: tf.Tensor) => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPoolValid(a as tf.Tensor4D, k, s), tf.range(1, 1 + maxPoolValid(a as tf.Tensor4D, k, s).size).reshape(maxPoolValid(a as tf.Tensor4D, k, s).shape))))(t);
+      const pool = (a: tf.Tensor) => maxPoolValid(a as tf.Tensor4D, k, s, p);
+      const grad = (t: tf.Tensor) => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool(a), tf.range(1, 1 + pool(a).size).reshape(pool(a).shape))))(t);
       const native = await runOn('wasm', [x], grad);
       unregisterNativeKernels();
       const composed = await runOn('wasm', [x], grad);
       registerNativeKernels();
-      assert.ok(relMaxDiff(native, composed) === 0, `max-pool grad ${shape} k${k} s${s}: native and composed differ by ${relMaxDiff(native, composed)}`);
+      assert.deepEqual(native.shape, shape);
+      assert.ok(relMaxDiff(native, composed) === 0, `max-pool grad ${shape} k${k} s${s} p${p}: native and composed differ by ${relMaxDiff(native, composed)}`);
     }
+  });
+
+  it('batch norm (+ fused ReLU) forward and gradients equal the composed TF.js ops', async () => {
+    let seed = 970;
+    for (const [shape, relu] of [[[4, 6, 5, 8], false], [[4, 6, 5, 8], true], [[3, 7, 1, 33], true], [[64, 5], false]] as const) {
+      const c = shape[shape.length - 1];
+      // Channels with their own offset and scale, so the statistics are not all ~N(0, 1).
+      const x = randn([...shape], seed++);
+      x.data.forEach((v, i) => (x.data[i] = v * (1 + (i % c)) + (i % c) - 4));
+      const gamma = randn([c], seed++);
+      const beta = randn([c], seed++);
+      const dy = randn([...shape], seed++);
+      const run = async () => {
+        const outs: HostTensor[] = [];
+        for (const which of ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'] as const) {
+          outs.push(
+            await runOn('wasm', [x, gamma, beta, dy], (xt, g, b, d) => {
+              const r = batchNormTrain(xt, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, relu);
+              if (which === 'mean' || which === 'variance') {
+                tf.dispose([r.y, which === 'mean' ? r.variance : r.mean]);
+                return r[which];
+              }
+              tf.dispose([r.y, r.mean, r.variance]);
+              if (which === 'y') return batchNormTrain(xt, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, relu).y;
+              const grads = tf.grads((a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+                const o = batchNormTrain(a, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-5, relu);
+                tf.dispose([o.mean, o.variance]);
+                return tf.sum(tf.mul(o.y, d));
+              })([xt, g, b]);
+              const k = { dx: 0, dgamma: 1, dbeta: 2 }[which];
+              tf.dispose(grads.filter((_, i) => i !== k));
+              return grads[k];
+            }),
+          );
+        }
+        return outs;
+      };
+      assert.ok(tf.getKernel(NATIVE_BATCH_NORM, 'wasm'), 'the native batch norm is registered');
+      const native = await run();
+      unregisterNativeKernels();
+      const composed = await run();
+      registerNativeKernels();
+      ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
+        const d = relMaxDiff(native[i], composed[i]);
+        assert.ok(d < 2e-5, `${shape} relu ${relu}: ${name} differs by ${d}`);
+      });
+    }
+  });
+
+  it('the SGD momentum update (weight decay folded in) equals the TF.js ops bit for bit', () => {
+    const make = () => [tf.variable(tf.tensor(randn([5, 7], 980).data, [5, 7])), tf.variable(tf.tensor(randn([7], 981).data))];
+    const grads = [0, 1, 2].map((k) => [tf.tensor(randn([5, 7], 990 + k).data, [5, 7]), tf.tensor(randn([7], 995 + k).data)]);
+    const run = () => {
+      const params = make();
+      const opt = new SGD([{ params: [params[0]], weightDecay: 1e-3 }, { params: [params[1]] }], { lr: 0.05, momentum: 0.9 });
+      for (const [k, g] of grads.entries()) {
+        opt.setLr(0.05 / (k + 1));
+        opt.step({ [params[0].name]: g[0], [params[1].name]: g[1] });
+      }
+      const state = opt.stateDict();
+      const out = [...params, ...Object.values(state.tensors)].map((t) => Float32Array.from(t.dataSync()));
+      tf.dispose([...params, ...Object.values(state.tensors)]);
+      opt.dispose();
+      return out;
+    };
+    assert.ok(tf.getKernel(NATIVE_SGD_UPDATE, 'wasm'), 'the native SGD update is registered');
+    const native = run();
+    unregisterNativeKernels();
+    const composed = run();
+    registerNativeKernels();
+    assert.equal(native.length, 4, 'two weights and two momentum buffers');
+    native.forEach((a, i) => assert.deepEqual(a, composed[i], `tensor ${i}`));
+    tf.dispose(grads.flat());
   });
 
   it('a ResNet-18 trains with the same loss trajectory with and without the native kernels', async () => {

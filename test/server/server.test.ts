@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { loadRecognizer, type Recognizer } from '../../src/api/index.js';
+import { loadRecognizer, Recognizer } from '../../src/api/index.js';
 import { buildServer } from '../../src/server/app.js';
 import { ckVideo, samplePhotos } from '../api/fixtures.js';
 
@@ -103,6 +103,64 @@ describe('ferkit serve (HTTP API)', () => {
     const broken = await app.inject({ method: 'POST', url: '/v1/recognize-video', payload: bytes.subarray(0, 300), headers: { 'content-type': 'video/mp4' } });
     assert.equal(broken.statusCode, 400);
     assert.match(broken.json().message, /^upload: /);
+  });
+
+  it('every malformed request is a 4xx with a reason: broken multipart, a 5000x2 picture, an unknown faces mode', async () => {
+    const form = (payload: string, type = 'multipart/form-data; boundary=abc') => app.inject({ method: 'POST', url: '/v1/recognize', payload, headers: { 'content-type': type } });
+    const noBoundary = await form('xxxx', 'multipart/form-data');
+    assert.equal(noBoundary.statusCode, 400, noBoundary.body);
+    assert.match(noBoundary.json().message, /malformed multipart\/form-data/);
+    const cut = await form('--abc\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\nxxxx');
+    assert.equal(cut.statusCode, 400, cut.body);
+    const video = await app.inject({ method: 'POST', url: '/v1/recognize-video', payload: '--abc\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nxx', headers: { 'content-type': 'multipart/form-data; boundary=abc' } });
+    assert.equal(video.statusCode, 400, video.body);
+    const none = await app.inject({ method: 'POST', url: '/v1/recognize', payload: 'hello' });
+    assert.equal(none.statusCode, 415);
+    assert.match(none.json().message, /unsupported Content-Type/);
+    const sharp = (await import('sharp')).default;
+    for (const [w, h] of [[5000, 2], [2, 5000]]) {
+      const thin = await sharp({ create: { width: w, height: h, channels: 3, background: '#808080' } }).png().toBuffer();
+      const r = await app.inject({ method: 'POST', url: '/v1/recognize', payload: thin, headers: { 'content-type': 'image/png' } });
+      assert.equal(r.statusCode, 200, `${w}x${h}: ${r.body}`);
+      assert.deepEqual([r.json().width, r.json().height, r.json().faces], [w, h, []]);
+    }
+    const mode = await app.inject({ method: 'POST', url: '/v1/recognize?faces=sometimes', payload: photo, headers: { 'content-type': 'image/jpeg' } });
+    assert.equal(mode.statusCode, 400);
+  });
+
+  it('?faces=whole reads the photo as one face crop; answers number faces and count those beyond --max-faces', async () => {
+    const whole = await app.inject({ method: 'POST', url: '/v1/recognize?faces=whole', payload: photo, headers: { 'content-type': 'image/jpeg' } });
+    assert.equal(whole.statusCode, 200, whole.body);
+    assert.deepEqual(whole.json().faces.map((f: { faceId: number; detected: boolean; box: number[] }) => [f.faceId, f.detected, f.box]), [[1, false, [0, 0, 1920, 1280]]]);
+    const capped = await buildServer({ recognizer: new Recognizer(rec.runner, { maxFaces: 1 }) });
+    try {
+      const r = (await capped.inject({ method: 'POST', url: '/v1/recognize', payload: photo, headers: { 'content-type': 'image/jpeg' } })).json();
+      assert.equal(r.faces.length, 1);
+      assert.ok(r.droppedFaces >= 2, `dropped ${r.droppedFaces}`);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('--api-key: /v1/* needs the key (X-API-Key or Bearer); /health says so and stays open', async () => {
+    const keyed = await buildServer({ recognizer: rec, apiKey: 'correct horse battery' });
+    try {
+      const post = (headers: Record<string, string>) => keyed.inject({ method: 'POST', url: '/v1/recognize', payload: photo, headers: { 'content-type': 'image/jpeg', ...headers } });
+      const missing = await post({});
+      assert.equal(missing.statusCode, 401);
+      assert.match(missing.json().message, /needs an API key: send it in the X-API-Key header/);
+      assert.equal((await post({ 'x-api-key': 'wrong horse' })).statusCode, 401);
+      const video = await keyed.inject({ method: 'POST', url: '/v1/recognize-video', payload: Buffer.from('x'), headers: { 'content-type': 'video/mp4' } });
+      assert.equal(video.statusCode, 401);
+      assert.equal((await post({ 'x-api-key': 'correct horse battery' })).statusCode, 200);
+      assert.equal((await post({ authorization: 'Bearer correct horse battery' })).statusCode, 200);
+      const health = await keyed.inject({ method: 'GET', url: '/health' });
+      assert.equal(health.statusCode, 200);
+      assert.equal(health.json().apiKey, true);
+      assert.equal((await app.inject({ method: 'GET', url: '/health' })).json().apiKey, false);
+    } finally {
+      await keyed.close();
+    }
   });
 
   it('serves an OpenAPI document and the web page', async () => {

@@ -70,10 +70,51 @@ describe('web page in headless Chromium', { skip }, () => {
         }, hex[l!]);
         assert.ok(n > 300, `${n} pixels in ${l}'s colour ${hex[l!]}: its box is drawn`);
       }
+      // Cards are numbered 1, 2, 3 like the boxes, in reading order (the server's order).
+      const cards = await page.$$eval('#faces li', (lis) => lis.map((li) => ({ face: (li as HTMLElement).dataset.face, box: (li as HTMLElement).dataset.box!.split(',').map(Number), text: li.querySelector('strong')!.textContent })));
+      assert.deepEqual(cards.map((c) => c.face), ['1', '2', '3']);
+      cards.forEach((c, i) => assert.match(c.text ?? '', new RegExp(`^face ${i + 1}: `)));
+      for (let i = 1; i < cards.length; i++) assert.ok(cards[i].box[0] > cards[i - 1].box[0], 'one row of faces: left to right');
       const shot = join(tmpdir(), 'ferkit-web-page.png');
       await page.screenshot({ path: shot, fullPage: true });
       t.diagnostic(`screenshot: ${shot}`);
+
+      // Labels stay readable in a narrow window: at least 12 screen pixels high.
+      const labelScreenPx = () => page.$eval('#view', (c) => (Number((c as HTMLCanvasElement).dataset.labelPx) * (c as HTMLCanvasElement).clientWidth) / (c as HTMLCanvasElement).width);
+      assert.ok((await labelScreenPx()) >= 12);
+      await page.setViewportSize({ width: 360, height: 800 });
+      await page.waitForTimeout(300);
+      assert.ok((await labelScreenPx()) >= 12, `label ${await labelScreenPx()} screen px at 360 px wide`);
+
+      // An error clears the previous result: no old picture or cards stay up.
+      await page.setInputFiles('#file', { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a picture') });
+      await page.waitForSelector('body[data-state="error"]', { timeout: 60_000 });
+      assert.equal(await page.$$eval('#faces li', (lis) => lis.length), 0);
+      const blank = await page.$eval('#view', (c) => {
+        const cv = c as HTMLCanvasElement;
+        const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+        return d.every((v) => v === 0);
+      });
+      assert.ok(blank, 'the canvas is cleared');
       assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('a 24 MP photo, over the server\'s pixel limit, is shrunk in the browser and recognised', async () => {
+    const { chromium } = await import('playwright-core');
+    const sharp = (await import('sharp')).default;
+    const big = await sharp(samplePhotos[0]).resize(6000, 4000).jpeg({ quality: 85 }).toBuffer();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+      await page.goto(url);
+      await page.setInputFiles('#file', { name: 'big.jpg', mimeType: 'image/jpeg', buffer: big });
+      await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 120_000 });
+      const status = await page.textContent('#status');
+      assert.equal(await page.getAttribute('body', 'data-state'), 'done', `page says: ${status}`);
+      assert.match(status ?? '', /^3 faces in big\.jpg .*sent at 2048x1365\)$/);
     } finally {
       await browser.close();
     }

@@ -11,6 +11,7 @@ interface EvalFlags {
   root?: string;
   split?: string;
   align?: boolean;
+  faces?: string;
   tta?: boolean;
   json?: boolean;
   skipBad?: boolean;
@@ -50,17 +51,46 @@ async function run(flags: EvalFlags, cmd: Command): Promise<void> {
   const ds = await entry.create.read(root, { split: flags.split, skipBad: flags.skipBad });
   let items = ds.items;
   if (flags.limit) items = items.slice(0, Number(flags.limit));
-  if (ds.skipped.length) say(`${ds.skipped.length} unreadable samples skipped`);
-  if (flags.align) {
-    if (clipModel) throw new Error('--align works on image datasets; clip datasets are aligned frame by frame by recognizeVideo');
-    const { buildAlignedCache } = await import('../../data/faces.js');
+  // --align is --faces auto; without either, the images are the faces (datasets of crops).
+  if (flags.align && flags.faces && flags.faces !== 'auto') throw new Error(`--align means --faces auto; it contradicts --faces ${flags.faces}`);
+  const faces = flags.faces ?? (flags.align ? 'auto' : 'whole');
+  if (!['auto', 'detect', 'whole'].includes(faces)) throw new Error(`--faces must be auto, detect or whole, got "${faces}"`);
+  if (faces !== 'whole') {
+    if (clipModel) throw new Error(`--faces ${faces} works on image datasets; clip datasets are aligned frame by frame by recognizeVideo`);
+    const { buildAlignedCache, detectFaces } = await import('../../data/faces.js');
+    const { findFaces } = await import('../../api/find-faces.js');
+    // auto: the recognizer's face finding (padded retries, then the whole picture for a face
+    // crop); the main face of a picture is its largest.
+    const find = async (img: import('../../data/image.js').Raster) => {
+      const found = (await findFaces(img, detectFaces, { mode: 'auto' })).faces;
+      if (found.length === 0) return undefined;
+      const main = found.reduce((a, b) => (b.box[2] * b.box[3] > a.box[2] * a.box[3] ? b : a));
+      return main.detected ? main : ('whole' as const);
+    };
     const imgs = items as import('../../data/types.js').ImageSample[];
-    const entries = await buildAlignedCache(imgs, { size: model.config.input.size[0], channels: model.config.input.channels, noFace: 'skip', progress: !quiet && process.stderr.isTTY });
+    const entries = await buildAlignedCache(imgs, {
+      size: model.config.input.size[0],
+      channels: model.config.input.channels,
+      noFace: 'skip',
+      skipBad: flags.skipBad,
+      progress: !quiet && process.stderr.isTTY,
+      ...(faces === 'auto' ? { find, findKey: 'auto-v1' } : {}),
+    });
+    for (const [i, x] of entries.entries()) {
+      if (!x.problem) continue;
+      ds.skipped.push({ file: imgs[i].id, problem: x.problem });
+      say(`skipped ${imgs[i].id}: ${x.problem}`);
+    }
+    const unreadable = entries.filter((x) => x.problem).length;
     const aligned = imgs.flatMap((s, i) => (entries[i].path ? [{ ...s, image: { kind: 'file' as const, path: entries[i].path! } }] : []));
-    say(`aligned ${aligned.length} of ${imgs.length} images (${imgs.length - aligned.length} without a detectable face left out)`);
+    const detected = entries.filter((x) => x.found).length;
+    const whole = aligned.length - detected;
+    say(`faces (${faces}): ${detected} of ${imgs.length} images aligned on a detected face${whole ? `, ${whole} read whole (face crops where no face was detected)` : ''}${imgs.length - aligned.length - unreadable ? `, ${imgs.length - aligned.length - unreadable} left out (no face found${faces === 'detect' ? '; --faces auto reads face crops whole' : ''})` : ''}`);
     items = aligned;
   }
-  const e = await evaluate(model, items, { tta: flags.tta });
+  const e = await evaluate(model, items, { tta: flags.tta, skipBad: flags.skipBad });
+  for (const x of e.skipped) say(`skipped ${x.file}: ${x.problem}`);
+  if (e.skipped.length || ds.skipped.length) say(`--skip-bad: ${ds.skipped.length + e.skipped.length} unreadable samples skipped (${ds.skipped.length} when reading, ${e.skipped.length} when decoding)`);
   for (const [c, n] of Object.entries(e.unknown)) say(`left out: ${n} samples of class "${c}", which the model does not know`);
   const json = evaluationJson(e);
   if (flags.json) {
@@ -87,7 +117,8 @@ export function register(program: Command): void {
     .option('--dataset <name>', 'dataset reader name (folder, fer2013, rafdb, ckplus, dfew, ...)')
     .option('--root <dir>', 'dataset root')
     .option('--split <name>', 'split of the dataset (e.g. val)')
-    .option('--align', 'detect and align the face in each image first (raw photos rather than face crops)')
+    .option('--align', 'detect and align the face in each image first (raw photos rather than face crops); the same as --faces auto')
+    .option('--faces <mode>', 'whole (default: each image is a face crop), detect (align the detected face; images without one are left out) or auto (detect; crops the detector misses are retried padded, then read whole)')
     .option('--tta', 'average with horizontally flipped inputs')
     .option('--limit <n>', 'only the first n samples')
     .option('--skip-bad', 'skip unreadable samples instead of stopping')

@@ -15,6 +15,8 @@ import { register as cv } from './cv.js';
 import { register as report } from './report.js';
 import { register as ensemble } from './ensemble.js';
 import { register as browser } from './browser.js';
+import { register as batch } from './batch.js';
+import { register as worker } from './worker.js';
 import { register as balance } from './balance.js';
 
 export type AddCommand = (program: Command) => void;
@@ -32,4 +34,6 @@ export const commands = new Registry<AddCommand>('command')
   .register({ name: 'demo', description: "the bundled model on face-api's sample photos", create: demo })
   .register({ name: 'serve', description: 'HTTP API and web page', create: serve })
   .register({ name: 'report', description: 'HTML report with pictures for a model on a labelled set', create: report })
-  .register({ name: 'browser', description: 'the browser build, web model and face weights in one folder for a web page', create: browser });
+  .register({ name: 'browser', description: 'the browser build, web model and face weights in one folder for a web page', create: browser })
+  .register({ name: 'batch', description: 'photos and videos in bulk into an SQLite database, resumable, optionally on a Redis queue', create: batch })
+  .register({ name: 'worker', description: 'run batch jobs from a Redis queue', create: worker });

@@ -13,6 +13,9 @@ interface PredictFlags {
   fps?: string;
   tau?: string;
   minScore?: string;
+  faces: string;
+  maxFaces: string;
+  recursive?: boolean;
 }
 
 const positive = (name: string, v: string | undefined, allowZero = false): number | undefined => {
@@ -29,25 +32,28 @@ async function run(input: string, flags: PredictFlags, cmd: Command): Promise<vo
     if (!quiet) process.stderr.write(s + '\n');
   };
   const { resolveInput } = await import('../predict-inputs.js');
-  const target = resolveInput(input);
+  const target = resolveInput(input, { recursive: flags.recursive });
   const engine = flags.engine as 'auto' | 'tfjs' | 'onnx';
   if (!['auto', 'tfjs', 'onnx'].includes(engine)) throw new Error(`--engine must be auto, tfjs or onnx, got "${flags.engine}"`);
   if (!['ssd', 'tiny'].includes(flags.detector)) throw new Error(`--detector must be ssd or tiny, got "${flags.detector}"`);
   const fps = positive('fps', flags.fps);
   const tau = positive('tau', flags.tau, true);
   const minScore = positive('min-score', flags.minScore);
+  const { faces, maxFaces } = faceFlags(flags);
   await startEngine(cmd);
   const { loadRecognizer } = await import('../../api/recognizer.js');
-  const rec = await loadRecognizer({ model: flags.model, engine, detector: flags.detector as 'ssd' | 'tiny', minDetectionScore: minScore, onNote: say });
+  const rec = await loadRecognizer({ model: flags.model, engine, detector: flags.detector as 'ssd' | 'tiny', minDetectionScore: minScore, faces, maxFaces, onNote: say });
   const fmt = await import('../results-format.js');
   const { recognizeImages, recognizeVideoFile } = await import('../predict-run.js');
   const progress = !quiet && process.stderr.isTTY;
   const t0 = performance.now();
   let written: string[];
   if (target.kind === 'images') {
-    const r = await recognizeImages(rec, target.files, { annotate: flags.annotate, progress });
+    const r = await recognizeImages(rec, target.files, { annotate: flags.annotate, progress, stopOnError: !target.folder });
     written = r.written;
-    for (const bad of r.records.filter((x) => x.error)) say(`skipped ${bad.file}: ${bad.error}`);
+    // Each unreadable file is reported once: in the table or the JSON ("error"), or, as CSV
+    // has no place for it, on stderr.
+    if (flags.csv) for (const bad of r.records.filter((x) => x.error)) say(`skipped ${bad.file}: ${bad.error}`);
     if (flags.json) process.stdout.write(JSON.stringify({ engine: rec.engine, classes: rec.classes, images: r.records }) + '\n');
     else if (flags.csv) process.stdout.write(fmt.imageCsv(r.records, rec.classes) + '\n');
     else process.stdout.write(fmt.imageTable(r.records) + '\n');
@@ -63,6 +69,16 @@ async function run(input: string, flags: PredictFlags, cmd: Command): Promise<vo
   await rec.dispose();
 }
 
+/** --faces and --max-faces, checked (predict and serve share them). */
+export function faceFlags(flags: { faces: string; maxFaces: string }): { faces: 'auto' | 'detect' | 'whole'; maxFaces: number } {
+  if (!['auto', 'detect', 'whole'].includes(flags.faces)) throw new Error(`--faces must be auto, detect or whole, got "${flags.faces}"`);
+  const maxFaces = Number(flags.maxFaces);
+  if (!(Number.isInteger(maxFaces) && maxFaces >= 1)) throw new Error(`--max-faces must be a positive integer, got "${flags.maxFaces}"`);
+  return { faces: flags.faces as 'auto' | 'detect' | 'whole', maxFaces };
+}
+
+export const FACES_HELP = 'how faces are found: auto (detect; a face crop the detector misses is retried on a padded copy, then read whole), detect (the detector only) or whole (each picture is one face crop)';
+
 export function register(program: Command): void {
   program
     .command('predict')
@@ -72,6 +88,9 @@ export function register(program: Command): void {
     .option('--engine <name>', 'auto (ONNX when the model folder has model.onnx), tfjs or onnx', 'auto')
     .option('--detector <name>', 'face detector: ssd (accurate) or tiny (fast)', 'ssd')
     .option('--min-score <x>', 'minimum face detection score (default 0.5)')
+    .option('--faces <mode>', FACES_HELP, 'auto')
+    .option('--max-faces <n>', 'at most this many faces per picture or frame, best first (the output counts those left out)', '100')
+    .option('--recursive', 'a folder: read the pictures in its subfolders too')
     .option('--json', 'print JSON')
     .option('--csv', 'print CSV (one row per face, per frame for videos)')
     .option('--annotate <dir>', 'write annotated copies (PNG per image, .annotated.mp4 per video) to this folder')

@@ -17,6 +17,14 @@ interface ServeFlags {
   workers: string;
   cors?: string;
   log?: boolean;
+  apiKey?: string;
+  faces: string;
+  maxFaces: string;
+}
+
+/** Addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '::ffff:127.0.0.1';
 }
 
 /** --cors: '*' or comma-separated origins (scheme://host[:port], as browsers send them). */
@@ -58,22 +66,31 @@ async function run(flags: ServeFlags, cmd: Command): Promise<void> {
     maxQueue: num('max-queue', flags.maxQueue, true),
   };
   const port = num('port', flags.port, true);
+  const { faceFlags } = await import('./predict.js');
+  const { faces, maxFaces } = faceFlags(flags);
+  const apiKey = flags.apiKey ?? (process.env.FERKIT_API_KEY || undefined);
+  if (apiKey !== undefined && apiKey.length < 8) throw new Error('--api-key (or FERKIT_API_KEY) must be at least 8 characters');
   const cors = flags.cors === undefined ? undefined : parseCors(flags.cors);
   await startEngine(cmd);
   const { loadRecognizer } = await import('../../api/recognizer.js');
   const { buildServer } = await import('../../server/app.js');
-  const recognizer = await loadRecognizer({ model: flags.model, engine: flags.engine as 'auto', detector: flags.detector as 'ssd' | 'tiny', onNote: say });
+  const options = { model: flags.model, engine: flags.engine as 'auto', detector: flags.detector as 'ssd' | 'tiny', faces, maxFaces };
+  const recognizer = await loadRecognizer({ ...options, onNote: say });
   // Load the detector now so the first request does not pay for it.
   await recognizer.recognize({ width: 64, height: 64, channels: 3, data: new Uint8Array(64 * 64 * 3) });
   const workers = num('workers', flags.workers, true);
   let pool: import('../../server/recognize-pool.js').RecognizePool | undefined;
   if (workers > 1) {
     const { RecognizePool } = await import('../../server/recognize-pool.js');
-    pool = new RecognizePool(workers, { model: flags.model, engine: flags.engine as 'auto', detector: flags.detector as 'ssd' | 'tiny' });
+    pool = new RecognizePool(workers, options);
     await pool.ready;
   }
-  const app = await buildServer({ recognizer, limits, pool, logger: Boolean(flags.log), cors });
+  const app = await buildServer({ recognizer, limits, pool, logger: Boolean(flags.log), apiKey, cors });
   const address = await app.listen({ port, host: flags.host });
+  // Always said, even with --quiet: the machine is open to whoever can reach it.
+  if (!isLoopback(flags.host) && apiKey === undefined) {
+    process.stderr.write(`ferkit serve: warning: listening on ${flags.host} without an API key: anyone who can reach this machine can use the API; set --api-key or FERKIT_API_KEY\n`);
+  }
   say(`ferkit serve: ${address} (web page at /, API at /v1/recognize and /v1/recognize-video, OpenAPI at /openapi.json) on ${recognizer.engine}${pool ? `, ${pool.size} image workers` : ''}${cors ? `, CORS for ${cors.join(', ')}` : ''}`);
   const stop = async () => {
     await app.close();
@@ -102,5 +119,8 @@ export function register(program: Command): void {
     .option('--workers <n>', 'threads recognising images (each its own TF.js instance; videos run on the main thread)', '1')
     .option('--cors <origins>', 'let pages from these origins call the API (comma-separated, e.g. https://app.example.com; * for any); off by default')
     .option('--log', 'log every request (JSON lines on stdout)')
+    .option('--api-key <key>', 'require this key on /v1/* requests (X-API-Key header or Authorization: Bearer); default: FERKIT_API_KEY when set')
+    .option('--faces <mode>', 'how faces are found in photos: auto, detect or whole (a request can ask with ?faces=)', 'auto')
+    .option('--max-faces <n>', 'at most this many faces per photo or video frame (answers count those left out)', '100')
     .action(run);
 }

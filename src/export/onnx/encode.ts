@@ -33,7 +33,8 @@ function attribute(name: string, v: AttrValue): IAttributeProto {
 
 function valueInfo(v: Value): IValueInfoProto {
   const dim = v.shape.map((d) => (d < 0 ? { dimParam: 'N' } : { dimValue: d }));
-  return { name: v.name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } };
+  const elemType = v.type === 'uint8' ? DataType.UINT8 : DataType.FLOAT;
+  return { name: v.name, type: { tensorType: { elemType, shape: { dim } } } };
 }
 
 export function encodeModel(g: GraphBuilder, options: EncodeOptions = {}): Uint8Array {

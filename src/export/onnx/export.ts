@@ -7,6 +7,8 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FerModel, InputKind, InputSpec } from '../../models/model.js';
+import { fingerprintTensors } from '../../nn/checkpoint.js';
+import { ONNX_WEIGHTS_KEY } from '../../infer/onnx-runner.js';
 import { ExportContext, modelEmitterFor } from './emitters.js';
 import { encodeModel } from './encode.js';
 import { foldBatchNorms } from './fold.js';
@@ -61,13 +63,15 @@ export function buildOnnxGraph(model: FerModel, options: OnnxExportOptions = {})
   return g;
 }
 
-/** ONNX model bytes; the model's config travels in metadata_props["ferkit.config"]. */
+/** ONNX model bytes; the model's config travels in metadata_props["ferkit.config"], the
+ *  fingerprint of its weights in metadata_props["ferkit.weights"]. */
 export function exportOnnx(model: FerModel, options: OnnxExportOptions = {}): Uint8Array {
   const g = buildOnnxGraph(model, options);
+  const { fingerprint: _saved, ...config } = model.config;
   return encodeModel(g, {
     graphName: `ferkit-${model.config.method}-${model.config.backbone}`,
     docString: `ferkit FER model: input = normalised NHWC ${model.config.input.kind === 'clip' ? 'clips [N, T, H, W, C]' : 'images [N, H, W, C]'} (see ferkit.config input), outputs logits and probs`,
-    metadata: { 'ferkit.config': JSON.stringify(model.config), ...(options.quantize ? { 'ferkit.quantize': options.quantize } : {}) },
+    metadata: { 'ferkit.config': JSON.stringify(config), [ONNX_WEIGHTS_KEY]: fingerprintTensors(model.stateDict()), ...(options.quantize ? { 'ferkit.quantize': options.quantize } : {}) },
   });
 }
 

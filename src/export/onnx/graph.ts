@@ -3,10 +3,12 @@
 // before encoding), and the static shape of every value, NCHW with the batch dimension symbolic
 // (-1), so emitters can decide what the TF.js forward decides from shapes (fer-cnn's pooling).
 
-/** A named value in the graph and its shape (-1: the dynamic batch dimension). */
+/** A named value in the graph and its shape (-1: the dynamic batch dimension). Graph inputs and
+ *  outputs are float unless `type` says otherwise (a detector takes raw uint8 pixels). */
 export interface Value {
   name: string;
   shape: number[];
+  type?: 'float' | 'uint8';
 }
 
 export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
@@ -42,8 +44,8 @@ export class GraphBuilder {
     return name;
   }
 
-  input(name: string, shape: number[]): Value {
-    const v = { name: this.fresh(name), shape };
+  input(name: string, shape: number[], type: Value['type'] = 'float'): Value {
+    const v = { name: this.fresh(name), shape, type };
     this.inputs.push(v);
     return v;
   }

@@ -3,7 +3,6 @@
 // train on a CPU in TF.js wasm (the ResNets are 10-50x the work per image), deep enough to reach
 // mini-Xception accuracy on FER2013. Any input size works: the head sees pooled features.
 import { tf } from '../../engine/backend.js';
-import { relu } from '../../nn/activations.js';
 import { Conv2d } from '../../nn/conv.js';
 import { kaimingNormal } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
@@ -42,7 +41,7 @@ class ConvBnRelu extends Module {
     this.bn = this.registerModule('bn', new BatchNorm2d(cout));
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => relu(this.bn.forward(this.conv.forward(x))));
+    return tf.tidy(() => this.bn.forwardRelu(this.conv.forward(x)));
   }
 }
 

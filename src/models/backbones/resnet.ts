@@ -54,7 +54,7 @@ export class BasicBlock extends Module implements Block {
 
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const y = this.bn2.forward(this.conv2.forward(relu(this.bn1.forward(this.conv1.forward(x)))));
+      const y = this.bn2.forward(this.conv2.forward(this.bn1.forwardRelu(this.conv1.forward(x))));
       return relu(tf.add(y, this.downsample ? this.downsample.forward(x) : x));
     });
   }
@@ -91,8 +91,8 @@ export class Bottleneck extends Module implements Block {
 
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      let y = relu(this.bn1.forward(this.conv1.forward(x)));
-      y = relu(this.bn2.forward(this.conv2.forward(y)));
+      let y = this.bn1.forwardRelu(this.conv1.forward(x));
+      y = this.bn2.forwardRelu(this.conv2.forward(y));
       y = this.bn3.forward(this.conv3.forward(y));
       return relu(tf.add(y, this.downsample ? this.downsample.forward(x) : x));
     });
@@ -159,7 +159,7 @@ export class ResNet extends Module implements Backbone {
   features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
     if (training !== undefined && training !== this.training) this.train(training);
     return tf.tidy(() => {
-      let h = this.maxpool.forward(relu(this.bn1.forward(this.conv1.forward(x))));
+      let h = this.maxpool.forward(this.bn1.forwardRelu(this.conv1.forward(x)));
       for (const stage of this.layers) h = stage.forward(h);
       return globalAvgPool(h);
     });

@@ -74,7 +74,7 @@ export class IalBlock extends Module {
   forward(x: tf.Tensor4D, frames: number): BlockOutput {
     let aux: tf.Tensor2D | undefined;
     const y = tf.tidy(() => {
-      let out = this.bn2.forward(this.conv2.forward(tf.relu(this.bn1.forward(this.conv1.forward(x))))) as tf.Tensor4D;
+      let out = this.bn2.forward(this.conv2.forward(this.bn1.forwardRelu(this.conv1.forward(x)))) as tf.Tensor4D;
       if (this.attn) {
         const a = this.attn.apply(out, frames);
         out = a.y;

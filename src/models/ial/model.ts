@@ -81,7 +81,7 @@ export class IalNetwork extends Module {
     const aux: Record<string, tf.Tensor2D> = {};
     const tokens = tf.tidy(() => {
       const stem = this.conv1.forward(tf.reshape(x, [n * frames, size[0], size[1], inChannels]));
-      let h = this.maxpool.forward(tf.relu(this.bn1.forward(stem))) as tf.Tensor4D;
+      let h = this.maxpool.forward(this.bn1.forwardRelu(stem)) as tf.Tensor4D;
       this.stages.forEach((stage, i) => {
         const out = stage.forward(h, frames);
         h = out.y;

@@ -2,7 +2,6 @@
 // so the spatial map is read per backbone class from the backbone's own public layers; a backbone
 // registers here once and any method needing feature maps can use it.
 import { tf } from '../../engine/backend.js';
-import { relu } from '../../nn/activations.js';
 import { Conv2d } from '../../nn/conv.js';
 import type { Module } from '../../nn/module.js';
 import { FaceResNet } from '../backbones/face-resnet.js';
@@ -29,7 +28,7 @@ registerFeatureMap(FerCnn, (b, x) => {
 });
 
 registerFeatureMap(ResNet, (b, x) => {
-  let h = b.maxpool.forward(relu(b.bn1.forward(b.conv1.forward(x))));
+  let h = b.maxpool.forward(b.bn1.forwardRelu(b.conv1.forward(x)));
   for (const stage of b.layers) h = stage.forward(h);
   return h as tf.Tensor4D;
 });

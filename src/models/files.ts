@@ -1,0 +1,22 @@
+// Model folder names and references, without the model code: light enough for commands that only
+// look at a model's files (fingerprints, classes) and must not load TF.js.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package-root.js';
+
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+/** The model ferkit uses when none is given (rebuilt from FER2013 by `scripts/train-bundled.sh`). */
+export const BUNDLED_MODEL = 'fer2013-cnn';
+
+/** Folder of a model that ships with ferkit (`models/<name>`). */
+export function bundledModelDir(name = BUNDLED_MODEL): string {
+  return join(packageRoot(), 'models', name);
+}
+
+/** A model reference: a folder, or `DIR#N` for member N (from 1) of the ensemble saved in DIR,
+ *  as a model of its own (to fine-tune, evaluate or export one member). */
+export function parseModelRef(ref: string): { dir: string; member?: number } {
+  const m = /^(.+)#(\d+)$/.exec(ref);
+  return m && !existsSync(ref) ? { dir: m[1], member: Number(m[2]) } : { dir: ref };
+}
