@@ -63,14 +63,18 @@ export function chooseTau(scores: readonly TauScore[]): TauScore {
 
 /** Shifts the model's classifier bias by −τ·log π (in place) and records it in config.info. */
 export function adjustLogits(model: FerModel, priors: readonly number[], tau: number, chosenOn?: string): void {
-  const name = methods.get(model.config.method).create.classifierBias;
-  if (!name) throw new Error(`method ${model.config.method} has no classifier bias that shifts its logits one to one; logit adjustment works on ce models`);
+  const biases = methods.get(model.config.method).create.logitBiases?.(model);
+  if (!biases?.length) throw new Error(`method ${model.config.method} has no classifier bias that shifts its logits one to one; logit adjustment works on ce models and their ensembles`);
   const c = model.config.classes.length;
   const p = normalisePriors(priors, c, 'logit adjustment');
-  const bias = new Map(model.namedParameters()).get(name);
-  if (!bias || bias.size !== c) throw new Error(`${model.config.method} model: no ${name} of ${c} entries`);
+  if (biases.some(([v]) => v.size !== c)) throw new Error(`${model.config.method} model: a classifier bias without ${c} entries`);
+  // Adding δ to every bias moves the logits by δ·Σ moves.
+  const moves = biases.reduce((a, [, m]) => a + m, 0);
   const done = model.config.info?.logitAdjustment as { tau: number } | undefined;
   if (done) throw new Error(`this model is already logit-adjusted (τ = ${done.tau}); adjust the model it came from`);
-  tf.tidy(() => bias.assign(tf.add(bias, tf.tensor1d(p.map((v) => -tau * Math.log(v)))) as tf.Tensor1D));
+  tf.tidy(() => {
+    const shift = tf.tensor1d(p.map((v) => (-tau * Math.log(v)) / moves));
+    for (const [v] of biases) v.assign(tf.add(v, shift) as tf.Tensor1D);
+  });
   model.config.info = { ...model.config.info, logitAdjustment: { tau, priors: p, ...(chosenOn ? { chosenOn } : {}) } };
 }

@@ -54,9 +54,10 @@ export interface MethodDef {
   kind: 'image' | 'clip';
   /** Its objective trains on soft targets (FER+ vote distributions) when given them. */
   softTargets?: boolean;
-  /** The parameter whose entries add to the logits one per class (a linear classifier's bias),
-   *  where the prediction is softmax(logits): logit adjustment shifts it (eval/logit-adjust.ts). */
-  classifierBias?: string;
+  /** Per-class biases whose entries add to the logits, each with how far the logits move per
+   *  unit added (a linear classifier's bias: 1), where the prediction is softmax(logits): logit
+   *  adjustment shifts them (eval/logit-adjust.ts). */
+  logitBiases?(model: FerModel): [tf.Variable, number][];
   defaults: MethodDefaults;
   createModel(config: ModelConfig, rng?: Random): FerModel;
   createObjective(model: FerModel, options: Record<string, unknown>): Objective;

@@ -58,6 +58,19 @@ describe('logit adjustment', () => {
     scn.dispose();
   });
 
+  it('an ensemble (the bundled model, mirror views, two members): its logits move by exactly −τ·log π', async () => {
+    const model = await loadModel('models/fer2013-cnn');
+    const x = tf.randomNormal([3, 48, 48, 1], 0, 1, 'float32', 5);
+    const before = model.forward(x).logits.arraySync();
+    const priors = [0.14, 0.02, 0.14, 0.25, 0.17, 0.11, 0.17];
+    adjustLogits(model, priors, 0.5);
+    const after = model.forward(x).logits.arraySync();
+    const sum = priors.reduce((a, b) => a + b, 0);
+    after.forEach((row, i) => row.forEach((v, k) => assert.ok(Math.abs(v - before[i]![k]! + 0.5 * Math.log(priors[k]! / sum)) < 1e-4, `face ${i} class ${k}`)));
+    tf.dispose(x);
+    model.dispose();
+  });
+
   it('ferkit balance --tau auto: the saved model scores what the chosen row says', async () => {
     const out = join(tempDir('balance'), 'adjusted');
     const data = sharedData('ckplus48');

@@ -81,7 +81,7 @@ export class CrossEntropyObjective implements Objective {
 
 export const ceMethod: MethodDef = {
   kind: 'image',
-  classifierBias: 'fc.bias',
+  logitBiases: (model) => [[(model as ClassifierModel).fc.bias!, 1]],
   softTargets: true,
   defaults: {
     backbone: 'fer-cnn',

@@ -95,6 +95,15 @@ export const ensembleMethod: MethodDef = {
     testAugment: 'fer-test',
   },
   createModel: (config, rng) => new EnsembleModel(config, rng),
+  // Logits are Σ wᵢ·(member i's logits), both views moved alike: member biases move them by wᵢ.
+  logitBiases: (model) => {
+    const e = model as EnsembleModel;
+    return [...e.members].flatMap((m, i) => {
+      const own = methods.get(m.config.method).create.logitBiases;
+      if (!own) throw new Error(`ensemble member ${i + 1} (${m.config.method}) has no classifier bias that shifts its logits one to one`);
+      return own(m).map(([v, move]): [tf.Variable, number] => [v, move * e.weights[i]!]);
+    });
+  },
   createObjective: () => {
     throw new Error('an ensemble is not trained as a whole: train its members, then run `ferkit ensemble --model A --model B --out DIR`');
   },
