@@ -139,9 +139,6 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
       row.forEach((p, j) => (targets![i * k + j] = p / sum));
     });
   }
-  // The training class priors (of the labels trained on), for logit adjustment (`ferkit balance`).
-  const { classPriors } = await import('../../eval/logit-adjust.js');
-  config.info = { ...config.info, classPriors: classPriors(classes.length, trainLabels, targets).map((p) => Number(p.toFixed(6))) };
   const trainStore = await loadStore(trainItems, 'train');
   if (trainStore.skipped.length) {
     const k = present.length;
@@ -150,6 +147,9 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
     trainItems = withoutSkipped(trainItems, trainStore.skipped);
     trainLabels = Int32Array.from(withoutSkipped([...trainLabels], trainStore.skipped));
   }
+  // The training class priors (of the labels trained on), for logit adjustment (`ferkit balance`).
+  const { classPriors } = await import('../../eval/logit-adjust.js');
+  config.info = { ...config.info, classPriors: classPriors(classes.length, trainLabels, targets).map((p) => Number(p.toFixed(6))) };
   const valStore = valItems ? await loadStore(valItems, 'val') : undefined;
   const valKept = valItems && valStore ? withoutSkipped(valItems, valStore.skipped) : undefined;
   const skippedTotal = trainSet.skipped.length + (valSet?.skipped.length ?? 0) + trainStore.skipped.length + (valStore?.skipped.length ?? 0);
