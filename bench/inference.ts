@@ -3,7 +3,7 @@
 // (a child process) with N concurrent clients posting a webcam-sized real photo for a fixed time;
 // requests still in flight at the end are waited for and counted.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../test/helpers/ports.js';
 import { createRequire } from 'node:module';
 import { readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -78,16 +78,6 @@ export async function benchE2e(o: { log: Log; engine?: 'auto' | 'tfjs' | 'onnx';
   o.log(`e2e-photos: ferkit ${r.median.ours.toFixed(0)} ms/photo, face-api ${r.median.peer.toFixed(0)} ms/photo, ratio ${r.median.ratio.toFixed(2)}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
 

@@ -21,7 +21,8 @@ import { bundledModelDir } from '../../src/models/files.js';
 import { ckVideo, samplePhotos } from '../api/fixtures.js';
 import { tempDir } from '../data/data-fixtures.js';
 import { ferkitAsync, startFerkit, type CliResult } from '../helpers/cli.js';
-import { freePort, redisSkip, startRedis, type RedisServer } from '../helpers/redis.js';
+import { freePort } from '../helpers/ports.js';
+import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js';
 
 interface ItemSnap {
   kind: string;

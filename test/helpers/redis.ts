@@ -2,22 +2,11 @@
 // started by the test and stopped after it. Tests skip with a reason when it is not installed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './ports.js';
 
 export const REDIS_SERVER = process.env.FERKIT_REDIS_SERVER ?? '/usr/bin/redis-server';
 export const redisSkip = existsSync(REDIS_SERVER) ? false : `no redis-server at ${REDIS_SERVER} (apt-get install redis-server, or set FERKIT_REDIS_SERVER)`;
 
-/** A loopback port nothing listens on (a listener is opened on port 0, then closed). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RedisServer {
   url: string;

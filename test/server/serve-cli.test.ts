@@ -3,22 +3,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.js';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/ferkit.js');
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** Starts `ferkit serve`, waits until /health answers, runs `f`, stops it; returns its stderr. */
 async function withServe(args: string[], env: Record<string, string>, f: (base: string) => Promise<void>): Promise<string> {
