@@ -1,12 +1,13 @@
 // Registers every method with the methods registry. Import this (not the method folders) to get
-// the full set; each method adds one line here.
+// the full set. A method is one folder (model, objective, onnx.ts, a MethodDef in method.ts) and
+// one `methods.register` line here.
 import { methods } from './methods.js';
-import { ceMethod } from './ce/model.js';
+import { ceMethod } from './ce/method.js';
 import { scnMethod } from './scn/method.js';
 import { arbexMethod } from './arbex/method.js';
 import { patternMapMethod } from './patternmap/method.js';
 import { ialMethod } from './ial/method.js';
-import { ensembleMethod } from './ensemble/model.js';
+import { ensembleMethod } from './ensemble/method.js';
 
 methods.register({ name: 'ce', description: 'backbone + linear classifier, cross-entropy (optionally label-smoothed)', create: ceMethod, aliases: ['baseline'] });
 methods.register({ name: 'scn', description: 'Self-Cure Network: importance weights, rank regularisation, relabeling', create: scnMethod });

@@ -1,9 +1,10 @@
 // Methods by name (`--method ce|scn|arbex|ial|patternmap`): how to build a method's model from a
-// config and how to train it (its objective). Each method lives in its own folder and registers
-// itself in all-methods.ts.
+// config, how to train it (its objective) and how to write it as ONNX (its emitter). Each method
+// lives in its own folder and registers itself in all-methods.ts.
 import { Registry } from '../registry.js';
 import type { tf } from '../engine/backend.js';
 import type { Random } from '../nn/random.js';
+import type { ExportContext, ModelValues, ModuleClass, Value } from '../onnx/index.js';
 import type { FerModel, InputSpec, ModelConfig, ModelOutput } from './model.js';
 
 /** One training batch as the objective sees it. */
@@ -61,12 +62,35 @@ export interface MethodDef {
   defaults: MethodDefaults;
   createModel(config: ModelConfig, rng?: Random): FerModel;
   createObjective(model: FerModel, options: Record<string, unknown>): Objective;
+  /** Writes the model's eval forward as ONNX nodes (the method's onnx.ts); absent: no export. */
+  onnx?: ModelEmitter;
   /** A method whose training is not one objective (pattern-map's three-step epoch) brings its own
    *  loop; `ferkit train` calls it with the trainer's options instead of the generic trainer. */
   train?(options: import('../train/trainer.js').TrainerOptions): Promise<import('../train/trainer.js').TrainResult>;
 }
 
 export const methods = new Registry<MethodDef>('method');
+
+/** Writes a whole FerModel: normalised input (images: NCHW) → its outputs. */
+export type ModelEmitter = (ctx: ExportContext, model: FerModel, x: Value) => ModelValues;
+
+/** A method's emitter for its model class (the class checked, so a wrong model is a clear error). */
+export function modelEmitter<M extends FerModel>(cls: ModuleClass<M>, emit: (ctx: ExportContext, model: M, x: Value) => ModelValues): ModelEmitter {
+  return (ctx, model, x) => {
+    if (!(model instanceof cls)) throw new Error(`ONNX export: method "${model.config.method}" writes ${cls.name} models, got ${model.constructor.name}`);
+    return emit(ctx, model, x);
+  };
+}
+
+/** The ONNX emitter of the model's method (MethodDef.onnx). */
+export function modelEmitterFor(model: FerModel): ModelEmitter {
+  const def = methods.has(model.config.method) ? methods.get(model.config.method).create : undefined;
+  if (!def?.onnx) {
+    const exporting = methods.list().filter((m) => m.create.onnx).map((m) => m.name);
+    throw new Error(`ONNX export: no emitter for model class ${model.constructor.name} (method "${model.config.method}"); methods that export: ${exporting.join(', ')}`);
+  }
+  return def.onnx;
+}
 
 /** softmax(logits) unless the method supplies its own probabilities. */
 export function outputProbs(out: ModelOutput, tfns: typeof tf): tf.Tensor2D {

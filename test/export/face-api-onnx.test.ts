@@ -11,7 +11,7 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { decodeImageFile, type Raster } from '../../src/data/image.js';
 import { loadFaceApi } from '../../src/data/faces.js';
 import { letterbox } from '../../src/api/face-detector.js';
-import { decodeModel } from '../../src/export/onnx/index.js';
+import { decodeModel } from '../../src/onnx/index.js';
 import { buildLandmarkGraph, buildSsdGraph, faceApiOnnx, LANDMARK_SIZE, readFaceApiWeights, SSD_ANCHORS, SSD_SIZE } from '../../src/export/onnx/face-api.js';
 import { demoDir } from '../api/fixtures.js';
 

@@ -12,7 +12,7 @@ import { decodeImageFile } from '../../src/data/image.js';
 import { createModel, bundledModelDir, loadModel } from '../../src/models/io.js';
 import { buildEnsemble } from '../../src/models/ensemble/build.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
-import { outputProbs } from '../../src/models/methods.js';
+import { methods, modelEmitter, outputProbs } from '../../src/models/methods.js';
 import { disposeOutput, type FerModel, type ModelConfig, type ModelOutput } from '../../src/models/model.js';
 import { Conv2d } from '../../src/nn/conv.js';
 import { Linear } from '../../src/nn/linear.js';
@@ -21,7 +21,8 @@ import { BatchNorm2d } from '../../src/nn/norm.js';
 import { Flatten } from '../../src/nn/pool.js';
 import { relu } from '../../src/nn/activations.js';
 import { Random } from '../../src/nn/random.js';
-import { buildOnnxGraph, decodeModel, exportOnnx, OPSET, registerModelEmitter } from '../../src/export/onnx/index.js';
+import { buildOnnxGraph, exportOnnx } from '../../src/export/onnx/index.js';
+import { decodeModel, OPSET } from '../../src/onnx/index.js';
 import { loadOnnxRunner, OnnxRunner } from '../../src/infer/onnx-runner.js';
 import { sharedData } from '../data/data-fixtures.js';
 import { scrambleBatchNorms } from '../helpers/batch-norms.js';
@@ -220,7 +221,7 @@ describe('ONNX export', () => {
     model.dispose();
   });
 
-  it("a new method's module class exports once it registers an emitter (Flatten keeps TF.js's NHWC order)", async () => {
+  it("a new method exports once its MethodDef registers an emitter (Flatten keeps TF.js's NHWC order)", async () => {
     class TinyModel extends Module implements FerModel {
       readonly body: Sequential;
       readonly head: Linear;
@@ -236,14 +237,27 @@ describe('ONNX export', () => {
         return { logits: this.head.forward(embedding) as tf.Tensor2D, embedding };
       }
     }
-    const cfg = config('none', 1, 48);
+    const cfg = { ...config('none', 1, 48), method: 'tiny-test' };
     const model = new TinyModel(cfg);
     scrambleBatchNorms(model, 900);
     model.eval();
-    assert.throws(() => exportOnnx(model), /no emitter for model class TinyModel/);
-    registerModelEmitter(TinyModel, (ctx, m, x) => {
-      const embedding = ctx.emit(m.body, x);
-      return { logits: ctx.emit(m.head, embedding), embedding };
+    assert.throws(() => exportOnnx(model), /no emitter for model class TinyModel \(method "tiny-test"\)/);
+    // Adding a method: one registry line (the MethodDef carries its ONNX emitter).
+    methods.register({
+      name: 'tiny-test',
+      description: 'test only',
+      create: {
+        kind: 'image',
+        defaults: { backbone: 'none', input: cfg.input, trainAugment: 'fer-train', testAugment: 'fer-test' },
+        createModel: (c) => new TinyModel(c),
+        createObjective: () => {
+          throw new Error('not trained');
+        },
+        onnx: modelEmitter(TinyModel, (ctx, m, x) => {
+          const embedding = ctx.emit(m.body, x);
+          return { logits: ctx.emit(m.head, embedding), embedding };
+        }),
+      },
     });
     const x = await realFaces(cfg, 2);
     await assertParity(model, x, exportOnnx(model));

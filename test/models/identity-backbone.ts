@@ -1,18 +1,19 @@
 // Test-only backbone whose features are its input, flattened: lets a test choose the embedding a
 // method's heads see, so golden values can run through the model's own forward and objective.
 import { tf } from '../../src/engine/backend.js';
-import { Module } from '../../src/nn/module.js';
-import { backbones, type Backbone, type BackboneOptions } from '../../src/models/backbones/registry.js';
+import { BackboneModule } from '../../src/models/backbones/backbone.js';
+import { backbones, type BackboneOptions } from '../../src/models/backbones/registry.js';
 
-class IdentityBackbone extends Module implements Backbone {
+/** The feature map is the input; pooling flattens it. */
+class IdentityBackbone extends BackboneModule {
   constructor(readonly featureDim: number) {
     super();
   }
-  features(x: tf.Tensor): tf.Tensor2D {
-    return tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D;
+  protected map(x: tf.Tensor): tf.Tensor4D {
+    return x.clone() as tf.Tensor4D;
   }
-  forward(x: tf.Tensor): tf.Tensor2D {
-    return this.features(x);
+  override pool(map: tf.Tensor4D): tf.Tensor2D {
+    return tf.reshape(map, [map.shape[0], -1]) as tf.Tensor2D;
   }
 }
 

@@ -16,7 +16,7 @@ import { ConvTranspose2d, ElmanRefiner, decoderPlan } from '../../src/models/pat
 import { efeLoss, emrLoss, epmgLoss, greyTarget, lossWeights, maskLoss, patternLoss } from '../../src/models/patternmap/losses.js';
 import { PatternMapModel } from '../../src/models/patternmap/model.js';
 import { groupStep, initFromModel, patternMapSchedule, stepGroups, trainPatternMap, type StepRecord } from '../../src/models/patternmap/train.js';
-import { leadingConvParams } from '../../src/models/patternmap/trunk.js';
+import { leadingConvParams } from '../../src/models/patternmap/layers.js';
 import { manualSeed } from '../../src/nn/random.js';
 import { loadSafetensors } from '../../src/nn/checkpoint.js';
 import { optimizers } from '../../src/train/optim.js';

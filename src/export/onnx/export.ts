@@ -9,13 +9,10 @@ import { join } from 'node:path';
 import type { FerModel, InputKind, InputSpec } from '../../models/model.js';
 import { fingerprintTensors } from '../../nn/checkpoint.js';
 import { ONNX_WEIGHTS_KEY } from '../../infer/onnx-runner.js';
-import { ExportContext, modelEmitterFor } from './emitters.js';
-import { encodeModel } from './encode.js';
-import { foldBatchNorms } from './fold.js';
-import { GraphBuilder, type Value } from './graph.js';
+import { modelEmitterFor } from '../../models/methods.js';
+import { encodeModel, ExportContext, foldBatchNorms, GraphBuilder, type Value } from '../../onnx/index.js';
 import { quantizeWeights, type QuantizeMode } from './quantize.js';
 import { splitBlockDiagonalConvs } from './split-blocks.js';
-import './all-emitters.js';
 
 export const ONNX_FILE = 'model.onnx';
 

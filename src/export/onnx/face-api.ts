@@ -8,9 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../engine/backend.js';
 import { faceModelDir } from '../../data/faces.js';
-import { encodeModel } from './encode.js';
-import { foldBatchNorms } from './fold.js';
-import { GraphBuilder, type Value } from './graph.js';
+import { encodeModel } from '../../onnx/encode.js';
+import { foldBatchNorms } from '../../onnx/fold.js';
+import { GraphBuilder, type Value } from '../../onnx/graph.js';
 
 /** SSD input side, anchors and the landmark net's input side: fixed by the shipped weights. */
 export const SSD_SIZE = 512;

@@ -1,8 +1,5 @@
-// ONNX export of ferkit models: a writer for the ops our modules use (see export.ts for the graph's
-// inputs and outputs, emitters.ts for adding a module class).
+// ONNX export of ferkit models (the graph writer itself is src/onnx; each method's and backbone's
+// emitters live beside its code): export.ts builds and writes the graph, with BatchNorm folding,
+// block splitting (split-blocks.ts) and int8 weights (quantize.ts); verify.ts checks parity.
 export { buildOnnxGraph, exportOnnx, writeOnnx, ONNX_FILE, type OnnxExportOptions } from './export.js';
-export { registerLayerEmitter, registerModelEmitter, ExportContext, type LayerEmitter, type ModelEmitter, type ModelValues } from './emitters.js';
-export { registerFunctionEmitter } from './nn-emitters.js';
-export { decodeModel, OPSET } from './encode.js';
-export { quantizeWeights, QUANTIZE_MODES, type QuantizeMode } from './quantize.js';
-export type { GraphBuilder, Value } from './graph.js';
+export { QUANTIZE_MODES, type QuantizeMode } from './quantize.js';

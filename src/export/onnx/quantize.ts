@@ -3,7 +3,7 @@
 // node (opset 13, per-axis), so the file is about 4x smaller while activations and arithmetic stay
 // float32: onnxruntime (node or web) runs it unchanged, and accuracy moves by rounding noise only.
 // Made for the browser's download (`ferkit export --quantize int8`); biases stay float.
-import type { GraphBuilder, GraphNode } from './graph.js';
+import type { GraphBuilder, GraphNode } from '../../onnx/graph.js';
 
 export type QuantizeMode = 'int8';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['int8'];

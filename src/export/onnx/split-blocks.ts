@@ -1,7 +1,7 @@
 // Graph pass: a Conv whose weight is block-diagonal (a `ferkit ensemble` model: each folded member's
 // filters read only that member's channels) becomes Split → one Conv per block → Concat, so ONNX
 // Runtime does not multiply the zero blocks. Exact: only weights that are zero are left out.
-import type { GraphBuilder, GraphNode } from './graph.js';
+import type { GraphBuilder, GraphNode } from '../../onnx/graph.js';
 
 export interface Block {
   /** Output channels [out0, out1) read input channels [in0, in1). */

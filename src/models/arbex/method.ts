@@ -5,6 +5,7 @@ import type { MethodDef } from '../methods.js';
 import { mergedOptions } from '../method-options.js';
 import { ArbexModel } from './model.js';
 import { ArbexObjective, arbexObjectiveOptions } from './objective.js';
+import { arbexOnnx } from './onnx.js';
 
 export const arbexMethod: MethodDef = {
   kind: 'image',
@@ -32,4 +33,5 @@ export const arbexMethod: MethodDef = {
   },
   createModel: (config, rng) => new ArbexModel(config, rng),
   createObjective: (model, options) => new ArbexObjective(arbexObjectiveOptions(mergedOptions(model.config.methodOptions, options))),
+  onnx: arbexOnnx,
 };

@@ -1,7 +1,15 @@
-// What every method's feature extractor offers, whatever network is behind it.
-import type { tf } from '../../engine/backend.js';
-import type { Module } from '../../nn/module.js';
+// What every method's feature extractor offers, whatever network is behind it: a spatial feature
+// map and the pooling that turns it into features (features = pool(featureMap(x))), in TF.js and
+// in ONNX alike. A backbone class extends BackboneModule (writing featureMap, and pool when it is
+// not global average pooling) and registers its ONNX feature map with registerBackboneEmitter.
+import { tf } from '../../engine/backend.js';
+import type { Dropout } from '../../nn/dropout.js';
+import type { Linear } from '../../nn/linear.js';
+import { Module } from '../../nn/module.js';
+import { globalAvgPool } from '../../nn/pool.js';
 import type { Random } from '../../nn/random.js';
+import { registerLayerEmitter, type ExportContext, type ModuleClass, type Value } from '../../onnx/index.js';
+import * as ops from '../../onnx/ops.js';
 
 export interface BackboneOptions {
   /** 3 for RGB, 1 for grey images. */
@@ -16,10 +24,15 @@ export interface BackboneOptions {
 export interface Backbone extends Module {
   /** Size of the pooled feature vector. */
   readonly featureDim: number;
+  /** NHWC images → the last stage's NHWC feature map [N, h, w, C] (pattern-map works on it).
+   *  `training` switches train/eval mode first when given. */
+  featureMap(x: tf.Tensor, training?: boolean): tf.Tensor4D;
+  /** Feature map → [N, featureDim] features (global average pooling, then any descriptor layer). */
+  pool(map: tf.Tensor4D): tf.Tensor2D;
   /** NHWC images → [N, featureDim] features (or [N, numClasses] logits when built with a head).
    *  `training` switches train/eval mode first (BatchNorm statistics) when given. */
   forward(x: tf.Tensor, training?: boolean): tf.Tensor2D;
-  /** Pooled features, ignoring any classifier head. */
+  /** pool(featureMap(x)): pooled features, ignoring any classifier head. */
   features(x: tf.Tensor, training?: boolean): tf.Tensor2D;
   /** Named parts from input to output (`stem`, `stage1`, ...): what `--freeze` names. */
   parts?(): [string, Module[]][];
@@ -30,4 +43,72 @@ export interface Backbone extends Module {
   featuresFrom?(map: tf.Tensor, from: number): tf.Tensor2D;
   /** Loads the weights the backbone was pretrained with (face-resnet: dlib's face recognition). */
   loadPretrained?(): void;
+}
+
+/** features = pool(featureMap(x)); forward adds the optional head (dropout in training, then fc). */
+export abstract class BackboneModule extends Module implements Backbone {
+  abstract readonly featureDim: number;
+  dropout?: Dropout;
+  fc?: Linear;
+
+  /** The feature map in the current mode (featureMap sets the mode and tidies). */
+  protected abstract map(x: tf.Tensor): tf.Tensor4D;
+
+  featureMap(x: tf.Tensor, training?: boolean): tf.Tensor4D {
+    if (training !== undefined && training !== this.training) this.train(training);
+    return tf.tidy(() => this.map(x));
+  }
+
+  pool(map: tf.Tensor4D): tf.Tensor2D {
+    return globalAvgPool(map);
+  }
+
+  features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
+    return tf.tidy(() => this.pool(this.featureMap(x, training)));
+  }
+
+  forward(x: tf.Tensor, training?: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
+      const f = this.features(x, training);
+      if (!this.fc) return f;
+      return this.fc.forward(this.dropout ? this.dropout.forward(f) : f) as tf.Tensor2D;
+    });
+  }
+}
+
+/** A backbone's ONNX form: its feature map, and its pooling when not global average pooling. */
+export interface BackboneEmitter<B extends BackboneModule> {
+  featureMap(ctx: ExportContext, b: B, x: Value): Value;
+  pool?(ctx: ExportContext, b: B, map: Value): Value;
+}
+
+const backboneEmitters = new Map<ModuleClass, BackboneEmitter<BackboneModule>>();
+
+/** Registers a backbone class's ONNX feature map (and pooling); its forward (pool, then the head)
+ *  exports from them. */
+export function registerBackboneEmitter<B extends BackboneModule>(cls: ModuleClass<B>, emit: BackboneEmitter<B>): void {
+  const e = emit as unknown as BackboneEmitter<BackboneModule>;
+  backboneEmitters.set(cls, e);
+  registerLayerEmitter(cls, (ctx, m, x) => {
+    const f = emitFeatures(ctx, m, x);
+    return m.fc ? ops.linear(ctx, m.fc, ops.maybe(ctx, m.dropout, f)) : f;
+  });
+}
+
+function emitterOf(ctx: ExportContext, b: Backbone): BackboneEmitter<BackboneModule> {
+  const e = [...backboneEmitters].find(([cls]) => b instanceof cls)?.[1];
+  if (!e) throw new Error(`ONNX export: no feature-map emitter for backbone "${ctx.path(b)}" of class ${b.constructor.name}`);
+  return e;
+}
+
+/** The last stage's NCHW feature map of a backbone, as Backbone.featureMap (pattern-map). */
+export function emitFeatureMap(ctx: ExportContext, b: Backbone, x: Value): Value {
+  return emitterOf(ctx, b).featureMap(ctx, b as BackboneModule, x);
+}
+
+/** pool(featureMap(x)) in ONNX, as Backbone.features. */
+export function emitFeatures(ctx: ExportContext, b: Backbone, x: Value): Value {
+  const e = emitterOf(ctx, b);
+  const map = e.featureMap(ctx, b as BackboneModule, x);
+  return e.pool ? e.pool(ctx, b as BackboneModule, map) : ops.globalAvgPool(ctx, map, ctx.name(b, 'avgpool'));
 }

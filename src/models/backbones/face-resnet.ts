@@ -25,7 +25,9 @@ import { BatchNorm2d } from '../../nn/norm.js';
 import { globalAvgPool, MaxPool2d } from '../../nn/pool.js';
 import { defaultRandom, type Random } from '../../nn/random.js';
 import { readTfjsWeights, type TfjsWeight } from '../../nn/tfjs-weights.js';
-import type { Backbone, BackboneOptions } from './backbone.js';
+import { registerLayerEmitter, type ExportContext, type Value } from '../../onnx/index.js';
+import * as ops from '../../onnx/ops.js';
+import { BackboneModule, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
 
 /** The trunk's own input normalisation, on the [0, 1] scale ferkit's InputSpec uses. */
 export const FACE_RESNET_INPUT = { mean: [122.782 / 255, 117.001 / 255, 104.298 / 255], std: [1, 1, 1] };
@@ -111,13 +113,12 @@ export class FaceResidual extends Module {
   }
 }
 
-export class FaceResNet extends Module implements Backbone {
+export class FaceResNet extends BackboneModule {
   readonly featureDim: number;
   readonly stem: ConvBn;
-  readonly pool = new MaxPool2d(3, 2);
+  readonly maxpool = new MaxPool2d(3, 2);
   readonly stageList: Sequential[] = [];
   readonly descriptor?: Linear;
-  readonly fc?: Linear;
 
   constructor(options: FaceResNetOptions = {}) {
     super();
@@ -153,34 +154,25 @@ export class FaceResNet extends Module implements Backbone {
   runParts(x: tf.Tensor, from: number, to = this.stageList.length + 1): tf.Tensor4D {
     return tf.tidy(() => {
       let h = x;
-      for (let i = from; i < to; i++) h = i === 0 ? this.pool.forward(relu(this.stem.forward(h))) : this.stageList[i - 1]!.forward(h);
+      for (let i = from; i < to; i++) h = i === 0 ? this.maxpool.forward(relu(this.stem.forward(h))) : this.stageList[i - 1]!.forward(h);
       return h as tf.Tensor4D;
     });
   }
 
-  /** The last kept stage's NHWC feature map. */
-  featureMap(x: tf.Tensor, training?: boolean): tf.Tensor4D {
-    if (training !== undefined && training !== this.training) this.train(training);
+  protected map(x: tf.Tensor): tf.Tensor4D {
     return this.runParts(x, 0);
   }
 
-  featuresFrom(map: tf.Tensor, from: number): tf.Tensor2D {
+  /** Global average pooling, then dlib's descriptor layer when kept. */
+  override pool(map: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => {
-      const f = globalAvgPool(this.runParts(map, from));
+      const f = globalAvgPool(map);
       return this.descriptor ? (this.descriptor.forward(f) as tf.Tensor2D) : f;
     });
   }
 
-  features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
-    if (training !== undefined && training !== this.training) this.train(training);
-    return this.featuresFrom(x, 0);
-  }
-
-  forward(x: tf.Tensor, training?: boolean): tf.Tensor2D {
-    return tf.tidy(() => {
-      const f = this.features(x, training);
-      return this.fc ? (this.fc.forward(f) as tf.Tensor2D) : f;
-    });
+  featuresFrom(map: tf.Tensor, from: number): tf.Tensor2D {
+    return tf.tidy(() => this.pool(this.runParts(map, from)));
   }
 
   /** Loads dlib's face-recognition weights (from @vladmandic/face-api) into the kept stages (and
@@ -238,3 +230,44 @@ export function faceRecognitionManifest(): string {
 }
 
 export const faceResnet = (options: FaceResNetOptions = {}) => new FaceResNet(options);
+
+// ONNX, mirroring the eval forward in NCHW: 'valid' stride-2 convs, a 2x2 average-pool shortcut
+// zero-padded in channels, and the zero rows/columns a down block adds where the pool's map is
+// larger than the conv's.
+/** Zero padding at the end of each axis (opset 13 Pad: pads as an int64 input). */
+function padEnd(ctx: ExportContext, x: Value, extra: number[], base: string): Value {
+  if (extra.every((e) => e === 0)) return x;
+  const pads = [...x.shape.map(() => 0), ...extra];
+  return ctx.g.node('Pad', [x.name, ctx.g.int64s(`${base}/pads`, pads)], x.shape.map((d, i) => d + extra[i]!), {}, base);
+}
+
+registerLayerEmitter(FaceResidual, (ctx, m, x) => {
+  const [n, c, h, w] = x.shape;
+  const convBn = (cb: typeof m.conv1, v: Value) => ctx.emit(cb.bn, ctx.emit(cb.conv, v));
+  if (!m.down) {
+    const y = convBn(m.conv2, ops.relu(ctx, convBn(m.conv1, x), ctx.name(m, 'relu1')));
+    return ops.relu(ctx, ops.add(ctx, y, x, ctx.name(m, 'add')), ctx.name(m, 'relu'));
+  }
+  const oh = downSide(h!);
+  const ow = downSide(w!);
+  const xin = padEnd(ctx, x, [0, 0, Math.max(0, 3 - h!), Math.max(0, 3 - w!)], ctx.name(m, 'pad_in'));
+  let y = convBn(m.conv2, ops.relu(ctx, convBn(m.conv1, xin), ctx.name(m, 'relu1')));
+  y = padEnd(ctx, y, [0, 0, oh - y.shape[2]!, ow - y.shape[3]!], ctx.name(m, 'pad_out'));
+  let skip = x;
+  if (h! >= 2 && w! >= 2) skip = ctx.g.node('AveragePool', [x.name], [n!, c!, oh, ow], { kernel_shape: [2, 2], strides: [2, 2] }, ctx.name(m, 'shortcut_pool'));
+  skip = padEnd(ctx, skip, [0, m.cout - m.cin, 0, 0], ctx.name(m, 'shortcut_pad'));
+  return ops.relu(ctx, ops.add(ctx, y, skip, ctx.name(m, 'add')), ctx.name(m, 'relu'));
+});
+
+registerBackboneEmitter(FaceResNet, {
+  featureMap: (ctx, m, x) => {
+    let h = ops.relu(ctx, ctx.emit(m.stem.bn, ctx.emit(m.stem.conv, x)), ctx.name(m.stem, 'relu'));
+    h = ops.maxPool(ctx, h, m.maxpool.kernel, m.maxpool.stride, m.maxpool.padding, ctx.name(m, 'maxpool'));
+    for (const stage of m.stageList) h = ctx.emit(stage, h);
+    return h;
+  },
+  pool: (ctx, m, map) => {
+    const f = ops.globalAvgPool(ctx, map, ctx.name(m, 'avgpool'));
+    return m.descriptor ? ops.linear(ctx, m.descriptor, f) : f;
+  },
+});

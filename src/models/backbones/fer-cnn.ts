@@ -8,10 +8,12 @@ import { kaimingNormal } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { Module, Sequential } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
-import { globalAvgPool, MaxPool2d } from '../../nn/pool.js';
+import { MaxPool2d } from '../../nn/pool.js';
 import { Dropout } from '../../nn/dropout.js';
 import { defaultRandom, type Random } from '../../nn/random.js';
-import type { Backbone, BackboneOptions } from './backbone.js';
+import type { ExportContext, Value } from '../../onnx/index.js';
+import { relu } from '../../onnx/ops.js';
+import { BackboneModule, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
 
 export interface FerCnnOptions extends BackboneOptions {
   /** Channels per conv, stage by stage, before the width multiplier. */
@@ -45,12 +47,10 @@ class ConvBnRelu extends Module {
   }
 }
 
-export class FerCnn extends Module implements Backbone {
+export class FerCnn extends BackboneModule {
   readonly featureDim: number;
   readonly stages: Sequential[] = [];
-  readonly pool = new MaxPool2d(2);
-  readonly dropout?: Dropout;
-  readonly fc?: Linear;
+  readonly maxpool = new MaxPool2d(2);
 
   constructor(options: FerCnnOptions = {}) {
     super();
@@ -78,25 +78,31 @@ export class FerCnn extends Module implements Backbone {
     return this.stages.map((s, i) => [`stage${i + 1}`, [s]]);
   }
 
-  features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
-    if (training !== undefined && training !== this.training) this.train(training);
-    return tf.tidy(() => {
-      let h = x;
-      this.stages.forEach((stage, i) => {
-        if (poolsBeforeStage(i, h.shape[1]!, h.shape[2]!)) h = this.pool.forward(h);
-        h = stage.forward(h);
-      });
-      return globalAvgPool(h);
+  protected map(x: tf.Tensor): tf.Tensor4D {
+    let h = x;
+    this.stages.forEach((stage, i) => {
+      if (poolsBeforeStage(i, h.shape[1]!, h.shape[2]!)) h = this.maxpool.forward(h);
+      h = stage.forward(h);
     });
-  }
-
-  forward(x: tf.Tensor, training?: boolean): tf.Tensor2D {
-    return tf.tidy(() => {
-      const f = this.features(x, training);
-      if (!this.fc) return f;
-      return this.fc.forward(this.dropout ? this.dropout.forward(f) : f) as tf.Tensor2D;
-    });
+    return h as tf.Tensor4D;
   }
 }
 
 export const ferCnn = (options: FerCnnOptions = {}) => new FerCnn(options);
+
+/** A stage's conv → BN → ReLU block; anything else in a stage is an error naming it. */
+function convBnRelu(ctx: ExportContext, m: Module, x: Value): Value {
+  if (!(m instanceof ConvBnRelu)) throw new Error(`ONNX export: fer-cnn block "${ctx.path(m)}" (${m.constructor.name}) is not a conv + bn block`);
+  return relu(ctx, ctx.emit(m.bn, ctx.emit(m.conv, x)), ctx.name(m, 'relu'));
+}
+
+registerBackboneEmitter(FerCnn, {
+  featureMap: (ctx, m, x) => {
+    let h = x;
+    m.stages.forEach((stage, i) => {
+      if (poolsBeforeStage(i, h.shape[2]!, h.shape[3]!)) h = ctx.emit(m.maxpool, h); // NCHW here
+      for (const [, b] of stage.namedChildren()) h = convBnRelu(ctx, b, h);
+    });
+    return h;
+  },
+});

@@ -9,9 +9,11 @@ import { kaimingNormal } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { Module, Sequential, type Forward } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
-import { globalAvgPool, MaxPool2d } from '../../nn/pool.js';
+import { MaxPool2d } from '../../nn/pool.js';
 import { defaultRandom, type Random } from '../../nn/random.js';
-import type { Backbone, BackboneOptions } from './backbone.js';
+import { registerLayerEmitter, type ExportContext, type Value } from '../../onnx/index.js';
+import * as ops from '../../onnx/ops.js';
+import { BackboneModule, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
 
 export interface ResNetOptions extends BackboneOptions {
   /** torchvision's zero_init_residual: last BN of each block starts at γ = 0. */
@@ -107,13 +109,12 @@ export const RESNET_LAYOUTS: Record<number, { block: BlockClass; layers: [number
   50: { block: Bottleneck, layers: [3, 4, 6, 3] },
 };
 
-export class ResNet extends Module implements Backbone {
+export class ResNet extends BackboneModule {
   readonly featureDim: number;
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly maxpool: MaxPool2d;
   readonly layers: Sequential[] = [];
-  readonly fc?: Linear;
 
   constructor(
     readonly depth: 18 | 34 | 50,
@@ -156,21 +157,10 @@ export class ResNet extends Module implements Backbone {
     return [['stem', [this.conv1, this.bn1]], ...this.layers.map((l, i) => [`stage${i + 1}`, [l]] as [string, Module[]])];
   }
 
-  features(x: tf.Tensor, training?: boolean): tf.Tensor2D {
-    if (training !== undefined && training !== this.training) this.train(training);
-    return tf.tidy(() => {
-      let h = this.maxpool.forward(this.bn1.forwardRelu(this.conv1.forward(x)));
-      for (const stage of this.layers) h = stage.forward(h);
-      return globalAvgPool(h);
-    });
-  }
-
-  forward(x: tf.Tensor, training?: boolean): tf.Tensor2D {
-    const f = this.features(x, training);
-    if (!this.fc) return f;
-    const y = this.fc.forward(f) as tf.Tensor2D;
-    f.dispose();
-    return y;
+  protected map(x: tf.Tensor): tf.Tensor4D {
+    let h = this.maxpool.forward(this.bn1.forwardRelu(this.conv1.forward(x)));
+    for (const stage of this.layers) h = stage.forward(h);
+    return h as tf.Tensor4D;
   }
 
   /** Pooled features and, with a head, logits, from one pass. */
@@ -183,3 +173,28 @@ export class ResNet extends Module implements Backbone {
 export const resnet18 = (options: ResNetOptions = {}) => new ResNet(18, options);
 export const resnet34 = (options: ResNetOptions = {}) => new ResNet(34, options);
 export const resnet50 = (options: ResNetOptions = {}) => new ResNet(50, options);
+
+const block = (ctx: ExportContext, m: BasicBlock | Bottleneck, x: Value, body: Value) => {
+  const skip = m.downsample ? ctx.emit(m.downsample, x) : x;
+  return ops.relu(ctx, ops.add(ctx, body, skip, ctx.name(m, 'add')), ctx.name(m, 'relu'));
+};
+
+registerLayerEmitter(BasicBlock, (ctx, m, x) => {
+  const y = ops.relu(ctx, ctx.emit(m.bn1, ctx.emit(m.conv1, x)), ctx.name(m, 'relu1'));
+  return block(ctx, m, x, ctx.emit(m.bn2, ctx.emit(m.conv2, y)));
+});
+
+registerLayerEmitter(Bottleneck, (ctx, m, x) => {
+  let y = ops.relu(ctx, ctx.emit(m.bn1, ctx.emit(m.conv1, x)), ctx.name(m, 'relu1'));
+  y = ops.relu(ctx, ctx.emit(m.bn2, ctx.emit(m.conv2, y)), ctx.name(m, 'relu2'));
+  return block(ctx, m, x, ctx.emit(m.bn3, ctx.emit(m.conv3, y)));
+});
+
+registerBackboneEmitter(ResNet, {
+  featureMap: (ctx, m, x) => {
+    let h = ops.relu(ctx, ctx.emit(m.bn1, ctx.emit(m.conv1, x)), ctx.name(m, 'relu'));
+    h = ctx.emit(m.maxpool, h);
+    for (const stage of m.layers) h = ctx.emit(stage, h);
+    return h;
+  },
+});

@@ -10,7 +10,7 @@ import { intensityAwareLoss } from '../../losses/ial.js';
 import { numberOption, type Options } from '../method-options.js';
 import { backbones, type Backbone } from '../backbones/registry.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
-import type { MethodDef, Objective, TrainBatch } from '../methods.js';
+import type { Objective, TrainBatch } from '../methods.js';
 
 /** Builds the configured backbone without a head (features only). */
 export function buildBackbone(config: ModelConfig, rng: Random): Backbone {
@@ -78,18 +78,3 @@ export class CrossEntropyObjective implements Objective {
     });
   }
 }
-
-export const ceMethod: MethodDef = {
-  kind: 'image',
-  logitBiases: (model) => [[(model as ClassifierModel).fc.bias!, 1]],
-  softTargets: true,
-  defaults: {
-    backbone: 'fer-cnn',
-    methodOptions: { dropout: 0.3 },
-    input: { kind: 'image', size: [48, 48], channels: 1, mean: [0.5], std: [0.25] },
-    trainAugment: 'fer-train',
-    testAugment: 'fer-test',
-  },
-  createModel: (config, rng) => new ClassifierModel(config, rng),
-  createObjective: (_model, options) => new CrossEntropyObjective(crossEntropyOptions(options)),
-};

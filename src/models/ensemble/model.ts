@@ -8,7 +8,6 @@ import { tf } from '../../engine/backend.js';
 import { Module, ModuleList } from '../../nn/module.js';
 import { defaultRandom, type Random } from '../../nn/random.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
-import type { MethodDef } from '../methods.js';
 import { methods } from '../methods.js';
 
 export interface EnsembleOptions {
@@ -85,26 +84,3 @@ export class EnsembleModel extends Module implements FerModel {
     return kept as unknown as ModelOutput;
   }
 }
-
-export const ensembleMethod: MethodDef = {
-  kind: 'image',
-  defaults: {
-    backbone: 'members',
-    input: { kind: 'image', size: [48, 48], channels: 1, mean: [0.5], std: [0.25] },
-    trainAugment: 'fer-train',
-    testAugment: 'fer-test',
-  },
-  createModel: (config, rng) => new EnsembleModel(config, rng),
-  // Logits are Σ wᵢ·(member i's logits), both views moved alike: member biases move them by wᵢ.
-  logitBiases: (model) => {
-    const e = model as EnsembleModel;
-    return [...e.members].flatMap((m, i) => {
-      const own = methods.get(m.config.method).create.logitBiases;
-      if (!own) throw new Error(`ensemble member ${i + 1} (${m.config.method}) has no classifier bias that shifts its logits one to one`);
-      return own(m).map(([v, move]): [tf.Variable, number] => [v, move * e.weights[i]!]);
-    });
-  },
-  createObjective: () => {
-    throw new Error('an ensemble is not trained as a whole: train its members, then run `ferkit ensemble --model A --model B --out DIR`');
-  },
-};

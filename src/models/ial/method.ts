@@ -7,6 +7,7 @@ import type { ModelConfig } from '../model.js';
 import type { MethodDef, MethodDefaults } from '../methods.js';
 import { IAL_BACKBONE, IalModel } from './model.js';
 import { IalObjective, ialObjectiveOptions } from './objective.js';
+import { ialOnnx } from './onnx.js';
 
 export const ialMethod: MethodDef = {
   kind: 'clip',
@@ -22,6 +23,7 @@ export const ialMethod: MethodDef = {
   },
   createModel: (config, rng) => new IalModel(config, rng),
   createObjective: (model, options) => new IalObjective(ialObjectiveOptions(mergedOptions(model.config.methodOptions, options))),
+  onnx: ialOnnx,
 };
 
 /** Compact CK+48 setting: 3 frames (2 frame-difference tokens) of 48x48 grey, widths 16/32/64,

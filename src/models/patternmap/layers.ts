@@ -135,3 +135,17 @@ export class PatternDecoder extends Module {
     });
   }
 }
+
+/** Parameters of the first `convs` conv layers of a module and the layers before the next conv
+ *  (their BatchNorms), in registration order: the seed's "first five conv layers" to freeze. */
+export function leadingConvParams(m: Module, convs: number): Set<tf.Variable> {
+  const out = new Set<tf.Variable>();
+  let seen = 0;
+  for (const [, mod] of m.namedModules()) {
+    if (mod instanceof Conv2d) seen++;
+    if (seen > convs) break;
+    if (seen === 0) continue;
+    for (const [name, v] of mod.namedParameters()) if (!name.includes('.')) out.add(v);
+  }
+  return out;
+}

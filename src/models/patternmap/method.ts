@@ -12,6 +12,7 @@ import type { FerModel } from '../model.js';
 import { emrLoss, epmgLoss, greyTarget, lossWeights, type PatternMapLossWeights } from './losses.js';
 import { PatternMapModel } from './model.js';
 import { trainPatternMap } from './train.js';
+import { patternMapOnnx } from './onnx.js';
 
 /** L_EFE + L_EMR + L_EPMG in one step (gradients reach every module). */
 export class JointPatternMapObjective implements Objective {
@@ -41,5 +42,6 @@ export const patternMapMethod: MethodDef = {
   },
   createModel: (config, rng) => new PatternMapModel(config, rng),
   createObjective: (model, options) => new JointPatternMapObjective(lossWeights(mergedOptions(model.config.methodOptions, options))),
+  onnx: patternMapOnnx,
   train: trainPatternMap,
 };

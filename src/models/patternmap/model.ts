@@ -13,7 +13,6 @@ import type { Backbone } from '../backbones/backbone.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
 import { numberListOption, numberOption } from '../method-options.js';
 import { ElmanRefiner, PatternDecoder, PatternEncoder } from './layers.js';
-import { featureMap } from './trunk.js';
 
 export interface PatternMapShape {
   maskHidden: number;
@@ -89,7 +88,7 @@ export class PatternMapModel extends Module implements FerModel {
     this.shape = patternMapShape(config.methodOptions);
     this.backbone = this.registerModule('backbone', buildBackbone(config, rng));
     const c = this.backbone.featureDim;
-    this.grid = tf.tidy(() => featureMap(this.backbone, tf.zeros([1, h, w, config.input.channels]), false).shape[1]);
+    this.grid = tf.tidy(() => this.backbone.featureMap(tf.zeros([1, h, w, config.input.channels]), false).shape[1]);
     this.backbone.train(true);
     this.maskNet = this.registerModule('maskNet', new Conv2d(c, 1, 1, { rng }));
     this.efeHead = this.registerModule('efeHead', new Linear(c, config.classes.length, { rng }));
@@ -107,7 +106,7 @@ export class PatternMapModel extends Module implements FerModel {
 
   efe(x: tf.Tensor, training?: boolean): EfeOutput {
     return tf.tidy(() => {
-      const g = featureMap(this.backbone, x, training);
+      const g = this.backbone.featureMap(x, training);
       const m = tf.sigmoid(this.maskNet.forward(g)) as tf.Tensor4D; // [N, h, w, 1]
       const gms = tf.mul(g, m) as tf.Tensor4D;
       const efeLogits = this.efeHead.forward(tf.mean(gms, [1, 2])) as tf.Tensor2D;

@@ -23,7 +23,7 @@ import { WEIGHTS_FILE, memberTensors, parseModelRef, saveModel } from '../io.js'
 import { mergedOptions, numberOption } from '../method-options.js';
 import { efeLoss, emrLoss, epmgLoss, greyTarget, lossWeights, type PatternMapLossWeights } from './losses.js';
 import { PatternMapModel } from './model.js';
-import { leadingConvParams } from './trunk.js';
+import { leadingConvParams } from './layers.js';
 
 export interface PatternMapSchedule {
   lrEfe: number;

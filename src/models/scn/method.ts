@@ -4,6 +4,7 @@ import type { MethodDef } from '../methods.js';
 import { mergedOptions } from '../method-options.js';
 import { ScnModel } from './model.js';
 import { ScnObjective, scnObjectiveOptions } from './objective.js';
+import { scnOnnx } from './onnx.js';
 
 export const scnMethod: MethodDef = {
   kind: 'image',
@@ -17,4 +18,5 @@ export const scnMethod: MethodDef = {
   },
   createModel: (config, rng) => new ScnModel(config, rng),
   createObjective: (model, options) => new ScnObjective(scnObjectiveOptions(mergedOptions(model.config.methodOptions, options))),
+  onnx: scnOnnx,
 };

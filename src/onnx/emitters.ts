@@ -1,11 +1,10 @@
 // Per-module ONNX emitters, keyed by module class. A module's forward is code, not data, so each
 // class that can appear in an exported model registers a function that writes the ONNX nodes its
 // eval-mode forward computes. Lookup walks the class chain (BatchNorm2d finds BatchNorm's emitter
-// unless it has its own). A method with its own modules registers emitters for them beside its
-// code (see builtin.ts for the shapes of these functions) and imports them from all-emitters.ts.
-import type { tf } from '../../engine/backend.js';
-import { Module } from '../../nn/module.js';
-import type { FerModel } from '../../models/model.js';
+// unless it has its own). src/nn's layers register in nn-emitters.ts; a method or backbone with
+// its own modules registers emitters for them in its own folder (src/models/<method>/onnx.ts).
+import type { tf } from '../engine/backend.js';
+import { Module } from '../nn/module.js';
 import type { GraphBuilder, Value } from './graph.js';
 
 // Modules are classes with any constructor arguments.
@@ -16,7 +15,7 @@ export type ModuleClass<M extends Module = Module> = abstract new (...args: any[
  *  graph: 4-D values are NCHW; other ranks keep TF.js's layout. */
 export type LayerEmitter<M extends Module = Module> = (ctx: ExportContext, module: M, x: Value) => Value;
 
-/** The graph values of a FerModel's outputs (ModelOutput's fields). */
+/** The graph values of a whole model's outputs (models/model.ts ModelOutput's fields). */
 export interface ModelValues {
   logits: Value;
   probs?: Value;
@@ -24,18 +23,10 @@ export interface ModelValues {
   embedding?: Value;
 }
 
-/** Writes a whole FerModel: normalised input (images: NCHW) → its outputs. */
-export type ModelEmitter<M extends FerModel = FerModel> = (ctx: ExportContext, model: M, x: Value) => ModelValues;
-
 const layerEmitters = new Map<ModuleClass, LayerEmitter>();
-const modelEmitters = new Map<ModuleClass, ModelEmitter>();
 
 export function registerLayerEmitter<M extends Module>(cls: ModuleClass<M>, emit: LayerEmitter<M>): void {
   layerEmitters.set(cls, emit as LayerEmitter);
-}
-
-export function registerModelEmitter<M extends FerModel>(cls: ModuleClass<M>, emit: ModelEmitter<M>): void {
-  modelEmitters.set(cls, emit as unknown as ModelEmitter);
 }
 
 function lookup<E>(table: Map<ModuleClass, E>, module: object): E | undefined {
@@ -47,14 +38,6 @@ function lookup<E>(table: Map<ModuleClass, E>, module: object): E | undefined {
 }
 
 const known = (table: Map<ModuleClass, unknown>) => [...table.keys()].map((c) => c.name).sort().join(', ');
-
-export function modelEmitterFor(model: FerModel): ModelEmitter {
-  const e = lookup(modelEmitters, model);
-  if (!e) {
-    throw new Error(`ONNX export: no emitter for model class ${model.constructor.name} (method "${model.config.method}"); models that export: ${known(modelEmitters)}`);
-  }
-  return e;
-}
 
 /** What emitters share: the graph, module paths for node names, and weight reading. */
 export class ExportContext {

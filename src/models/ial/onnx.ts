@@ -2,18 +2,18 @@
 // blocks (gca, se, cbam or none), dynamic-static fusion, the temporal transformer and the
 // classifier; for nr-dfernet the mean class token and the test-time snippet filter. Auxiliary
 // heads are training-only and not written. The model emitter gets the clip's frames as NCHW
-// [N·T, C, H, W], frames of a clip contiguous (export.ts); everything fits opset 13.
-import { CbamAttention, GcaAttention, GlobalDepthwiseConv, SeAttention } from '../../models/ial/attention.js';
-import { IalBlock, IalStage } from '../../models/ial/blocks.js';
-import { DynamicStaticFusion } from '../../models/ial/dsf.js';
-import { IalModel, IalNetwork } from '../../models/ial/model.js';
-import { Attention, FeedForward, PreNorm, Residual, Transformer } from '../../models/ial/transformer.js';
+// [N·T, C, H, W], frames of a clip contiguous (src/export/onnx/export.ts); everything fits opset 13.
 import { SNIPPET_FILTER_DEFAULTS } from '../../losses/snippet-filter.js';
 import { toTorchLayout } from '../../nn/torch-layout.js';
 import type { Module } from '../../nn/module.js';
-import { registerLayerEmitter, registerModelEmitter, type ExportContext, type ModuleClass } from './emitters.js';
-import type { Value } from './graph.js';
-import { add, binary, constant, relu, reshape, softmax } from './ops.js';
+import { registerLayerEmitter, type ExportContext, type ModuleClass, type Value } from '../../onnx/index.js';
+import { add, binary, constant, relu, reshape, softmax } from '../../onnx/ops.js';
+import { modelEmitter } from '../methods.js';
+import { CbamAttention, GcaAttention, GlobalDepthwiseConv, SeAttention } from './attention.js';
+import { IalBlock, IalStage } from './blocks.js';
+import { DynamicStaticFusion } from './dsf.js';
+import { IalModel, IalNetwork } from './model.js';
+import { Attention, FeedForward, PreNorm, Residual, Transformer } from './transformer.js';
 
 /** Attention blocks see the clip structure (GCA averages over a clip's frames), so their emitters
  *  take the frame count as ChannelAttention.apply does. */
@@ -213,7 +213,7 @@ function filterNeutral(ctx: ExportContext, m: IalModel, tokens: Value, logits: V
   return binary(ctx, 'Add', kept, binary(ctx, 'Mul', mask, constant(ctx, -1000, 'snippets/minus_1000'), logits.shape, 'snippets/suppressed'), logits.shape, 'logits_filtered');
 }
 
-registerModelEmitter(IalModel, (ctx, m, x) => {
+export const ialOnnx = modelEmitter(IalModel, (ctx, m, x) => {
   const net = m.s_former;
   const tokens = emitTokens(ctx, net, x);
   if (m.options.variant === 'ial') {

@@ -2,11 +2,12 @@
 // feature map G → mask sigmoid(maskNet(G)) → Gms = M⊙G → encoder → embedding → classifier logits.
 // The EMR refiner and the pattern-map decoder feed only the TF.js forward's extras (masks, the
 // pattern map), which the ONNX graph leaves out.
-import { PatternMapModel } from '../../models/patternmap/model.js';
-import { PatternEncoder } from '../../models/patternmap/layers.js';
-import { registerLayerEmitter, registerModelEmitter } from './emitters.js';
-import { emitFeatureMap } from './model-emitters.js';
-import { binary, linear, relu } from './ops.js';
+import { registerLayerEmitter } from '../../onnx/index.js';
+import { binary, linear, relu } from '../../onnx/ops.js';
+import { emitFeatureMap } from '../backbones/backbone.js';
+import { modelEmitter } from '../methods.js';
+import { PatternEncoder } from './layers.js';
+import { PatternMapModel } from './model.js';
 
 registerLayerEmitter(PatternEncoder, (ctx, m, x) => {
   const h = ctx.emit(m.conv2, relu(ctx, ctx.emit(m.conv1, x), ctx.name(m, 'relu')));
@@ -16,7 +17,7 @@ registerLayerEmitter(PatternEncoder, (ctx, m, x) => {
   return ctx.g.node('Flatten', [e.name], [n, c], { axis: 1 }, ctx.name(m, 'flatten'));
 });
 
-registerModelEmitter(PatternMapModel, (ctx, m, x) => {
+export const patternMapOnnx = modelEmitter(PatternMapModel, (ctx, m, x) => {
   const g = emitFeatureMap(ctx, m.backbone, x);
   const mask = ctx.g.node('Sigmoid', [ctx.emit(m.maskNet, g).name], [g.shape[0], 1, g.shape[2], g.shape[3]], {}, 'maskNet/sigmoid');
   const gms = binary(ctx, 'Mul', g, mask, g.shape, 'gms');

@@ -1,11 +1,11 @@
 // Emitters for the generic layers of src/nn.
-import * as activations from '../../nn/activations.js';
-import { Conv2d } from '../../nn/conv.js';
-import { Dropout } from '../../nn/dropout.js';
-import { Linear } from '../../nn/linear.js';
-import { Identity, Lambda, Sequential, type TensorFn } from '../../nn/module.js';
-import { BatchNorm, LayerNorm } from '../../nn/norm.js';
-import { AdaptiveAvgPool2d, Flatten, MaxPool2d } from '../../nn/pool.js';
+import * as activations from '../nn/activations.js';
+import { Conv2d } from '../nn/conv.js';
+import { Dropout } from '../nn/dropout.js';
+import { Linear } from '../nn/linear.js';
+import { Identity, Lambda, Sequential, type TensorFn } from '../nn/module.js';
+import { BatchNorm, LayerNorm } from '../nn/norm.js';
+import { AdaptiveAvgPool2d, Flatten, MaxPool2d } from '../nn/pool.js';
 import { registerLayerEmitter, type ExportContext } from './emitters.js';
 import type { Value } from './graph.js';
 import { batchNorm, binary, constant, conv2d, linear, maxPool } from './ops.js';

@@ -1,10 +1,10 @@
 // Ensemble → ONNX: the mirrored view joins the batch ([x; flip(x)], the flip a Slice with step
 // -1 along W), every member's own emitter runs on it, each member's logits are averaged over the
 // views and weighted, and the weighted logits are summed: the graph of EnsembleModel.forward.
-import { EnsembleModel } from '../../models/ensemble/model.js';
-import { modelEmitterFor, registerModelEmitter, type ExportContext } from './emitters.js';
-import type { Value } from './graph.js';
-import { binary, constant, reduceSum, reshape } from './ops.js';
+import type { ExportContext, Value } from '../../onnx/index.js';
+import { binary, constant, reduceSum, reshape } from '../../onnx/ops.js';
+import { modelEmitter, modelEmitterFor } from '../methods.js';
+import { EnsembleModel } from './model.js';
 
 /** [views·N, D] → [N, D]: the mean over the views (rows stacked view-major). */
 function viewMean(ctx: ExportContext, t: Value, views: number, base: string): Value {
@@ -14,7 +14,7 @@ function viewMean(ctx: ExportContext, t: Value, views: number, base: string): Va
   return binary(ctx, 'Mul', reduceSum(ctx, stacked, 0, false, `${base}/sum`), constant(ctx, 1 / views, `${base}/inv_views`), [-1, d], `${base}/mean`);
 }
 
-registerModelEmitter(EnsembleModel, (ctx, m, x) => {
+export const ensembleOnnx = modelEmitter(EnsembleModel, (ctx, m, x) => {
   const g = ctx.g;
   const views = m.mirror ? 2 : 1;
   let input = x;

@@ -1,10 +1,10 @@
 // SCN (src/models/scn): logits = α·z, with α = sigmoid(Linear(features)) [N, 1] broadcast over
 // the classes of z = fc(features); probs are softmax(logits), as outputProbs gives for SCN.
-import { ScnModel } from '../../models/scn/model.js';
-import { registerModelEmitter } from './emitters.js';
-import { maybe } from './ops.js';
+import { maybe } from '../../onnx/ops.js';
+import { modelEmitter } from '../methods.js';
+import { ScnModel } from './model.js';
 
-registerModelEmitter(ScnModel, (ctx, m, x) => {
+export const scnOnnx = modelEmitter(ScnModel, (ctx, m, x) => {
   const embedding = ctx.emit(m.backbone, x);
   const h = maybe(ctx, m.dropout, embedding);
   const alpha = ctx.emit(m.alpha, h);

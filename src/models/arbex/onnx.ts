@@ -1,12 +1,12 @@
 // ARBEx (src/models/arbex, src/losses/arbex.ts) at inference: the head's logits, the anchor and
 // attention distributions, their normalised-entropy confidences and the balanced distribution at
 // testTrust, written with the same formulas as the TF.js code so the two agree to float noise.
-import { ArbexModel } from '../../models/arbex/model.js';
-import { MultiheadAttention, SelfAttention } from '../../models/arbex/attention.js';
-import { MlpHead } from '../../models/arbex/head.js';
-import { registerLayerEmitter, registerModelEmitter, type ExportContext } from './emitters.js';
-import type { Value } from './graph.js';
-import { binary, constant, reduceSum, reshape, softmax } from './ops.js';
+import { registerLayerEmitter, type ExportContext, type Value } from '../../onnx/index.js';
+import { binary, constant, reduceSum, reshape, softmax } from '../../onnx/ops.js';
+import { modelEmitter } from '../methods.js';
+import { MultiheadAttention, SelfAttention } from './attention.js';
+import { MlpHead } from './head.js';
+import { ArbexModel } from './model.js';
 
 registerLayerEmitter(MlpHead, (ctx, m, x) => ctx.emit(m.net, x));
 
@@ -52,7 +52,7 @@ function confidence(ctx: ExportContext, p: Value, base: string): Value {
   return binary(ctx, 'Add', binary(ctx, 'Div', plogp, constant(ctx, Math.log(c), `${base}/lnC`), plogp.shape, `${base}/norm`), constant(ctx, 1, `${base}/one`), plogp.shape, base);
 }
 
-registerModelEmitter(ArbexModel, (ctx, m, x) => {
+export const arbexOnnx = modelEmitter(ArbexModel, (ctx, m, x) => {
   const o = m.options;
   const embedding = ctx.emit(m.backbone, x);
   const [n, d] = embedding.shape;

@@ -1,10 +1,10 @@
 // ONNX nodes for the operations ferkit's modules compute, with TF.js's semantics and shape
 // arithmetic: what the per-class emitters are built from.
-import { toTorchLayout } from '../../nn/torch-layout.js';
-import type { Conv2d } from '../../nn/conv.js';
-import type { BatchNorm } from '../../nn/norm.js';
-import type { Linear } from '../../nn/linear.js';
-import type { Module } from '../../nn/module.js';
+import { toTorchLayout } from '../nn/torch-layout.js';
+import type { Conv2d } from '../nn/conv.js';
+import type { BatchNorm } from '../nn/norm.js';
+import type { Linear } from '../nn/linear.js';
+import type { Module } from '../nn/module.js';
 import type { ExportContext } from './emitters.js';
 import type { Value } from './graph.js';
 
