@@ -8,7 +8,8 @@ import { exportOnnx } from '../src/export/onnx/index.js';
 import { OnnxRunner } from '../src/infer/onnx-runner.js';
 import { sampleShape, type ModelRunner } from '../src/infer/runner.js';
 import { TfjsRunner } from '../src/infer/tfjs-runner.js';
-import { IAL_SMALL, ialConfig, ialMethod } from '../src/models/ial/method.js';
+import { IAL_SMALL, ialMethod } from '../src/models/ial/method.js';
+import { createConfig } from '../src/models/config.js';
 import { createModel } from '../src/models/io.js';
 import type { MethodDefaults } from '../src/models/methods.js';
 import { Random } from '../src/nn/random.js';
@@ -29,7 +30,7 @@ export async function benchClipInfer(o: ClipBenchOptions): Promise<[number, numb
   const defaults = IAL_BENCH_CONFIGS[o.config];
   if (!defaults) throw new Error(`unknown IAL configuration "${o.config}"; use ${Object.keys(IAL_BENCH_CONFIGS).join(' or ')}`);
   const classes = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
-  const model = createModel(ialConfig(classes, defaults), new Random(1)).eval();
+  const model = createModel(createConfig('ial', { classes, defaults }), new Random(1)).eval();
   const t0 = performance.now();
   const bytes = exportOnnx(model);
   o.log(`ial ${o.config}: exported in ${(performance.now() - t0).toFixed(0)} ms (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);

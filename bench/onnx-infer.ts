@@ -6,8 +6,8 @@ import { availableParallelism } from 'node:os';
 import { exportOnnx } from '../src/export/onnx/index.js';
 import { OnnxRunner } from '../src/infer/onnx-runner.js';
 import { createModel } from '../src/models/io.js';
-import type { ModelConfig } from '../src/models/model.js';
 import { Random } from '../src/nn/random.js';
+import { createConfig } from '../src/models/config.js';
 
 export interface OnnxBenchOptions {
   batch: number;
@@ -28,14 +28,7 @@ export interface OnnxBench {
 /** Exports ResNet-18 @ size, opens it on onnxruntime-node and warms it up; time() may be called
  *  repeatedly (the benchmark interleaves it with the PyTorch baseline). */
 export async function openOnnxBench(o: OnnxBenchOptions, log: (s: string) => void): Promise<OnnxBench> {
-  const config: ModelConfig = {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'ce',
-    backbone: 'resnet18',
-    input: { kind: 'image', size: [o.size, o.size], channels: 3, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
-    classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
-  };
+  const config = createConfig('ce', { classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'], backbone: 'resnet18', size: o.size, channels: 3 });
   const model = createModel(config, new Random(1)).eval();
   const t0 = performance.now();
   const bytes = exportOnnx(model);

@@ -8,7 +8,8 @@ import { Random } from '../src/nn/random.js';
 import { methods } from '../src/models/all-methods.js';
 import { createModel } from '../src/models/io.js';
 import { disposeOutput } from '../src/models/model.js';
-import { IAL_SMALL, ialConfig } from '../src/models/ial/method.js';
+import { IAL_SMALL } from '../src/models/ial/method.js';
+import { createConfig } from '../src/models/config.js';
 import { SGD } from '../src/train/optim.js';
 import { trainStep } from '../src/train/step.js';
 
@@ -21,7 +22,7 @@ const defaults = presets[which as keyof typeof presets];
 if (!defaults) throw new Error(`unknown configuration "${which}"; use full or small`);
 
 const info = await initEngine();
-const config = ialConfig(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'], defaults, { methodOptions: { attention } });
+const config = createConfig('ial', { classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'], defaults, methodOptions: { attention } });
 const model = createModel(config, new Random(0));
 const { frames = 1, size, channels } = config.input;
 const x = tf.randomUniform([batch, frames, size[0], size[1], channels], 0, 1, 'float32', 1);

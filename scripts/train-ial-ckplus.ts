@@ -14,7 +14,8 @@ import { initEngine } from '../src/engine/backend.js';
 import { readDataset } from '../src/data/registry.js';
 import { subjectFolds } from '../src/data/folds.js';
 import { CANONICAL_CLASSES } from '../src/data/types.js';
-import { IAL_SMALL, ialConfig } from '../src/models/ial/method.js';
+import { IAL_SMALL } from '../src/models/ial/method.js';
+import { createConfig } from '../src/models/config.js';
 import { loadSampleStore } from '../src/train/sample-store.js';
 import { train } from '../src/train/trainer.js';
 
@@ -71,7 +72,7 @@ for (let f = 0; f < runFolds; f++) {
     const spec = ARMS[arm];
     if (!spec) throw new Error(`unknown arm ${arm}; known: ${Object.keys(ARMS).join(', ')}`);
     const config = {
-      ...ialConfig(classes, IAL_SMALL, { methodOptions: spec.methodOptions }),
+      ...createConfig('ial', { classes, defaults: IAL_SMALL, methodOptions: spec.methodOptions }),
       info: { dataset: 'ckplus48 (clips)', fold: `${f + 1}/${k} subject-independent (subjectFolds seed ${a.seed})`, testSubjects: [...new Set(pick(fold.test).map((s) => s.subject))].sort(), arm, objective: spec.objective },
     };
     const store = await loadSampleStore(pick(fold.train), config.input);

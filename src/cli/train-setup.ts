@@ -113,33 +113,22 @@ export function jsonFlag(v: string | undefined, name: string): Record<string, un
 
 /** The model input: the method's, with --size, --channels, --frames and --sampling applied. */
 export async function inputFrom(flags: TrainingFlags, d: MethodDefaults): Promise<InputSpec> {
-  const size = numberFlag(flags.size, 'size');
-  const channels = numberFlag(flags.channels, 'channels');
-  const { backbones } = await import('../models/backbones/registry.js');
-  const backbone = flags.backbone ?? d.backbone;
-  // A backbone's own input (a pretrained trunk's channels and normalisation) beats the method's.
-  const own = d.input.kind === 'image' && backbones.has(backbone) ? backbones.get(backbone).input : undefined;
-  if (own?.channels && channels !== undefined && channels !== own.channels) throw new Error(`--channels ${channels}: backbone ${backbone} takes ${own.channels} channels`);
-  const input: InputSpec = {
-    ...d.input,
-    ...(own ?? {}),
-    ...(size ? { size: [size, size] as [number, number] } : {}),
-    ...(channels && !own?.channels ? { channels: channels as 1 | 3, mean: new Array(channels).fill(d.input.mean[0]), std: new Array(channels).fill(d.input.std[0]) } : {}),
-    ...(flags.frames ? { frames: Number(flags.frames) } : {}),
-  };
+  let frames = numberFlag(flags.frames, 'frames');
+  let framesPerSegment: number | undefined;
   if (flags.sampling) {
     if (d.input.kind !== 'clip') throw new Error(`--sampling: method ${flags.method} takes images, not clips`);
     const { parseClipSampling } = await import('../data/clip-sampling.js');
     const s = parseClipSampling(flags.sampling);
-    const frames = s.segments * s.framesPerSegment;
-    if (flags.frames && Number(flags.frames) !== frames) throw new Error(`--sampling ${flags.sampling} gives ${frames} frames, but --frames is ${flags.frames}`);
-    input.frames = frames;
-    input.framesPerSegment = s.framesPerSegment;
+    const n = s.segments * s.framesPerSegment;
+    if (frames !== undefined && frames !== n) throw new Error(`--sampling ${flags.sampling} gives ${n} frames, but --frames is ${flags.frames}`);
+    frames = n;
+    framesPerSegment = s.framesPerSegment;
   }
-  return input;
+  const { configInput } = await import('../models/config.js');
+  const channels = numberFlag(flags.channels, 'channels') as 1 | 3 | undefined;
+  return configInput(d, flags.backbone ?? d.backbone, { size: numberFlag(flags.size, 'size'), channels, frames, framesPerSegment });
 }
 
-/** The model config for `classes` from the flags and the method's defaults. */
 /** Whether an RGB model should see grey faces: --greyscale / --no-greyscale, else whether the
  *  training images are grey (16 of them, spread over the set, decoded as they are). */
 async function greyscaleFor(flags: TrainingFlags, input: InputSpec, samples: readonly (ImageSample | ClipSample)[]): Promise<boolean> {
@@ -169,30 +158,24 @@ export async function modelConfigFrom(
 ): Promise<ModelConfig> {
   const backbone = flags.backbone ?? d.backbone;
   const fineTune = fineTuneFrom(flags);
-  const input = await inputFrom(flags, d);
-  if (await greyscaleFor(flags, input, samples)) input.greyscale = true;
   let pretrained: string | undefined;
   if (fineTune.pretrained) {
     const { backbones } = await import('../models/backbones/registry.js');
     pretrained = backbones.get(backbone).pretrained;
     if (!pretrained) throw new Error(`--pretrained: backbone ${backbone} has no pretrained weights; ${backbones.list().filter((b) => b.pretrained).map((b) => b.name).join(', ')} has`);
   }
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method: methodName,
-    backbone,
-    backboneOptions: {
-      // The method's backbone options belong to its default backbone.
-      ...(backbone === d.backbone ? (d.backboneOptions ?? {}) : {}),
-      ...(flags.width ? { widthMultiplier: Number(flags.width) } : {}),
-      ...jsonFlag(flags.backboneOptions, 'backbone-options'),
-    },
-    methodOptions: { ...(d.methodOptions ?? {}), ...jsonFlag(flags.methodOptions, 'method-options') },
-    input,
+  const input = await inputFrom(flags, d);
+  if (await greyscaleFor(flags, input, samples)) input.greyscale = true;
+  const { createConfig } = await import('../models/config.js');
+  return createConfig(methodName, {
+    defaults: d,
     classes,
+    backbone,
+    backboneOptions: { ...(flags.width ? { widthMultiplier: Number(flags.width) } : {}), ...jsonFlag(flags.backboneOptions, 'backbone-options') },
+    methodOptions: jsonFlag(flags.methodOptions, 'method-options'),
+    input,
     info: { ...info, ...(pretrained ? { pretrained, fineTune } : {}) },
-  };
+  });
 }
 
 export type TrainerSettings = Omit<TrainerOptions, 'config' | 'train' | 'val' | 'outDir' | 'resume' | 'log' | 'onProgress'>;

@@ -10,10 +10,10 @@ import { loadRecognizer, type Recognizer } from '../../src/api/index.js';
 import { decodeImageFile, type Raster } from '../../src/data/image.js';
 import { loadRunner } from '../../src/infer/load.js';
 import { createModel, saveModel, bundledModelDir } from '../../src/models/io.js';
-import { methods } from '../../src/models/all-methods.js';
 import { tempDir } from '../data/data-fixtures.js';
 import { annotatePng } from '../../src/api/annotate.js';
 import { samplePhotos } from './fixtures.js';
+import { createConfig } from '../../src/models/config.js';
 
 describe('recognize (bundled model, real photos)', () => {
   let rec: Recognizer;
@@ -92,8 +92,7 @@ describe('loadRunner engine choice', () => {
     const tfjs = await loadRunner(bundledModelDir(), { engine: 'tfjs' });
     assert.match(tfjs.engine, /^tfjs-/);
     const dir = tempDir('runner');
-    const def = methods.get('ce').create.defaults;
-    const model = createModel({ format: 'ferkit-model', version: 1, method: 'ce', backbone: def.backbone, backboneOptions: { widthMultiplier: 0.25 }, input: def.input, classes: ['a', 'b', 'c'] });
+    const model = createModel(createConfig('ce', { classes: ['a', 'b', 'c'], backboneOptions: { widthMultiplier: 0.25 } }));
     await saveModel(dir, model);
     writeFileSync(join(dir, 'model.onnx'), 'garbage');
     const notes: string[] = [];

@@ -26,22 +26,13 @@ import { decodeModel, OPSET } from '../../src/onnx/index.js';
 import { loadOnnxRunner, OnnxRunner } from '../../src/infer/onnx-runner.js';
 import { sharedData } from '../data/data-fixtures.js';
 import { scrambleBatchNorms } from '../helpers/batch-norms.js';
+import { createConfig } from '../../src/models/config.js';
 
 const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 const TOL = 1e-4;
 
 function config(backbone: string, channels: 1 | 3, size: number, backboneOptions?: Record<string, unknown>): ModelConfig {
-  const stat = (v: number) => Array<number>(channels).fill(v);
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'ce',
-    backbone,
-    ...(backboneOptions ? { backboneOptions } : {}),
-    methodOptions: { dropout: 0.3 },
-    input: { kind: 'image', size: [size, size], channels, mean: stat(0.5), std: stat(0.25) },
-    classes: CLASSES,
-  };
+  return createConfig('ce', { classes: CLASSES, backbone, backboneOptions, size, channels });
 }
 
 /** `perClass` real FER2013 val faces of every class, preprocessed for `cfg`. */

@@ -4,22 +4,13 @@ import { createModel } from '../../src/models/io.js';
 import type { FerModel, ModelConfig } from '../../src/models/model.js';
 import { manualSeed } from '../../src/nn/random.js';
 import { scrambleBatchNorms } from './batch-norms.js';
+import { createConfig } from '../../src/models/config.js';
 
 export const SMALL_CLASSES = ['angry', 'happy', 'sad', 'neutral', 'surprise'];
 
 /** fer-cnn with `stages` conv widths, weights from `seed`, in eval mode; `over` replaces config fields. */
 export function smallFerCnn(stages: number[][], seed: number, over: Partial<ModelConfig> = {}): FerModel {
-  const config: ModelConfig = {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'ce',
-    backbone: 'fer-cnn',
-    backboneOptions: { stages },
-    methodOptions: { dropout: 0.3 },
-    input: { kind: 'image', size: [16, 16], channels: 1, mean: [0.5], std: [0.25] },
-    classes: SMALL_CLASSES,
-    ...over,
-  };
+  const config: ModelConfig = { ...createConfig('ce', { classes: SMALL_CLASSES, backboneOptions: { stages }, methodOptions: { dropout: 0.3 }, size: 16 }), ...over };
   const m = createModel(config, manualSeed(seed));
   scrambleBatchNorms(m, seed * 100);
   return m.eval();

@@ -16,6 +16,7 @@ import { disposeOutput, type ModelConfig } from '../../src/models/model.js';
 import { ArbexModel } from '../../src/models/arbex/model.js';
 import { ArbexObjective } from '../../src/models/arbex/objective.js';
 import { IDENTITY, asInput } from './identity-backbone.js';
+import { createConfig } from '../../src/models/config.js';
 
 const close = (got: number, want: number, tol = 1e-5, what = '') => assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want}`);
 const closeAll = (got: ArrayLike<number>, want: number[], tol = 1e-5, what = '') => want.forEach((w, i) => close(got[i], w, tol, `${what}[${i}]`));
@@ -27,18 +28,7 @@ before(async () => {
 });
 
 function config(methodOptions: Record<string, unknown> = {}, over: Partial<ModelConfig> = {}): ModelConfig {
-  const d = methods.get('arbex').create.defaults;
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'arbex',
-    backbone: d.backbone,
-    backboneOptions: { stages: [[4], [8]] },
-    methodOptions: { ...d.methodOptions, hiddenSizes: [6], anchors: 2, ...methodOptions },
-    input: { ...d.input, size: [12, 12] },
-    classes: CLASSES7,
-    ...over,
-  };
+  return { ...createConfig('arbex', { classes: CLASSES7, backboneOptions: { stages: [[4], [8]] }, methodOptions: { hiddenSizes: [6], anchors: 2, ...methodOptions }, size: 12 }), ...over };
 }
 
 /** The spec's toy (C = 3, K = 2, D = 2) on the identity backbone: toy anchors, a one-layer head

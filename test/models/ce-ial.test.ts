@@ -8,8 +8,8 @@ import { Random } from '../../src/nn/random.js';
 import { methods } from '../../src/models/all-methods.js';
 import { ClassifierModel } from '../../src/models/ce/model.js';
 import { createModel } from '../../src/models/io.js';
-import type { ModelConfig } from '../../src/models/model.js';
 import { IDENTITY, asInput } from './identity-backbone.js';
+import { createConfig } from '../../src/models/config.js';
 
 before(async () => {
   await initEngine('wasm');
@@ -20,16 +20,14 @@ const Z2 = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7];
 
 /** A ce model whose logits are its 7-d input. */
 function identityModel(): ClassifierModel {
-  const config: ModelConfig = {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'ce',
+  const config = createConfig('ce', {
+    classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
     backbone: IDENTITY,
     backboneOptions: { dim: 7 },
-    methodOptions: {},
-    input: { kind: 'image', size: [1, 7], channels: 1, mean: [0], std: [1] },
-    classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
-  };
+    methodOptions: { dropout: 0 },
+    size: [1, 7],
+    input: { mean: [0], std: [1] },
+  });
   const model = createModel(config, new Random(0)) as ClassifierModel;
   model.fc.weight.assign(tf.eye(7));
   model.fc.bias!.assign(tf.zeros([7]));

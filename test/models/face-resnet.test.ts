@@ -19,6 +19,7 @@ import { exportOnnx } from '../../src/export/onnx/index.js';
 import { applyFineTune, backbonesOf, calibrateBatchNorms } from '../../src/train/finetune.js';
 import { createMethodReplica } from '../../src/train/method-replica.js';
 import { sharedData } from '../data/data-fixtures.js';
+import { createConfig } from '../../src/models/config.js';
 
 const faceApiDemo = (f: string) => join(faceModelDir(), '..', 'demo', f);
 
@@ -49,15 +50,8 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 function ceConfig(size: number, backboneOptions: Record<string, unknown> = {}): ModelConfig {
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'ce',
-    backbone: 'face-resnet',
-    backboneOptions,
-    input: { kind: 'image', size: [size, size], channels: 3, ...FACE_RESNET_INPUT },
-    classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral', 'contempt'],
-  };
+  // No dropout, as the hand-written config had (ce's default is 0.3).
+  return createConfig('ce', { classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral', 'contempt'], backbone: 'face-resnet', backboneOptions, methodOptions: { dropout: 0 }, size });
 }
 
 describe('face-resnet trunk', () => {

@@ -8,7 +8,8 @@ import { Random } from '../../src/nn/random.js';
 import { methods } from '../../src/models/all-methods.js';
 import { createModel } from '../../src/models/io.js';
 import { disposeOutput } from '../../src/models/model.js';
-import { IAL_SMALL, ialConfig } from '../../src/models/ial/method.js';
+import { IAL_SMALL } from '../../src/models/ial/method.js';
+import { createConfig } from '../../src/models/config.js';
 import { BatchBuilder } from '../../src/train/batches.js';
 import { AdamW } from '../../src/train/optim.js';
 import { loadSampleStore } from '../../src/train/sample-store.js';
@@ -25,7 +26,7 @@ describe('ial on CK+48 clips', () => {
     const wanted = [...new Set(ds.items.map((s) => s.label))].slice(0, 4);
     const items = wanted.flatMap((c) => ds.items.filter((s) => s.label === c).slice(0, 2));
     assert.equal(items.length, 8);
-    const config = ialConfig(['a', 'b', 'c', 'd'], IAL_SMALL);
+    const config = createConfig('ial', { classes: ['a', 'b', 'c', 'd'], defaults: IAL_SMALL });
     const store = await loadSampleStore(items, config.input, { cache: false });
     const { x: data, shape } = new BatchBuilder(store, config.input).build(items.map((_, i) => i));
     assert.deepEqual(shape, [8, 3, 48, 48, 1]);

@@ -7,7 +7,7 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { Random } from '../../src/nn/random.js';
 import { createModel } from '../../src/models/io.js';
 import { disposeOutput, type FerModel } from '../../src/models/model.js';
-import { ialConfig } from '../../src/models/ial/method.js';
+import { createConfig } from '../../src/models/config.js';
 
 const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 
@@ -18,7 +18,7 @@ before(async () => {
 describe('ial full size', () => {
   let model: FerModel;
   before(() => {
-    model = createModel(ialConfig(CLASSES), new Random(0));
+    model = createModel(createConfig('ial', { classes: CLASSES }), new Random(0));
   });
   const count = (pred: (name: string) => boolean) =>
     model

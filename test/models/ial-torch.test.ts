@@ -15,10 +15,9 @@ import { decodeSafetensors, encodeSafetensors } from '../../src/nn/checkpoint.js
 import { Random } from '../../src/nn/random.js';
 import { torchStateDict } from '../../src/nn/torch-layout.js';
 import { findTorchPython } from '../../src/util/python.js';
-import { methods } from '../../src/models/all-methods.js';
 import { createModel } from '../../src/models/io.js';
 import { disposeOutput, type ModelOutput } from '../../src/models/model.js';
-import { ialConfig } from '../../src/models/ial/method.js';
+import { createConfig } from '../../src/models/config.js';
 import type { IalModel } from '../../src/models/ial/model.js';
 import { relDiff, TORCH_MISSING } from '../helpers/torch-reference.js';
 
@@ -30,7 +29,8 @@ const python = findTorchPython();
 
 describe('ial network vs PyTorch', { skip: python ? false : TORCH_MISSING }, () => {
   it('logits, embedding and aux heads match in eval and training mode (2 clips x 4 frames of 48x48, GCA, depth 2 in layer2, 2x2 DSF map)', () => {
-    const base = ialConfig(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'], methods.get('ial').create.defaults, {
+    const base = createConfig('ial', {
+      classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
       backboneOptions: { widthMultiplier: 0.125 },
       methodOptions: { layers: [1, 2, 1, 2], reduction: 4, spatialDepth: 1, spatialHeads: 2, spatialDimHead: 4, spatialMlp: 16, temporalDepth: 2, temporalHeads: 2, temporalDimHead: 4, temporalMlp: 16 },
     });

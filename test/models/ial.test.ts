@@ -13,7 +13,8 @@ import { Random } from '../../src/nn/random.js';
 import { methods } from '../../src/models/all-methods.js';
 import { createModel, loadModel, saveModel } from '../../src/models/io.js';
 import { disposeOutput, type FerModel, type ModelConfig, type ModelOutput } from '../../src/models/model.js';
-import { IAL_SMALL, ialConfig } from '../../src/models/ial/method.js';
+import { IAL_SMALL } from '../../src/models/ial/method.js';
+import { createConfig } from '../../src/models/config.js';
 import type { IalModel } from '../../src/models/ial/model.js';
 
 const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
@@ -25,7 +26,8 @@ before(async () => {
 
 /** 4 frames of 32x32 RGB, widths 8/16/32: maps 8 → 4 → 2 → DSF 1x1, 32-d temporal tokens. */
 function tinyConfig(methodOptions: Record<string, unknown> = {}, frames = 4): ModelConfig {
-  const c = ialConfig(CLASSES, methods.get('ial').create.defaults, {
+  const c = createConfig('ial', {
+    classes: CLASSES,
     backboneOptions: { widthMultiplier: 0.125 },
     methodOptions: {
       reduction: 4,
@@ -229,7 +231,7 @@ describe('ial NR-DFERNet variant: snippet filter at test time', () => {
 
 describe('ial save/load', () => {
   it('round trip through a model folder gives identical outputs (small CK+48 configuration)', async () => {
-    const config = ialConfig(['angry', 'contempt', 'disgust', 'fear', 'happy', 'sad', 'surprise'], IAL_SMALL);
+    const config = createConfig('ial', { classes: ['angry', 'contempt', 'disgust', 'fear', 'happy', 'sad', 'surprise'], defaults: IAL_SMALL });
     const model = createModel(config, new Random(5));
     const x = clips(2, 3, 48, 1, 13);
     disposeOutput(model.forward(x, true)); // move the running statistics off their initial values

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { methods } from '../../src/models/all-methods.js';
 import type { ModelConfig } from '../../src/models/model.js';
 import { createReplica } from '../../src/train/method-replica.js';
 import { ReplicaHost, type Shard } from '../../src/train/replica-host.js';
+import { createConfig } from '../../src/models/config.js';
 
 before(async () => {
   await initEngine('wasm');
@@ -18,17 +18,7 @@ before(async () => {
 
 const N = 16;
 function config(method: string, methodOptions: Record<string, unknown>): ModelConfig {
-  const d = methods.get(method).create.defaults;
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method,
-    backbone: 'fer-cnn',
-    backboneOptions: { stages: [[8], [16]] },
-    methodOptions: { ...d.methodOptions, ...methodOptions },
-    input: { ...d.input, size: [12, 12] },
-    classes: ['angry', 'happy', 'sad', 'neutral'],
-  };
+  return createConfig(method, { classes: ['angry', 'happy', 'sad', 'neutral'], backbone: 'fer-cnn', backboneOptions: { stages: [[8], [16]] }, methodOptions, size: 12 });
 }
 
 const shard = (epoch: number): Shard => ({

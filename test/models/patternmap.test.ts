@@ -23,6 +23,7 @@ import { optimizers } from '../../src/train/optim.js';
 import type { TrainerOptions } from '../../src/train/trainer.js';
 import { loadSampleStore } from '../../src/train/sample-store.js';
 import { sharedData, tempDir } from '../data/data-fixtures.js';
+import { createConfig } from '../../src/models/config.js';
 
 const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 const closeAll = (got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) => {
@@ -36,26 +37,17 @@ before(async () => {
 
 /** A small model: fer-cnn stages of 4-8 channels at 28x28 → a 7x7 grid, as the spec's. */
 function smallConfig(classes = CLASSES, over: Record<string, unknown> = {}): ModelConfig {
-  const d = methods.get('patternmap').create.defaults;
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'patternmap',
-    backbone: 'fer-cnn',
-    backboneOptions: { stages: [[4, 4], [6, 6], [8, 8]] },
-    methodOptions: { embeddingDim: 12, encoderHidden: 10, classifierHidden: 8, decoderChannels: [8, 6, 4, 3, 2, 2, 1], ...over },
-    input: { ...d.input, size: [28, 28] },
+  return createConfig('patternmap', {
     classes,
-  };
+    backboneOptions: { widthMultiplier: 1, stages: [[4, 4], [6, 6], [8, 8]] },
+    methodOptions: { embeddingDim: 12, encoderHidden: 10, classifierHidden: 8, decoderChannels: [8, 6, 4, 3, 2, 2, 1], ...over },
+    size: 28,
+  });
 }
 
 describe('pattern-map model', () => {
   it('default FER2013 model: 7x7 mask (49-step refiner), 16-d h_n, 128-d embedding, 56x56 one-channel map', () => {
-    const d = methods.get('patternmap').create.defaults;
-    const m = methods.get('patternmap').create.createModel(
-      { format: 'ferkit-model', version: 1, method: 'patternmap', backbone: d.backbone, backboneOptions: d.backboneOptions, methodOptions: d.methodOptions, input: d.input, classes: CLASSES },
-      manualSeed(0),
-    ) as PatternMapModel;
+    const m = methods.get('patternmap').create.createModel(createConfig('patternmap', { classes: CLASSES }), manualSeed(0)) as PatternMapModel;
     const x = tf.randomNormal([2, 56, 56, 1], 0, 1, 'float32', 1);
     const out = m.forward(x, false);
     assert.equal(m.grid, 7);
@@ -371,11 +363,10 @@ describe('pattern-map save/load and training', () => {
   });
 
   it('initialises the trunk and EFE head from a trained model (a member of the bundled ensemble, DIR#1)', async () => {
-    const d = methods.get('patternmap').create.defaults;
     const ref = `${bundledModelDir()}#1`;
     const src = await loadModel(ref);
     // The trunk takes that member's shape.
-    const cfg: ModelConfig = { format: 'ferkit-model', version: 1, method: 'patternmap', backbone: d.backbone, backboneOptions: src.config.backboneOptions, input: d.input, classes: CLASSES };
+    const cfg = createConfig('patternmap', { classes: CLASSES, backboneOptions: src.config.backboneOptions });
     const m = new PatternMapModel(cfg, manualSeed(0));
     await assert.rejects(initFromModel(m, bundledModelDir()), /no trunk weights \(backbone\.\*\).*it is an ensemble, give .*#N/);
     const loaded = await initFromModel(m, ref);

@@ -14,6 +14,7 @@ import { disposeOutput, type ModelConfig } from '../../src/models/model.js';
 import { ScnModel } from '../../src/models/scn/model.js';
 import { ScnObjective } from '../../src/models/scn/objective.js';
 import { IDENTITY, asInput } from './identity-backbone.js';
+import { createConfig } from '../../src/models/config.js';
 
 const close = (got: number, want: number, tol = 1e-5, what = '') => assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want}`);
 const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
@@ -25,18 +26,7 @@ before(async () => {
 });
 
 function config(over: Partial<ModelConfig> = {}): ModelConfig {
-  const d = methods.get('scn').create.defaults;
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'scn',
-    backbone: d.backbone,
-    backboneOptions: { stages: [[4], [8]] },
-    methodOptions: { ...d.methodOptions, dropout: 0 },
-    input: { ...d.input, size: [12, 12] },
-    classes: CLASSES,
-    ...over,
-  };
+  return { ...createConfig('scn', { classes: CLASSES, backboneOptions: { stages: [[4], [8]] }, methodOptions: { dropout: 0 }, size: 12 }), ...over };
 }
 
 /** An SCN model on the identity backbone whose embedding [logit α, z1..z7] gives α and z exactly. */

@@ -13,9 +13,9 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { readImages } from '../../src/data/registry.js';
 import { BASIC7, CANONICAL_CLASSES, type ImageSample } from '../../src/data/types.js';
 import { evaluate } from '../../src/eval/evaluate.js';
-import { methods } from '../../src/models/all-methods.js';
 import { bundledModelDir, loadModel } from '../../src/models/io.js';
-import type { FerModel, ModelConfig } from '../../src/models/model.js';
+import type { FerModel } from '../../src/models/model.js';
+import { createConfig } from '../../src/models/config.js';
 import { PatternMapModel } from '../../src/models/patternmap/model.js';
 import { manualSeed } from '../../src/nn/random.js';
 import { BatchBuilder } from '../../src/train/batches.js';
@@ -113,17 +113,12 @@ describe('ferkit report', () => {
   });
 
   it('pattern-map model: adds masks over faces and pattern maps per face and per class', async () => {
-    const d = methods.get('patternmap').create.defaults;
-    const config: ModelConfig = {
-      format: 'ferkit-model',
-      version: 1,
-      method: 'patternmap',
-      backbone: 'fer-cnn',
-      backboneOptions: { stages: [[4, 4], [6, 6], [8, 8]] },
-      methodOptions: { embeddingDim: 12, encoderHidden: 10, classifierHidden: 8, decoderChannels: [8, 6, 4, 3, 2, 2, 1] },
-      input: { ...d.input, size: [28, 28] },
+    const config = createConfig('patternmap', {
       classes: [...BASIC7],
-    };
+      backboneOptions: { widthMultiplier: 1, stages: [[4, 4], [6, 6], [8, 8]] },
+      methodOptions: { embeddingDim: 12, encoderHidden: 10, classifierHidden: 8, decoderChannels: [8, 6, 4, 3, 2, 2, 1] },
+      size: 28,
+    });
     const model = new PatternMapModel(config, manualSeed(3));
     model.eval();
     const dir = tempDir('report-pm');

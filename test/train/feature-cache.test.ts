@@ -5,23 +5,13 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine } from '../../src/engine/backend.js';
-import { FACE_RESNET_INPUT } from '../../src/models/backbones/face-resnet.js';
-import type { ModelConfig } from '../../src/models/model.js';
 import { loadSafetensors } from '../../src/nn/checkpoint.js';
 import { train } from '../../src/train/trainer.js';
 import { tempDir } from '../data/data-fixtures.js';
 import { CLASSES, options } from './trainer-fixtures.js';
+import { createConfig } from '../../src/models/config.js';
 
-const faceResNet: ModelConfig = {
-  format: 'ferkit-model',
-  version: 1,
-  method: 'ce',
-  backbone: 'face-resnet',
-  backboneOptions: { stages: 4 },
-  methodOptions: { dropout: 0 },
-  input: { kind: 'image', size: [64, 64], channels: 3, ...FACE_RESNET_INPUT, greyscale: true },
-  classes: CLASSES,
-};
+const faceResNet = createConfig('ce', { classes: CLASSES, backbone: 'face-resnet', backboneOptions: { stages: 4 }, methodOptions: { dropout: 0 }, size: 64, input: { greyscale: true } });
 
 async function weightsOf(dir: string): Promise<Record<string, Float32Array>> {
   const file = readdirSync(dir).find((f) => f.endsWith('.safetensors'))!;

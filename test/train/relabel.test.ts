@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { initEngine } from '../../src/engine/backend.js';
 import { BASIC7 } from '../../src/data/types.js';
 import type { Raster } from '../../src/data/image.js';
-import type { ModelConfig } from '../../src/models/model.js';
 import { loadSafetensors } from '../../src/nn/checkpoint.js';
 import type { SampleStore } from '../../src/train/sample-store.js';
 import { train, type TrainerOptions } from '../../src/train/trainer.js';
@@ -17,6 +16,7 @@ import { tempDir } from '../data/data-fixtures.js';
 import { IDENTITY } from '../models/identity-backbone.js';
 import { Z_SCALE } from '../fixtures/scn-golden-replica.js';
 import { config, options } from './trainer-fixtures.js';
+import { createConfig } from '../../src/models/config.js';
 
 before(async () => {
   await initEngine('wasm');
@@ -56,16 +56,14 @@ function goldenStore(): SampleStore {
 }
 
 function goldenOptions(outDir: string, workers: number, relabelMode: string): TrainerOptions {
-  const cfg: ModelConfig = {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'scn',
+  const cfg = createConfig('scn', {
+    classes: [...BASIC7],
     backbone: IDENTITY,
     backboneOptions: { dim: 8 },
     methodOptions: { dropout: 0, beta: 0.7, margin1: 0.07, margin2: 0.2, relabelEpoch: 2, relabelMode },
-    input: { kind: 'image', size: [1, 8], channels: 1, mean: [128 / 255], std: [1 / 255] },
-    classes: [...BASIC7],
-  };
+    size: [1, 8],
+    input: { mean: [128 / 255], std: [1 / 255] },
+  });
   return {
     config: cfg,
     train: { store: goldenStore(), labels: Int32Array.from(SAMPLES, (s) => s.y) },

@@ -7,6 +7,7 @@ import type { ModelConfig } from '../../src/models/model.js';
 import { loadSampleStore } from '../../src/train/sample-store.js';
 import type { TrainerOptions } from '../../src/train/trainer.js';
 import { sharedData } from '../data/data-fixtures.js';
+import { createConfig } from '../../src/models/config.js';
 
 export const CLASSES = ['happy', 'surprise'];
 
@@ -17,17 +18,9 @@ export async function subset(split: 'train' | 'val', perClass: number): Promise<
   return out;
 }
 
+/** A fer-cnn at width 0.25 on 48x48 grey faces; `methodOptions` replace the method's defaults. */
 export function config(method = 'ce', methodOptions: Record<string, unknown> = { dropout: 0.1 }): ModelConfig {
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method,
-    backbone: 'fer-cnn',
-    backboneOptions: { widthMultiplier: 0.25 },
-    methodOptions,
-    input: { kind: 'image', size: [48, 48], channels: 1, mean: [0.5], std: [0.25] },
-    classes: CLASSES,
-  };
+  return { ...createConfig(method, { classes: CLASSES, backbone: 'fer-cnn', backboneOptions: { widthMultiplier: 0.25 }, input: { size: [48, 48], mean: [0.5], std: [0.25] } }), methodOptions };
 }
 
 export async function options(outDir: string, over: Partial<TrainerOptions> = {}): Promise<TrainerOptions> {

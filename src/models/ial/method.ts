@@ -3,7 +3,6 @@
 // configuration used on CK+48 (3-frame 48x48 grey sequences), also reachable from the CLI with
 // `--frames 3 --size 48 --channels 1 --width 0.25 --method-options '<IAL_SMALL.methodOptions>'`.
 import { mergedOptions } from '../method-options.js';
-import type { ModelConfig } from '../model.js';
 import type { MethodDef, MethodDefaults } from '../methods.js';
 import { IAL_BACKBONE, IalModel } from './model.js';
 import { IalObjective, ialObjectiveOptions } from './objective.js';
@@ -48,17 +47,3 @@ export const IAL_SMALL: MethodDefaults = {
   trainAugment: 'ial-train',
   testAugment: 'ial-test',
 };
-
-/** A full config from method defaults (e.g. IAL_SMALL), overrides and class names. */
-export function ialConfig(classes: string[], defaults: MethodDefaults = ialMethod.defaults, over: { backboneOptions?: Record<string, unknown>; methodOptions?: Record<string, unknown> } = {}): ModelConfig {
-  return {
-    format: 'ferkit-model',
-    version: 1,
-    method: 'ial',
-    backbone: defaults.backbone,
-    backboneOptions: { ...(defaults.backboneOptions ?? {}), ...(over.backboneOptions ?? {}) },
-    methodOptions: { ...(defaults.methodOptions ?? {}), ...(over.methodOptions ?? {}) },
-    input: defaults.input,
-    classes,
-  };
-}
