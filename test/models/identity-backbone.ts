@@ -1,11 +1,11 @@
 // Test-only backbone whose features are its input, flattened: lets a test choose the embedding a
 // method's heads see, so golden values can run through the model's own forward and objective.
 import { tf } from '../../src/engine/backend.js';
-import { BackboneModule } from '../../src/models/backbones/backbone.js';
+import { Backbone } from '../../src/models/backbones/backbone.js';
 import { backbones, type BackboneOptions } from '../../src/models/backbones/registry.js';
 
 /** The feature map is the input; pooling flattens it. */
-class IdentityBackbone extends BackboneModule {
+class IdentityBackbone extends Backbone {
   constructor(readonly featureDim: number) {
     super();
   }

@@ -1,7 +1,7 @@
 // What every method's feature extractor offers, whatever network is behind it: a spatial feature
 // map and the pooling that turns it into features (features = pool(featureMap(x))), in TF.js and
-// in ONNX alike. A backbone class extends BackboneModule (writing featureMap, and pool when it is
-// not global average pooling) and registers its ONNX feature map with registerBackboneEmitter.
+// in ONNX alike. A backbone class extends Backbone (writing its feature map, and pool when it
+// is not global average pooling) and registers its ONNX feature map with registerBackboneEmitter.
 import { tf } from '../../engine/backend.js';
 import type { Dropout } from '../../nn/dropout.js';
 import type { Linear } from '../../nn/linear.js';
@@ -21,19 +21,14 @@ export interface BackboneOptions {
   rng?: Random;
 }
 
-export interface Backbone extends Module {
+/** A feature extractor: features = pool(featureMap(x)); forward adds the optional head (dropout,
+ *  then fc). Subclasses write `map` (the feature map in the current mode) and `pool` when it is
+ *  not global average pooling. */
+export abstract class Backbone extends Module {
   /** Size of the pooled feature vector. */
-  readonly featureDim: number;
-  /** NHWC images → the last stage's NHWC feature map [N, h, w, C] (pattern-map works on it).
-   *  `training` switches train/eval mode first when given. */
-  featureMap(x: tf.Tensor, training?: boolean): tf.Tensor4D;
-  /** Feature map → [N, featureDim] features (global average pooling, then any descriptor layer). */
-  pool(map: tf.Tensor4D): tf.Tensor2D;
-  /** NHWC images → [N, featureDim] features (or [N, numClasses] logits when built with a head).
-   *  `training` switches train/eval mode first (BatchNorm statistics) when given. */
-  forward(x: tf.Tensor, training?: boolean): tf.Tensor2D;
-  /** pool(featureMap(x)): pooled features, ignoring any classifier head. */
-  features(x: tf.Tensor, training?: boolean): tf.Tensor2D;
+  abstract readonly featureDim: number;
+  dropout?: Dropout;
+  fc?: Linear;
   /** Named parts from input to output (`stem`, `stage1`, ...): what `--freeze` names. */
   parts?(): [string, Module[]][];
   /** Runs parts [from, to) of `parts()` on x (part 0 takes images): cached frozen features enter
@@ -43,22 +38,17 @@ export interface Backbone extends Module {
   featuresFrom?(map: tf.Tensor, from: number): tf.Tensor2D;
   /** Loads the weights the backbone was pretrained with (face-resnet: dlib's face recognition). */
   loadPretrained?(): void;
-}
 
-/** features = pool(featureMap(x)); forward adds the optional head (dropout in training, then fc). */
-export abstract class BackboneModule extends Module implements Backbone {
-  abstract readonly featureDim: number;
-  dropout?: Dropout;
-  fc?: Linear;
-
-  /** The feature map in the current mode (featureMap sets the mode and tidies). */
   protected abstract map(x: tf.Tensor): tf.Tensor4D;
 
+  /** NHWC images → the last stage's NHWC feature map [N, h, w, C] (pattern-map works on it).
+   *  `training` switches train/eval mode first (BatchNorm statistics) when given. */
   featureMap(x: tf.Tensor, training?: boolean): tf.Tensor4D {
     if (training !== undefined && training !== this.training) this.train(training);
     return tf.tidy(() => this.map(x));
   }
 
+  /** Feature map → [N, featureDim] features. */
   pool(map: tf.Tensor4D): tf.Tensor2D {
     return globalAvgPool(map);
   }
@@ -67,6 +57,7 @@ export abstract class BackboneModule extends Module implements Backbone {
     return tf.tidy(() => this.pool(this.featureMap(x, training)));
   }
 
+  /** Features, or [N, numClasses] logits when built with a head. */
   forward(x: tf.Tensor, training?: boolean): tf.Tensor2D {
     return tf.tidy(() => {
       const f = this.features(x, training);
@@ -77,38 +68,27 @@ export abstract class BackboneModule extends Module implements Backbone {
 }
 
 /** A backbone's ONNX form: its feature map, and its pooling when not global average pooling. */
-export interface BackboneEmitter<B extends BackboneModule> {
+export interface BackboneEmitter<B extends Backbone> {
   featureMap(ctx: ExportContext, b: B, x: Value): Value;
   pool?(ctx: ExportContext, b: B, map: Value): Value;
 }
 
-const backboneEmitters = new Map<ModuleClass, BackboneEmitter<BackboneModule>>();
+const backboneEmitters = new Map<ModuleClass, BackboneEmitter<Backbone>>();
 
 /** Registers a backbone class's ONNX feature map (and pooling); its forward (pool, then the head)
  *  exports from them. */
-export function registerBackboneEmitter<B extends BackboneModule>(cls: ModuleClass<B>, emit: BackboneEmitter<B>): void {
-  const e = emit as unknown as BackboneEmitter<BackboneModule>;
-  backboneEmitters.set(cls, e);
+export function registerBackboneEmitter<B extends Backbone>(cls: ModuleClass<B>, emit: BackboneEmitter<B>): void {
+  backboneEmitters.set(cls, emit as unknown as BackboneEmitter<Backbone>);
   registerLayerEmitter(cls, (ctx, m, x) => {
-    const f = emitFeatures(ctx, m, x);
+    const map = emit.featureMap(ctx, m, x);
+    const f = emit.pool ? emit.pool(ctx, m, map) : ops.globalAvgPool(ctx, map, ctx.name(m, 'avgpool'));
     return m.fc ? ops.linear(ctx, m.fc, ops.maybe(ctx, m.dropout, f)) : f;
   });
 }
 
-function emitterOf(ctx: ExportContext, b: Backbone): BackboneEmitter<BackboneModule> {
-  const e = [...backboneEmitters].find(([cls]) => b instanceof cls)?.[1];
-  if (!e) throw new Error(`ONNX export: no feature-map emitter for backbone "${ctx.path(b)}" of class ${b.constructor.name}`);
-  return e;
-}
-
 /** The last stage's NCHW feature map of a backbone, as Backbone.featureMap (pattern-map). */
 export function emitFeatureMap(ctx: ExportContext, b: Backbone, x: Value): Value {
-  return emitterOf(ctx, b).featureMap(ctx, b as BackboneModule, x);
-}
-
-/** pool(featureMap(x)) in ONNX, as Backbone.features. */
-export function emitFeatures(ctx: ExportContext, b: Backbone, x: Value): Value {
-  const e = emitterOf(ctx, b);
-  const map = e.featureMap(ctx, b as BackboneModule, x);
-  return e.pool ? e.pool(ctx, b as BackboneModule, map) : ops.globalAvgPool(ctx, map, ctx.name(b, 'avgpool'));
+  const e = [...backboneEmitters].find(([cls]) => b instanceof cls)?.[1];
+  if (!e) throw new Error(`ONNX export: no feature-map emitter for backbone "${ctx.path(b)}" of class ${b.constructor.name}`);
+  return e.featureMap(ctx, b, x);
 }

@@ -27,7 +27,7 @@ import { defaultRandom, type Random } from '../../nn/random.js';
 import { readTfjsWeights, type TfjsWeight } from '../../nn/tfjs-weights.js';
 import { registerLayerEmitter, type ExportContext, type Value } from '../../onnx/index.js';
 import * as ops from '../../onnx/ops.js';
-import { BackboneModule, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
+import { Backbone, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
 
 /** The trunk's own input normalisation, on the [0, 1] scale ferkit's InputSpec uses. */
 export const FACE_RESNET_INPUT = { mean: [122.782 / 255, 117.001 / 255, 104.298 / 255], std: [1, 1, 1] };
@@ -113,7 +113,7 @@ export class FaceResidual extends Module {
   }
 }
 
-export class FaceResNet extends BackboneModule {
+export class FaceResNet extends Backbone {
   readonly featureDim: number;
   readonly stem: ConvBn;
   readonly maxpool = new MaxPool2d(3, 2);
@@ -147,11 +147,11 @@ export class FaceResNet extends BackboneModule {
   }
 
   /** Named parts for freezing (`--freeze stem,stage1`). */
-  parts(): [string, Module[]][] {
+  override parts(): [string, Module[]][] {
     return [['stem', [this.stem]], ...this.stageList.map((s, i) => [`stage${i + 1}`, [s]] as [string, Module[]])];
   }
 
-  runParts(x: tf.Tensor, from: number, to = this.stageList.length + 1): tf.Tensor4D {
+  override runParts(x: tf.Tensor, from: number, to = this.stageList.length + 1): tf.Tensor4D {
     return tf.tidy(() => {
       let h = x;
       for (let i = from; i < to; i++) h = i === 0 ? this.maxpool.forward(relu(this.stem.forward(h))) : this.stageList[i - 1]!.forward(h);
@@ -171,13 +171,13 @@ export class FaceResNet extends BackboneModule {
     });
   }
 
-  featuresFrom(map: tf.Tensor, from: number): tf.Tensor2D {
+  override featuresFrom(map: tf.Tensor, from: number): tf.Tensor2D {
     return tf.tidy(() => this.pool(this.runParts(map, from)));
   }
 
   /** Loads dlib's face-recognition weights (from @vladmandic/face-api) into the kept stages (and
    *  the descriptor layer when present); the classifier head, if any, is left as initialised. */
-  loadPretrained(manifest = faceRecognitionManifest()): void {
+  override loadPretrained(manifest = faceRecognitionManifest()): void {
     const w = readTfjsWeights(manifest);
     const take = (name: string, shape: number[]): TfjsWeight => {
       const t = w.get(name);

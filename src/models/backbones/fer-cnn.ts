@@ -13,7 +13,7 @@ import { Dropout } from '../../nn/dropout.js';
 import { defaultRandom, type Random } from '../../nn/random.js';
 import type { ExportContext, Value } from '../../onnx/index.js';
 import { relu } from '../../onnx/ops.js';
-import { BackboneModule, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
+import { Backbone, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
 
 export interface FerCnnOptions extends BackboneOptions {
   /** Channels per conv, stage by stage, before the width multiplier. */
@@ -47,7 +47,7 @@ class ConvBnRelu extends Module {
   }
 }
 
-export class FerCnn extends BackboneModule {
+export class FerCnn extends Backbone {
   readonly featureDim: number;
   readonly stages: Sequential[] = [];
   readonly maxpool = new MaxPool2d(2);
@@ -74,7 +74,7 @@ export class FerCnn extends BackboneModule {
     }
   }
 
-  parts(): [string, Module[]][] {
+  override parts(): [string, Module[]][] {
     return this.stages.map((s, i) => [`stage${i + 1}`, [s]]);
   }
 

@@ -13,7 +13,7 @@ import { MaxPool2d } from '../../nn/pool.js';
 import { defaultRandom, type Random } from '../../nn/random.js';
 import { registerLayerEmitter, type ExportContext, type Value } from '../../onnx/index.js';
 import * as ops from '../../onnx/ops.js';
-import { BackboneModule, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
+import { Backbone, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
 
 export interface ResNetOptions extends BackboneOptions {
   /** torchvision's zero_init_residual: last BN of each block starts at γ = 0. */
@@ -109,7 +109,7 @@ export const RESNET_LAYOUTS: Record<number, { block: BlockClass; layers: [number
   50: { block: Bottleneck, layers: [3, 4, 6, 3] },
 };
 
-export class ResNet extends BackboneModule {
+export class ResNet extends Backbone {
   readonly featureDim: number;
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
@@ -153,7 +153,7 @@ export class ResNet extends BackboneModule {
     if (options.numClasses) this.fc = this.registerModule('fc', new Linear(cin, options.numClasses, { rng }));
   }
 
-  parts(): [string, Module[]][] {
+  override parts(): [string, Module[]][] {
     return [['stem', [this.conv1, this.bn1]], ...this.layers.map((l, i) => [`stage${i + 1}`, [l]] as [string, Module[]])];
   }
 
