@@ -73,6 +73,16 @@ function pairs(): [string, string | undefined][] {
   );
 }
 
+/** Whether the method trains (an ensemble is built from trained members, never trained itself). */
+function trains(method: string, model: FerModel): boolean {
+  try {
+    methods.get(method).create.createObjective(model, {});
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function inputOf(model: FerModel): tf.Tensor {
   const { kind, size, channels, frames } = model.config.input;
   const shape = kind === 'clip' ? [N, frames!, size[0], size[1], channels] : [N, size[0], size[1], channels];
@@ -115,9 +125,9 @@ describe('method x backbone contract', () => {
       const classes = model.config.classes.length;
       const x = inputOf(model);
 
-      // Shapes, and no tensors left behind by an eval or a training forward.
+      // Shapes, and no tensors left behind by an eval or a training forward (methods that train).
       const before = tf.memory().numTensors;
-      disposeOutput(model.forward(x, true));
+      if (trains(method, model)) disposeOutput(model.forward(x, true));
       model.eval();
       const out = model.forward(x, false);
       checkShapes(out, classes);
@@ -137,15 +147,18 @@ describe('method x backbone contract', () => {
       disposeOutput(again);
       loaded.dispose();
 
-      // ONNX: onnxruntime-node gives TF.js's probabilities (and confidences) on the same input.
-      const runner = await OnnxRunner.create(exportOnnx(model), model.config);
+      // ONNX: onnxruntime-node gives TF.js's probabilities, embeddings (and confidences).
+      const runner = await OnnxRunner.create(exportOnnx(model), model.config, { embedding: true });
       const onnx = await runner.run(x.dataSync() as Float32Array, x.shape);
       await runner.dispose();
       const d = maxAbsDiff(onnx.probs, probs.dataSync());
       assert.ok(d <= TOL, `TF.js vs ONNX probs max abs diff ${d}`);
+      const dEmb = maxAbsDiff(onnx.embedding!, out.embedding!.dataSync());
+      assert.ok(dEmb <= TOL, `TF.js vs ONNX embedding max abs diff ${dEmb}`);
       if (out.confidence) assert.ok(maxAbsDiff(onnx.confidence!, out.confidence.dataSync()) <= TOL, 'TF.js vs ONNX confidence differ');
-      const spread = tf.tidy(() => tf.sub(tf.max(out.logits, 0), tf.min(out.logits, 0)).max().dataSync()[0]);
-      assert.ok(spread > 1e-3, `logits do not vary across the batch (spread ${spread}): a degenerate model would pass trivially`);
+      // The inputs are not all given the same answer (a degenerate model would pass trivially).
+      const spread = tf.tidy(() => tf.sub(tf.max(out.embedding!, 0), tf.min(out.embedding!, 0)).max().dataSync()[0]);
+      assert.ok(spread > 1e-3, `embeddings do not vary across the batch (spread ${spread})`);
 
       disposeOutput(out);
       probs.dispose();
