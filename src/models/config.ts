@@ -5,7 +5,8 @@ import type { MethodDefaults } from './methods.js';
 import { methods } from './all-methods.js';
 import type { InputSpec, ModelConfig } from './model.js';
 
-export interface InputChoices {
+export interface ConfigChoices {
+  classes: string[];
   /** Square side or [height, width]. */
   size?: number | [number, number];
   /** 1 or 3; mean and std repeat the method's first channel's (a backbone's own input wins). */
@@ -13,10 +14,6 @@ export interface InputChoices {
   /** Frames per clip (clip methods), and V of the U×V sampling. */
   frames?: number;
   framesPerSegment?: number;
-}
-
-export interface ConfigChoices extends InputChoices {
-  classes: string[];
   /** Default: the method's. */
   backbone?: string;
   /** Over the method's backbone options when the backbone is the method's default one. */
@@ -32,7 +29,7 @@ export interface ConfigChoices extends InputChoices {
 
 /** The input of `backbone` under the method defaults `d`: the method's, then the backbone's own
  *  (a pretrained trunk's channels and normalisation), then the choices. */
-export function configInput(d: MethodDefaults, backbone: string, o: InputChoices & { input?: Partial<InputSpec> } = {}): InputSpec {
+export function configInput(d: MethodDefaults, backbone: string, o: Omit<ConfigChoices, 'classes'> = {}): InputSpec {
   const own = d.input.kind === 'image' && backbones.has(backbone) ? backbones.get(backbone).input : undefined;
   if (own?.channels && o.channels !== undefined && o.channels !== own.channels) throw new Error(`input channels ${o.channels}: backbone ${backbone} takes ${own.channels} channels`);
   const size = typeof o.size === 'number' ? ([o.size, o.size] as [number, number]) : o.size;

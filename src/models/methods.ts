@@ -85,11 +85,9 @@ export function modelEmitter<M extends FerModel>(cls: ModuleClass<M>, emit: (ctx
 /** The ONNX emitter of the model's method (MethodDef.onnx). */
 export function modelEmitterFor(model: FerModel): ModelEmitter {
   const def = methods.has(model.config.method) ? methods.get(model.config.method).create : undefined;
-  if (!def?.onnx) {
-    const exporting = methods.list().filter((m) => m.create.onnx).map((m) => m.name);
-    throw new Error(`ONNX export: no emitter for model class ${model.constructor.name} (method "${model.config.method}"); methods that export: ${exporting.join(', ')}`);
-  }
-  return def.onnx;
+  if (def?.onnx) return def.onnx;
+  const exporting = methods.list().filter((m) => m.create.onnx).map((m) => m.name);
+  throw new Error(`ONNX export: no emitter for model class ${model.constructor.name} (method "${model.config.method}"); methods that export: ${exporting.join(', ')}`);
 }
 
 /** softmax(logits) unless the method supplies its own probabilities. */

@@ -37,8 +37,6 @@ function lookup<E>(table: Map<ModuleClass, E>, module: object): E | undefined {
   return undefined;
 }
 
-const known = (table: Map<ModuleClass, unknown>) => [...table.keys()].map((c) => c.name).sort().join(', ');
-
 /** What emitters share: the graph, module paths for node names, and weight reading. */
 export class ExportContext {
   private readonly paths = new Map<Module, string>();
@@ -63,7 +61,7 @@ export class ExportContext {
     const e = lookup(layerEmitters, module);
     if (!e) {
       throw new Error(
-        `ONNX export: no emitter for module "${this.path(module) || '<root>'}" of class ${module.constructor.name}; classes that export: ${known(layerEmitters)}`,
+        `ONNX export: no emitter for module "${this.path(module) || '<root>'}" of class ${module.constructor.name}; classes that export: ${[...layerEmitters.keys()].map((c) => c.name).sort().join(', ')}`,
       );
     }
     return e(this, module, x);

@@ -56,7 +56,8 @@ describe('ResNet', () => {
     ]) {
       const m = resnet18({ inChannels: ch, numClasses: 7, widthMultiplier: 0.25, rng: new Random(2) });
       const x = tf.randomNormal([2, size, size, ch]);
-      const { features, logits } = m.forwardBoth(x, false);
+      const features = m.features(x, false);
+      const logits = m.forward(x, false);
       assert.deepEqual(features.shape, [2, 128]);
       assert.deepEqual(logits!.shape, [2, 7]);
       assert.equal(m.featureDim, 128);

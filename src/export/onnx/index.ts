@@ -1,5 +1,4 @@
-// ONNX export of ferkit models (the graph writer itself is src/onnx; each method's and backbone's
-// emitters live beside its code): export.ts builds and writes the graph, with BatchNorm folding,
-// block splitting (split-blocks.ts) and int8 weights (quantize.ts); verify.ts checks parity.
+// ONNX export of ferkit models (the graph writer is src/onnx, emitters live beside each method and
+// backbone): export.ts writes the graph, split-blocks.ts and quantize.ts rewrite it.
 export { buildOnnxGraph, exportOnnx, writeOnnx, ONNX_FILE, type OnnxExportOptions } from './export.js';
 export { QUANTIZE_MODES, type QuantizeMode } from './quantize.js';

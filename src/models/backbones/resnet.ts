@@ -162,12 +162,6 @@ export class ResNet extends Backbone {
     for (const stage of this.layers) h = stage.forward(h);
     return h as tf.Tensor4D;
   }
-
-  /** Pooled features and, with a head, logits, from one pass. */
-  forwardBoth(x: tf.Tensor, training?: boolean): { features: tf.Tensor2D; logits?: tf.Tensor2D } {
-    const features = this.features(x, training);
-    return { features, logits: this.fc ? (this.fc.forward(features) as tf.Tensor2D) : undefined };
-  }
 }
 
 export const resnet18 = (options: ResNetOptions = {}) => new ResNet(18, options);

@@ -1,8 +1,7 @@
 // The `ensemble` method: EnsembleModel (model.ts) and its ONNX form (onnx.ts); built by
 // `ferkit ensemble`, never trained as a whole.
 import type { tf } from '../../engine/backend.js';
-import type { MethodDef } from '../methods.js';
-import { methods } from '../methods.js';
+import { methods, type MethodDef } from '../methods.js';
 import { EnsembleModel } from './model.js';
 import { ensembleOnnx } from './onnx.js';
 
