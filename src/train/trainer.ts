@@ -176,12 +176,12 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   let batchStart = 0;
   const labels = new LabelTable(o.train.labels, numClasses);
   // Sums over the epoch so far: `loss`/`count` over every phase, `phaseLoss`/`phaseCount` per
-  // phase, `parts` the phases' loss terms; `scored`/`correct`: samples whose scores the objective
-  // reported, and how many were right.
+  // phase, `parts` the phases' loss terms (means over their phase's batches); `scored`/`correct`:
+  // samples whose scores the objective reported, and how many were right.
   const newPartial = () => ({ loss: 0, count: 0, seconds: 0, relabeled: 0, scored: 0, correct: 0, phaseLoss: phases.map(() => 0), phaseCount: phases.map(() => 0), parts: {} as Record<string, number> });
   let partial = newPartial();
   try {
-    if (o.resume && existsSync(ckpt)) {
+    if (resuming) {
       const p = (await trainee.load(ckpt)) as { epoch: number; phase?: number; batch: number; history: EpochRecord[]; best?: TrainResult['best']; partial?: Partial<typeof partial>; relabeled?: unknown; labelCount?: number };
       if (typeof p.epoch !== 'number') throw new Error(`${ckpt}: no training position to resume from (written by another trainer?)`);
       ({ epoch, history } = p);
@@ -238,7 +238,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
             partial.correct += correct;
             partial.scored += idx.length;
           }
-          if (trainee instanceof PhasedTrainee) for (const [k, v] of Object.entries(trainee.takeParts())) partial.parts[`${key(p)}.${k}`] = (partial.parts[`${key(p)}.${k}`] ?? 0) + v * idx.length;
+          if (trainee instanceof PhasedTrainee) for (const [k, v] of Object.entries(trainee.takeParts())) partial.parts[`${key(p)}.${k}`] = (partial.parts[`${key(p)}.${k}`] ?? 0) + v / batches.length;
           partial.phaseLoss[p] += loss * idx.length;
           partial.phaseCount[p] += idx.length;
           partial.loss += loss * idx.length;
@@ -277,7 +277,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         ...(relabels ? { relabeled: partial.relabeled } : {}),
         ...(partial.scored ? { trainAcc: partial.correct / partial.scored } : {}),
         ...phaseLosses,
-        ...(phases.length > 1 ? { parts: Object.fromEntries(Object.entries(partial.parts).map(([k, v]) => [k, v / partial.phaseCount[phases.findIndex((_, p) => k.startsWith(`${key(p)}.`))]])) } : {}),
+        ...(phases.length > 1 ? { parts: partial.parts } : {}),
       };
       partial = newPartial();
       if (valBuilder && o.val) {
