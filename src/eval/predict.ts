@@ -10,7 +10,7 @@ import type { ModelRunner } from '../infer/runner.js';
 import { calibration, classificationReport, type ClassificationReport } from './metrics.js';
 
 /** Probabilities [N × C] of a batch from elsewhere: a training run's replicas. */
-export type BatchScorer = (x: Float32Array, shape: number[]) => Promise<Float32Array>;
+type BatchScorer = (x: Float32Array, shape: number[]) => Promise<Float32Array>;
 
 /** A model's TF.js forward, or a runner on another engine (ONNX Runtime on model.onnx). */
 export type Scorable = FerModel | ModelRunner;
@@ -26,7 +26,7 @@ export interface PredictOptions {
   onBatch?: (idx: number[], x: Float32Array, out: ModelOutput) => void;
 }
 
-export interface Predictions {
+interface Predictions {
   /** [N × C] row-major. */
   probs: Float32Array;
   embedding?: { dim: number; values: Float32Array };

@@ -12,7 +12,7 @@ import type { ReplicaSet, Shard } from './data-parallel.js';
 import { optimizers, type Optimizer, type OptimizerOptions } from './optim.js';
 import { groupStep } from './step.js';
 
-export interface PhasedTraineeOptions {
+interface PhasedTraineeOptions {
   config: ModelConfig;
   objective?: Record<string, unknown>;
   optimizer: { name: string } & OptimizerOptions;
