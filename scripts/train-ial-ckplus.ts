@@ -16,7 +16,7 @@ import { subjectFolds } from '../src/data/folds.js';
 import { CANONICAL_CLASSES } from '../src/data/types.js';
 import { IAL_SMALL } from '../src/models/ial/method.js';
 import { createConfig } from '../src/models/config.js';
-import { loadSampleStore } from '../src/train/sample-store.js';
+import { loadSampleStore } from '../src/data/sample-store.js';
 import { train } from '../src/train/trainer.js';
 
 const { values: a } = parseArgs({

@@ -10,9 +10,9 @@ import { createModel } from '../../src/models/io.js';
 import { disposeOutput } from '../../src/models/model.js';
 import { IAL_SMALL } from '../../src/models/ial/method.js';
 import { createConfig } from '../../src/models/config.js';
-import { BatchBuilder } from '../../src/train/batches.js';
+import { BatchBuilder } from '../../src/data/batches.js';
 import { AdamW } from '../../src/train/optim.js';
-import { loadSampleStore } from '../../src/train/sample-store.js';
+import { loadSampleStore } from '../../src/data/sample-store.js';
 import { trainStep } from '../../src/train/step.js';
 import { sharedData } from '../data/data-fixtures.js';
 
