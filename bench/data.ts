@@ -7,7 +7,7 @@ import { initEngine, tf } from '../src/engine/backend.js';
 import { augmentations } from '../src/data/augment.js';
 import { decodeImageFile, type Raster } from '../src/data/image.js';
 import { rastersToTensor } from '../src/data/tensor.js';
-import { Rng } from '../src/data/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { DecodePool } from '../src/data/decode-pool.js';
 
 export interface DataBenchOptions {

@@ -4,7 +4,7 @@
 // crop, flip, angle and colour change, as the IAL reference does (methods.md §1.3).
 import { Registry } from '../registry.js';
 import { IMAGENET_MEAN, crop, resizeBilinear, type Raster } from './image.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 export abstract class Transform<P = unknown> {
   abstract readonly name: string;
@@ -448,7 +448,9 @@ export class GaussianNoise extends Transform<number> {
     const sigma = Math.sqrt(this.variance);
     const out = new Uint8Array(r.data.length);
     for (let i = 0; i < out.length; i++) {
-      const v = r.data[i] + sigma * g.normal();
+      // One Box-Muller variate per pixel, the second discarded (this transform's stream since it began).
+      const u = 1 - g.next();
+      const v = r.data[i] + sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * g.next());
       out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
     }
     return { ...r, data: out };

@@ -3,14 +3,13 @@
 import { parentPort } from 'node:worker_threads';
 import { augmentations } from './augment.js';
 import { decodeImageFile, type Raster } from './image.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import type { DecodeJob, DecodeReply } from './decode-pool.js';
 
 parentPort!.on('message', async (job: DecodeJob) => {
   try {
     const t = job.augment ? augmentations.get(job.augment).create({ size: job.size }) : undefined;
-    const rng = new Rng(0);
-    rng.setState(job.rngState);
+    const rng = new Rng(job.rngState);
     const out: Raster[][] = [];
     for (const group of job.groups) {
       const frames = await Promise.all(group.map((p) => decodeImageFile(p, { channels: job.channels })));

@@ -4,7 +4,8 @@
 import { tf } from '../engine/backend.js';
 import { fanInUniform, kaimingUniform } from './init.js';
 import { Module, type Forward } from './module.js';
-import { defaultRandom, type Random } from './random.js';
+import type { Rng } from '../util/rng.js';
+import { defaultRandom } from './random.js';
 
 /** number: PyTorch's symmetric padding; [ph, pw]; [top, bottom, left, right]; or TF's modes. */
 export type Padding = number | [number, number] | [number, number, number, number] | 'same' | 'valid';
@@ -17,9 +18,9 @@ export interface Conv2dOptions {
   /** 1, or inChannels for a depthwise convolution (outChannels a multiple of inChannels). */
   groups?: number;
   bias?: boolean;
-  rng?: Random;
+  rng?: Rng;
   /** Weight initialiser (TF-layout shape, PyTorch fans); default PyTorch's kaiming-uniform(a=√5). */
-  weightInit?: (shape: number[], fanIn: number, fanOut: number, rng: Random) => tf.Tensor;
+  weightInit?: (shape: number[], fanIn: number, fanOut: number, rng: Rng) => tf.Tensor;
 }
 
 export const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);

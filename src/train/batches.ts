@@ -5,7 +5,7 @@
 import { augmentations, flipHorizontal, type Transform } from '../data/augment.js';
 import { testFrameIndices, trainFrameIndices, type ClipSampling } from '../data/clip-sampling.js';
 import { rastersToFloat, type Raster } from '../data/image.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import type { InputSpec } from '../models/model.js';
 import type { SampleStore } from './sample-store.js';
 

@@ -10,7 +10,7 @@ import { DecodePool } from '../data/decode-pool.js';
 import { DataError } from '../data/errors.js';
 import { decodeImage, type Raster } from '../data/image.js';
 import { decodeVideo } from '../data/video.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import type { ClipSample, ImageSample, ImageSource } from '../data/types.js';
 import type { InputSpec } from '../models/model.js';
 import { fitRaster, pixelChannels } from '../models/preprocess.js';

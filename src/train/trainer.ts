@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { permutation, toBatches } from '../data/samplers.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import { classificationReport, calibration, type ClassificationReport } from '../eval/metrics.js';
 import { createModel, saveModel } from '../models/io.js';
 import { nonFiniteSafetensors } from '../nn/checkpoint.js';

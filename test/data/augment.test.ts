@@ -18,7 +18,7 @@ import {
   rotateNearest,
 } from '../../src/data/augment.js';
 import { decodeImageFile, resizeBilinear, type Raster } from '../../src/data/image.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { sharedData } from './data-fixtures.js';
 
 /** An Rng whose next() replays scripted values (then fails loudly). */

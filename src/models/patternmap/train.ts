@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../engine/backend.js';
-import { Rng } from '../../data/rng.js';
+import { Rng } from '../../util/rng.js';
 import { permutation, toBatches, tripletBatches } from '../../data/samplers.js';
 import { loadSafetensors } from '../../nn/checkpoint.js';
 import { manualSeed } from '../../nn/random.js';
