@@ -450,7 +450,8 @@ export class GaussianNoise extends Transform<number> {
     for (let i = 0; i < out.length; i++) {
       // One Box-Muller variate per pixel, the second discarded (this transform's stream since it began).
       const u = 1 - g.next();
-      const v = r.data[i] + sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * g.next());
+      const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * g.next());
+      const v = r.data[i] + sigma * z;
       out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
     }
     return { ...r, data: out };
