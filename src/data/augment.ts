@@ -519,7 +519,7 @@ export const SCN_ERASE_VALUE = IMAGENET_MEAN.map((m) => Math.round(m * 255));
 // ---------------------------------------------------------------------------------------------
 // Combinators
 
-type AnyTransform = Transform<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type AnyTransform = Transform<unknown>;
 
 export class Compose extends Transform<unknown[]> {
   readonly name: string;
@@ -592,7 +592,7 @@ export interface PresetOptions {
   /** Output side (default: the method's). */
   size?: number;
 }
-export type TransformFactory = (o: PresetOptions) => Transform<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type TransformFactory = (o: PresetOptions) => Transform<unknown>;
 
 export const augmentations = new Registry<TransformFactory>('augmentation');
 augmentations

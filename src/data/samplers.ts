@@ -15,10 +15,7 @@ export function shuffleInPlace<T>(a: T[], rng: Rng): T[] {
 }
 
 export function permutation(n: number, rng: Rng): number[] {
-  return shuffleInPlace(
-    Array.from({ length: n }, (_, i) => i),
-    rng,
-  );
+  return rng.permutation(n);
 }
 
 /** Splits an index order into batches; the last short one is kept unless dropLast. */
