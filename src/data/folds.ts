@@ -5,7 +5,7 @@
 import { Rng } from '../util/rng.js';
 import { shuffleInPlace } from './samplers.js';
 
-export interface Fold {
+interface Fold {
   /** Item indices. */
   train: number[];
   test: number[];

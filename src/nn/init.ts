@@ -8,7 +8,7 @@ import { defaultRandom } from './random.js';
 export type Nonlinearity = 'relu' | 'leaky_relu' | 'linear' | 'sigmoid' | 'tanh';
 
 /** torch.nn.init.calculate_gain. */
-export function gain(nonlinearity: Nonlinearity, a = 0.01): number {
+function gain(nonlinearity: Nonlinearity, a = 0.01): number {
   switch (nonlinearity) {
     case 'relu':
       return Math.SQRT2;
@@ -53,16 +53,4 @@ export function fanInUniform(shape: number[], fanIn: number, rng: Rng = defaultR
 export function xavierUniform(shape: number[], fanIn: number, fanOut: number, g = 1, rng: Rng = defaultRandom()): tf.Tensor {
   const bound = g * Math.sqrt(6 / (fanIn + fanOut));
   return uniform(shape, -bound, bound, rng);
-}
-
-/** Truncated normal as timm/ViT use it: redraw values outside [a, b]. */
-export function truncNormal(shape: number[], mean = 0, std = 1, a = -2, b = 2, rng: Rng = defaultRandom()): tf.Tensor {
-  const out = new Float32Array(size(shape));
-  for (let i = 0; i < out.length; i++) {
-    let v: number;
-    do v = rng.normal(mean, std);
-    while (v < a || v > b);
-    out[i] = v;
-  }
-  return tf.tensor(out, shape, 'float32');
 }
