@@ -1,12 +1,12 @@
 // A pool thread: its own TF.js engine (one wasm instance per thread), detector and model; runs
 // one item at a time through the per-item code (item.ts).
-import { workerData } from 'piscina';
 import { loadRecognizer } from '../api/recognizer.js';
 import { initEngine } from '../engine/backend.js';
+import { poolData } from '../util/workers.js';
 import { ItemAnalyser, type ItemTask } from './item.js';
 import type { PoolWorkerData } from './pool.js';
 
-const data = workerData as PoolWorkerData;
+const data = poolData<PoolWorkerData>();
 await initEngine(data.backend);
 const rec = await loadRecognizer(data.options);
 // Warm the detector so the first item does not pay for loading it.

@@ -24,6 +24,7 @@ import type { OptimizerOptions } from './optim.js';
 import { applyFineTune, backbonesOf, calibrateBatchNorms, type FineTuneOptions } from './finetune.js';
 import { buildFeatureCache, type BatchSource } from './feature-cache.js';
 import { initWeights } from './method-replica.js';
+import { moduleUrl } from '../util/workers.js';
 import { tf } from '../engine/backend.js';
 import { Random } from '../nn/random.js';
 import { saveModule } from '../nn/checkpoint.js';
@@ -107,8 +108,7 @@ async function openReplicas(o: TrainerOptions): Promise<ReplicaSet> {
     const create = o.replicaModule ? ((await import(o.replicaModule)) as { createReplica: typeof createReplica }).createReplica : createReplica;
     return new InProcessTrainer(create(replicaOptions as unknown as Record<string, unknown>));
   }
-  const fromSource = import.meta.url.endsWith('.ts');
-  const replicaModule = o.replicaModule ?? new URL(fromSource ? './method-replica.ts' : './method-replica.js', import.meta.url).href;
+  const replicaModule = o.replicaModule ?? moduleUrl(new URL('./method-replica.js', import.meta.url));
   return DataParallelTrainer.start({ replicaModule, replicaOptions: replicaOptions as unknown as Record<string, unknown>, workers: o.workers });
 }
 
