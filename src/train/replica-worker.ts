@@ -2,7 +2,7 @@
 // worker pool. The replica module's `createReplica(options)` builds the model; this file answers
 // the session's requests around ReplicaHost.
 import { initEngine } from '../engine/backend.js';
-import { Reply, sessionHandler } from '../util/workers.js';
+import { moved, sessionHandler } from '../util/workers.js';
 import { ReplicaHost, type Replica, type Shard } from './replica-host.js';
 
 export type { Replica, Shard } from './replica-host.js';
@@ -44,7 +44,7 @@ async function handle(msg: ReplicaRequest): Promise<unknown> {
     }
     case 'grads': {
       const g = h.grads(msg.shard, slots[mySlot]);
-      return new Reply({ ...g, grads: undefined }, g.relabels ? [g.relabels.buffer as ArrayBuffer] : []);
+      return moved({ ...g, grads: undefined }, g.relabels ? [g.relabels.buffer as ArrayBuffer] : []);
     }
     case 'reduce': {
       // This replica's share of the average: the replicas split the vector, so no one thread
@@ -75,7 +75,7 @@ async function handle(msg: ReplicaRequest): Promise<unknown> {
       return r.setBuffers?.(msg.values);
     case 'predict': {
       const p = h.predict(msg.x, msg.shape);
-      return new Reply(p, [p.buffer as ArrayBuffer]);
+      return moved(p, [p.buffer as ArrayBuffer]);
     }
   }
 }

@@ -23,18 +23,6 @@ export interface PoolOptions {
   env?: Record<string, string>;
 }
 
-/** What a thread sends back after its file, for errors: `message`, and `stack` naming the file. */
-interface ErrorReply {
-  message: string;
-  stack?: string;
-}
-
-function errorFrom(e: ErrorReply): Error {
-  const err = new Error(e.message);
-  if (e.stack) err.stack = e.stack;
-  return err;
-}
-
 export class WorkerPool {
   private readonly pool: Piscina;
   /** A thread that died with no task in hand (e.g. its module failed to load) fails later runs. */
@@ -97,10 +85,10 @@ export class Session {
   constructor(pool: WorkerPool) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    port1.on('message', (m: { id: number; value?: unknown; error?: ErrorReply }) => {
+    port1.on('message', (m: { id: number; value?: unknown; error?: Error }) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
-      if (m.error) p?.reject(errorFrom(m.error));
+      if (m.error) p?.reject(m.error);
       else p?.resolve(m.value);
     });
     // The task ends when the thread fails or the pool closes: what is still waiting fails with it.
@@ -134,32 +122,23 @@ export function poolData<T>(): T {
   return (Piscina.workerData as { data: T }).data;
 }
 
-/** A task's result whose buffers move to the caller instead of being copied. */
+/** A result (of a task or a session request) whose buffers move to the caller, not copied. */
 export function moved<T>(value: T, transfer: Transferable[]): T {
   return Piscina.move({ [Piscina.transferableSymbol]: transfer, [Piscina.valueSymbol]: value } as never) as T;
 }
 
-/** A reply to a session request, with the buffers that move with it. */
-export class Reply {
-  constructor(
-    readonly value: unknown,
-    readonly transfer: Transferable[] = [],
-  ) {}
-}
-
-/** A module's default export for sessions: answers each request with `handle` (a thrown error
- *  goes back to the caller with its stack) until the pool closes. */
+/** A module's default export for sessions: answers each request with `handle` until the pool
+ *  closes; a thrown error goes back to the caller (an Error crosses threads with its stack). */
 export function sessionHandler(handle: (body: never) => unknown): (task: { port: MessagePort }) => Promise<void> {
   return ({ port }) =>
     new Promise<void>((resolve) => {
       port.on('message', async ({ id, body }: { id: number; body: never }) => {
         try {
-          const r = await handle(body);
-          if (r instanceof Reply) port.postMessage({ id, value: r.value }, r.transfer as never);
+          const r = (await handle(body)) as Record<symbol, unknown> | undefined;
+          if (r?.[Piscina.transferableSymbol]) port.postMessage({ id, value: r[Piscina.valueSymbol] }, r[Piscina.transferableSymbol] as never);
           else port.postMessage({ id, value: r });
-        } catch (e) {
-          const err = e as Error;
-          port.postMessage({ id, error: { message: err.message, stack: err.stack } });
+        } catch (error) {
+          port.postMessage({ id, error });
         }
       });
       port.on('close', resolve);
