@@ -2,7 +2,7 @@
 // one item at a time through the per-item code (item.ts).
 import { loadRecognizer } from '../api/recognizer.js';
 import { initEngine } from '../engine/backend.js';
-import { poolData } from '../util/workers.js';
+import { poolData, taskHandler } from '../util/workers.js';
 import { ItemAnalyser, type ItemTask } from './item.js';
 import type { PoolWorkerData } from './pool.js';
 
@@ -13,4 +13,4 @@ const rec = await loadRecognizer(data.options);
 await rec.recognize({ width: 64, height: 64, channels: 3, data: new Uint8Array(64 * 64 * 3) });
 const analyser = new ItemAnalyser(rec, data.analyser);
 
-export default (task: ItemTask | 'ping') => (task === 'ping' ? rec.engine : analyser.analyse(task));
+export default taskHandler((task: ItemTask | 'ping') => (task === 'ping' ? rec.engine : analyser.analyse(task)));

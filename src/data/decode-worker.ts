@@ -1,13 +1,13 @@
 // Decode + augment worker: reads image files, applies a named augmentation preset with the RNG
 // state it is sent, and returns the rasters with their buffers transferred (no copy).
-import { moved } from '../util/workers.js';
+import { moved, taskHandler } from '../util/workers.js';
 import { augmentations } from './augment.js';
 import { DataError } from './errors.js';
 import { decodeImageFile, type Raster } from './image.js';
 import { Rng } from './rng.js';
 import type { DecodeJob, DecodeReply } from './decode-pool.js';
 
-export default async function decode(job: DecodeJob): Promise<DecodeReply> {
+export default taskHandler(async (job: DecodeJob): Promise<DecodeReply> => {
   try {
     const t = job.augment ? augmentations.get(job.augment).create({ size: job.size }) : undefined;
     const rng = new Rng(0);
@@ -22,4 +22,4 @@ export default async function decode(job: DecodeJob): Promise<DecodeReply> {
     if (e instanceof DataError) return { file: e.file, problem: e.problem };
     throw e;
   }
-}
+});

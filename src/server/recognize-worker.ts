@@ -4,7 +4,7 @@ import type { FaceMode } from '../api/find-faces.js';
 import { loadRecognizer, type RecognizerOptions } from '../api/recognizer.js';
 import { decodeImageBytes } from '../api/decode.js';
 import { DataError } from '../data/errors.js';
-import { poolData } from '../util/workers.js';
+import { poolData, taskHandler } from '../util/workers.js';
 
 export interface PoolJob {
   bytes: Uint8Array;
@@ -20,7 +20,7 @@ const rec = await loadRecognizer(poolData<RecognizerOptions>());
 // Warm the detector so the first upload does not pay for loading it.
 await rec.recognize({ width: 64, height: 64, channels: 3, data: new Uint8Array(64 * 64 * 3) });
 
-export default async function recognize(job: PoolJob | 'ping'): Promise<PoolReply | string> {
+export default taskHandler(async (job: PoolJob | 'ping'): Promise<PoolReply | string> => {
   if (job === 'ping') return rec.engine;
   try {
     const image = await decodeImageBytes(job.bytes, job.name, { maxPixels: job.maxPixels });
@@ -29,4 +29,4 @@ export default async function recognize(job: PoolJob | 'ping'): Promise<PoolRepl
     if (e instanceof DataError) return { file: e.file, problem: e.problem };
     throw e;
   }
-}
+});

@@ -122,13 +122,32 @@ export function poolData<T>(): T {
   return (Piscina.workerData as { data: T }).data;
 }
 
+/** An error that crosses threads whole: Node's own errors (ERR_MODULE_NOT_FOUND, …) arrive
+ *  without their message when cloned, so the thread sends a plain Error with its message and stack. */
+function portable(e: unknown): Error {
+  const err = new Error(e instanceof Error ? e.message : String(e));
+  err.stack = e instanceof Error ? e.stack : err.stack;
+  return err;
+}
+
+/** A module's default export for tasks: `run`'s errors arrive with their message and stack. */
+export function taskHandler<T, R>(fn: (task: T) => R): (task: T) => Promise<Awaited<R>> {
+  return async (task): Promise<Awaited<R>> => {
+    try {
+      return await fn(task);
+    } catch (e) {
+      throw portable(e);
+    }
+  };
+}
+
 /** A result (of a task or a session request) whose buffers move to the caller, not copied. */
 export function moved<T>(value: T, transfer: Transferable[]): T {
   return Piscina.move({ [Piscina.transferableSymbol]: transfer, [Piscina.valueSymbol]: value } as never) as T;
 }
 
 /** A module's default export for sessions: answers each request with `handle` until the pool
- *  closes; a thrown error goes back to the caller (an Error crosses threads with its stack). */
+ *  closes; a thrown error goes back to the caller with its stack. */
 export function sessionHandler(handle: (body: never) => unknown): (task: { port: MessagePort }) => Promise<void> {
   return ({ port }) =>
     new Promise<void>((resolve) => {
@@ -137,8 +156,8 @@ export function sessionHandler(handle: (body: never) => unknown): (task: { port:
           const r = (await handle(body)) as Record<symbol, unknown> | undefined;
           if (r?.[Piscina.transferableSymbol]) port.postMessage({ id, value: r[Piscina.valueSymbol] }, r[Piscina.transferableSymbol] as never);
           else port.postMessage({ id, value: r });
-        } catch (error) {
-          port.postMessage({ id, error });
+        } catch (e) {
+          port.postMessage({ id, error: portable(e) });
         }
       });
       port.on('close', resolve);

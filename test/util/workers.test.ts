@@ -19,6 +19,7 @@ describe('WorkerPool', () => {
         assert.match(e.stack ?? '', /pool-worker\.ts/);
         return true;
       });
+      await assert.rejects(pool.run('import'), /Cannot find module .*no-such-module/);
     } finally {
       await pool.close();
     }
