@@ -21,6 +21,9 @@ export interface PoolOptions {
   data?: unknown;
   /** Environment added to the threads' (thread caps). */
   env?: Record<string, string>;
+  /** Tasks a thread holds at once (default 1): more keeps a thread busy while the caller takes a
+   *  result and sends the next, for short tasks; `each` and `sessions` need 1. */
+  tasksPerThread?: number;
 }
 
 export class WorkerPool {
@@ -40,8 +43,8 @@ export class WorkerPool {
       minThreads: o.threads,
       maxThreads: o.threads,
       idleTimeout: Infinity,
-      // One task per thread at a time: N tasks in flight occupy N different threads.
-      concurrentTasksPerWorker: 1,
+      // With one task per thread at a time, N tasks in flight occupy N different threads.
+      concurrentTasksPerWorker: o.tasksPerThread ?? 1,
     });
     this.pool.on('error', (e: Error) => (this.failure ??= e));
   }
