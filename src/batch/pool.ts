@@ -14,6 +14,7 @@ export interface PoolWorkerData {
 export class ItemPool {
   private constructor(
     private readonly pool: WorkerPool,
+    readonly threads: number,
     /** The inference engine the threads run on (onnxruntime or tfjs). */
     readonly engine: string,
   ) {}
@@ -35,11 +36,7 @@ export class ItemPool {
       await pool.close();
       throw new Error(`batch threads could not start: ${(e as Error).message}`);
     }
-    return new ItemPool(pool, engines[0]);
-  }
-
-  get threads(): number {
-    return this.pool.threads;
+    return new ItemPool(pool, threads, engines[0]);
   }
 
   /** Runs one item; a crashed thread becomes a failed outcome for that item. */
