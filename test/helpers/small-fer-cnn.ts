@@ -6,7 +6,7 @@ import { manualSeed } from '../../src/nn/random.js';
 import { scrambleBatchNorms } from './batch-norms.js';
 import { createConfig } from '../../src/models/config.js';
 
-export const SMALL_CLASSES = ['angry', 'happy', 'sad', 'neutral', 'surprise'];
+const SMALL_CLASSES = ['angry', 'happy', 'sad', 'neutral', 'surprise'];
 
 /** fer-cnn with `stages` conv widths, weights from `seed`, in eval mode; `over` replaces config fields. */
 export function smallFerCnn(stages: number[][], seed: number, over: Partial<ModelConfig> = {}): FerModel {
