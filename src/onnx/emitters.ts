@@ -7,9 +7,8 @@ import type { tf } from '../engine/backend.js';
 import { Module } from '../nn/module.js';
 import type { GraphBuilder, Value } from './graph.js';
 
-// Modules are classes with any constructor arguments.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ModuleClass<M extends Module = Module> = abstract new (...args: any[]) => M;
+/** A module class, whatever its constructor takes. */
+export type ModuleClass<M extends Module = Module> = abstract new (...args: never[]) => M;
 
 /** Writes the nodes of `module`'s eval forward on `x` and returns the result. Layouts inside the
  *  graph: 4-D values are NCHW; other ranks keep TF.js's layout. */

@@ -5,7 +5,6 @@
 import './nn-emitters.js';
 
 export { ExportContext, registerLayerEmitter, type LayerEmitter, type ModelValues, type ModuleClass } from './emitters.js';
-export { registerFunctionEmitter } from './nn-emitters.js';
 export { GraphBuilder, type Value } from './graph.js';
 export { decodeModel, encodeModel, OPSET } from './encode.js';
 export { foldBatchNorms } from './fold.js';

@@ -43,11 +43,6 @@ const functionEmitters = new Map<TensorFn, FnEmitter>([
   ],
 ]);
 
-/** Lets other modules' activation functions export when wrapped in a Lambda. */
-export function registerFunctionEmitter(fn: TensorFn, emit: FnEmitter): void {
-  functionEmitters.set(fn, emit);
-}
-
 registerLayerEmitter(Conv2d, (ctx, m, x) => conv2d(ctx, m, x));
 registerLayerEmitter(BatchNorm, (ctx, m, x) => batchNorm(ctx, m, x));
 registerLayerEmitter(Linear, (ctx, m, x) => linear(ctx, m, x));
