@@ -4,11 +4,11 @@
 // --quantize int8`) runs on onnxruntime-web's wasm backend. Results have Node's shapes.
 import * as faceapi from '@vladmandic/face-api/dist/face-api.esm.js';
 import * as ort from 'onnxruntime-web/wasm';
-import { alignedCrop, type Face, type FoundFace } from '../data/align.js';
+import { alignedCrop, type Face, type FoundFace } from '../detect/align.js';
 import { imagesToFloat, resizeBilinear, type Raster } from '../data/raster.js';
 import type { ModelConfig } from '../models/model.js';
 import { FrameAnalyser, summarise, type FrameRecognizer, type TemporalOptions } from '../api/frames.js';
-import { clipBox, DEFAULT_MAX_FACES, readingOrder } from '../api/face-layout.js';
+import { clipBox, DEFAULT_MAX_FACES, readingOrder } from '../detect/face-layout.js';
 import { faceResult } from '../api/results.js';
 import type { ExpressionLabel, FaceResult, FrameResult } from '../api/types.js';
 import { toRaster, type BrowserImage } from './pixels.js';

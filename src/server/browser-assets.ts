@@ -7,7 +7,7 @@ import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { faceModelDir, type DetectorName } from '../data/faces.js';
+import { faceModelDir, type DetectorName } from '../detect/face-api.js';
 import { bundledModelDir } from '../models/io.js';
 import { packageRoot } from '../util/package-root.js';
 

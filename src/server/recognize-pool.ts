@@ -3,7 +3,7 @@
 // the fewest jobs in hand; decode errors come back as DataErrors (the server's 400s).
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { FaceMode } from '../api/find-faces.js';
+import type { FaceMode } from '../detect/find-faces.js';
 import type { RecognizerOptions } from '../api/recognizer.js';
 import type { FaceResult } from '../api/types.js';
 import { DataError } from '../data/errors.js';

@@ -1,17 +1,18 @@
 // Face detector back ends behind one signature (raster in → faces with boxes and 68 landmarks out),
-// so the recognizer (find-faces.ts's one detector call) can swap them. 'onnx': face-api's SSD MobileNet v1 and landmark net exported to ONNX
-// (export/onnx/face-api.ts) on onnxruntime-node; the picture is letterboxed once by sharp (libvips)
+// so face finding (find-faces.ts's one detector call) can swap them. 'onnx': face-api's SSD MobileNet v1 and landmark net exported to ONNX
+// (face-api-onnx.ts) on onnxruntime-node; the picture is letterboxed once by sharp (libvips)
 // to 512x512 — face-api pads its tensor to a square at the bottom/right, then resizes — and each
 // face's crop for the landmark net is cut from the full-resolution picture, resized to fit 112 and
 // padded to the square by sharp; all faces of a picture go through the landmark net in one batch.
 // Non-maximum suppression is face-api's (greedy by score, IoU 0.5). 'tfjs': face-api itself on
-// the TF.js engine (data/faces.ts), also the only home of the TinyFaceDetector.
+// the TF.js engine (face-api.ts), also the only home of the TinyFaceDetector.
 import type * as Ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { detectFaces, prepareForDetection, type DetectOptions, type Face } from '../data/faces.js';
 import { toRgb, type Raster } from '../data/image.js';
-import { faceApiOnnx, LANDMARK_SIZE, SSD_SIZE } from '../export/onnx/face-api.js';
-import { sessionOptions } from '../infer/onnx-runner.js';
+import { importOrt, sessionOptions } from '../onnx/runtime.js';
+import type { Face } from './align.js';
+import { detectFaces, prepareForDetection, type DetectOptions, type DetectorName } from './face-api.js';
+import { faceApiOnnx, LANDMARK_SIZE, SSD_SIZE } from './face-api-onnx.js';
 
 export interface FaceDetectorBackend {
   /** 'onnxruntime' or 'tfjs'. */
@@ -124,7 +125,7 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
 
   /** Builds the two graphs from the installed face-api weights and opens them. */
   static async load(opts: OnnxFaceDetectorOptions = {}): Promise<OnnxFaceDetector> {
-    const ort = await import('onnxruntime-node');
+    const ort = await importOrt();
     const graphs = await faceApiOnnx();
     const options = sessionOptions(opts.threads);
     const [ssd, landmarks] = await Promise.all([ort.InferenceSession.create(graphs.ssd, options), ort.InferenceSession.create(graphs.landmarks, options)]);
@@ -195,5 +196,19 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
 
   async dispose(): Promise<void> {
     await Promise.all([this.ssd.release(), this.landmarkNet.release()]);
+  }
+}
+
+/** The face detector for a runtime choice: ONNX Runtime unless 'tfjs' or the tiny detector;
+ *  'auto' falls back to TF.js with a note when onnxruntime cannot run it. */
+export async function loadFaceDetector(opts: { runtime?: 'auto' | 'tfjs' | 'onnx'; detector?: DetectorName; onNote?: (note: string) => void } = {}): Promise<FaceDetectorBackend> {
+  const runtime = opts.runtime ?? 'auto';
+  if (runtime === 'tfjs' || opts.detector === 'tiny') return tfjsFaceDetector;
+  try {
+    return await OnnxFaceDetector.load();
+  } catch (e) {
+    if (runtime === 'onnx') throw e;
+    opts.onNote?.(`face detection runs on TF.js: the ONNX detector did not load (${(e as Error).message.split('\n')[0]})`);
+    return tfjsFaceDetector;
   }
 }

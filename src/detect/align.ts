@@ -1,6 +1,6 @@
 // Face alignment, pure (typed arrays, no Node APIs; the browser build shares it): eyes level, a
 // square around the 68 landmarks widened by a margin, warped with bilinear sampling.
-import { crop, resizeBilinear, toGrey, toRgb, type Raster } from './raster.js';
+import { crop, resizeBilinear, toGrey, toRgb, type Raster } from '../data/raster.js';
 
 export interface Face {
   /** [x, y, w, h] in source pixels. */
