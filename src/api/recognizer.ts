@@ -50,7 +50,12 @@ export interface RecognizerOptions {
   margin?: number;
   /** Hears notes such as an ONNX → TF.js fallback. */
   onNote?: (note: string) => void;
+  /** Hears each pipeline stage as it finishes, with its milliseconds (profiling, tests). */
+  onStage?: (stage: PipelineStage, ms: number) => void;
 }
+
+/** The stages one picture passes through, in order. */
+export type PipelineStage = 'decode' | 'detect' | 'align' | 'preprocess' | 'run';
 
 export class Recognizer {
   readonly config: ModelConfig;
@@ -138,23 +143,32 @@ export class Recognizer {
     const clip = input.kind === 'clip';
     // A clip model shown a still image sees the crop repeated over its window.
     const [h, w] = input.size;
-    const x = clip
-      ? clipsToFloat(items.map((it) => (Array.isArray(it) ? (it as Raster[]) : new Array<Raster>(input.frames!).fill(it as Raster))), input)
-      : imagesToFloat(items as Raster[], input);
-    const out = await this.runner.run(x, clip ? [items.length, input.frames!, h, w, input.channels] : [items.length, h, w, input.channels]);
+    const x = await this.stage('preprocess', () =>
+      clip ? clipsToFloat(items.map((it) => (Array.isArray(it) ? (it as Raster[]) : new Array<Raster>(input.frames!).fill(it as Raster))), input) : imagesToFloat(items as Raster[], input),
+    );
+    const out = await this.stage('run', () => this.runner.run(x, clip ? [items.length, input.frames!, h, w, input.channels] : [items.length, h, w, input.channels]));
     const c = this.classes.length;
     const probs = items.map((_, i) => Object.fromEntries(this.classes.map((name, k) => [name, out.probs[i * c + k]])));
     const confidence = probs.map((p, i) => (out.confidence ? out.confidence[i] : Math.max(...Object.values(p))));
     return { probs, confidence, own: out.confidence !== undefined };
   }
 
+  /** Runs one pipeline stage and tells options.onStage how long it took. */
+  private async stage<T>(name: PipelineStage, f: () => T | Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    const out = await f();
+    this.options.onStage?.(name, performance.now() - t0);
+    return out;
+  }
+
   /** Faces in an image with their expression probabilities, in reading order (faceId 1, 2, ...),
    *  and how many faces the maxFaces cap left out. */
   recognizeImage(image: ImageInput, opts: { faces?: FaceMode } = {}): Promise<ImageResult> {
     return this.serial(async () => {
-      const raster = await this.toRaster(image);
-      const { faces, dropped } = await this.findFaces(raster, opts.faces);
-      const { probs, confidence } = await this.classify(await Promise.all(faces.map((f) => this.crop(raster, f))));
+      const raster = await this.stage('decode', () => this.toRaster(image));
+      const { faces, dropped } = await this.stage('detect', () => this.findFaces(raster, opts.faces));
+      const crops = await this.stage('align', () => Promise.all(faces.map((f) => this.crop(raster, f))));
+      const { probs, confidence } = await this.classify(crops);
       return { width: raster.width, height: raster.height, faces: faces.map((f, i) => faceResult(f, probs[i], confidence[i], i + 1)), droppedFaces: dropped };
     });
   }

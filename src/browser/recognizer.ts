@@ -1,6 +1,6 @@
 // The recognition API in the browser, no server needed: face-api's browser build (its own TF.js,
 // WebGL or CPU backend) finds the faces and their 68 landmarks, each face is aligned exactly as in
-// Node (data/align.ts) and the model.onnx of a web model folder (a small one: `ferkit export
+// Node (detect/align.ts) and the model.onnx of a web model folder (a small one: `ferkit export
 // --quantize int8`) runs on onnxruntime-web's wasm backend. Results have Node's shapes.
 import * as faceapi from '@vladmandic/face-api/dist/face-api.esm.js';
 import * as ort from 'onnxruntime-web/wasm';
