@@ -5,7 +5,7 @@
 // and live streams are in video.ts.
 import { checkRaster, decodeImageFile, type Raster } from '../data/image.js';
 import { clipsToFloat, imagesToFloat } from '../data/raster.js';
-import type { Face, FoundFace } from '../detect/align.js';
+import type { Face } from '../detect/align.js';
 import { modelCrop } from '../detect/crop.js';
 import { loadFaceDetector, tfjsFaceDetector, type FaceDetectorBackend } from '../detect/detector.js';
 import type { DetectorName } from '../detect/face-api.js';
@@ -121,12 +121,8 @@ export class Recognizer {
     return this.backend.landmarks!(raster, faces);
   }
 
-  /** Faces of a video frame: the detector only (or the whole frame when options.faces is 'whole'). */
-  async detect(raster: Raster): Promise<FoundFace[]> {
-    return (await this.frameFaces(raster)).faces;
-  }
-
-  /** detect() with the count of faces the maxFaces cap left out (FrameRecognizer). */
+  /** Faces of a video frame: the detector only (or the whole frame when options.faces is 'whole'),
+   *  and how many the maxFaces cap left out (FrameRecognizer). */
   frameFaces(raster: Raster): Promise<FoundFaces> {
     return this.findFaces(raster, this.options.faces === 'whole' ? 'whole' : 'detect');
   }

@@ -22,10 +22,3 @@ export async function startEngine(cmd: Command): Promise<EngineInfo> {
   const { initEngine } = await import('../engine/backend.js');
   return initEngine(globalOptions(cmd).backend);
 }
-
-/** Records --backend for whenever TF.js is first needed, without starting it (predict, demo: the
- *  model and the detector may both run on ONNX Runtime). */
-export async function preferBackend(cmd: Command): Promise<void> {
-  const { preferBackend } = await import('../engine/backend.js');
-  preferBackend(globalOptions(cmd).backend);
-}

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { toRgb, type Raster } from '../data/image.js';
 import { importOrt, sessionOptions } from '../onnx/runtime.js';
 import type { Face } from './align.js';
-import { detectFaces, prepareForDetection, type DetectOptions, type DetectorName } from './face-api.js';
+import { detectFaces, fromPrepared, prepareForDetection, type DetectOptions, type DetectorName } from './face-api.js';
 import { faceApiOnnx, LANDMARK_SIZE, SSD_SIZE } from './face-api-onnx.js';
 
 export interface FaceDetectorBackend {
@@ -160,13 +160,9 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
       const left = Math.max(0, x0) * sx;
       return { score: scores[i], box: [left, top, Math.min(1, x1) * sx - left, Math.min(1, y1) * sy - top] as Face['box'] };
     });
-    const back = (x: number, y: number): [number, number] => [x / prep.scale - prep.off[0], y / prep.scale - prep.off[1]];
     return (await this.landmarks(img, found))
       .filter((f): f is Face => f !== undefined)
-      .map((f) => {
-        const [x, y] = back(f.box[0], f.box[1]);
-        return { ...f, box: [x, y, f.box[2] / prep.scale, f.box[3] / prep.scale] as Face['box'], landmarks: f.landmarks.map(([px, py]) => back(px, py)) };
-      })
+      .map((f) => fromPrepared(f, prep))
       .sort((a, b) => b.score - a.score);
   }
 

@@ -52,6 +52,12 @@ export function prepareForDetection(r: Raster, pad: number, minSide: number): { 
   return { img, off, scale };
 }
 
+/** A face found in prepareForDetection's picture, in the source's pixels. */
+export function fromPrepared(f: Face, prep: { off: [number, number]; scale: number }): Face {
+  const back = ([x, y]: [number, number]): [number, number] => [x / prep.scale - prep.off[0], y / prep.scale - prep.off[1]];
+  return { ...f, box: [...back([f.box[0], f.box[1]]), f.box[2] / prep.scale, f.box[3] / prep.scale], landmarks: f.landmarks.map(back) };
+}
+
 /** The weights ship inside the package; they are read from disk, never fetched. */
 export function faceModelDir(): string {
   return join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
@@ -90,7 +96,6 @@ export async function detectFaces(raster: Raster, opts: DetectOptions = {}): Pro
   const detector = opts.detector ?? 'ssd';
   const fa = await loadFaceApi(detector);
   const prep = prepareForDetection(raster, opts.pad ?? 0, opts.minSide ?? 0);
-  const back = (x: number, y: number): [number, number] => [x / prep.scale - prep.off[0], y / prep.scale - prep.off[1]];
   const rgb = toRgb(prep.img);
   const input = tf.tensor3d(Int32Array.from(rgb.data), [rgb.height, rgb.width, 3], 'int32');
   try {
@@ -100,15 +105,7 @@ export async function detectFaces(raster: Raster, opts: DetectOptions = {}): Pro
         : new fa.TinyFaceDetectorOptions({ scoreThreshold: opts.minConfidence ?? 0.5, inputSize: opts.inputSize ?? 416 });
     const found = await fa.detectAllFaces(input as unknown as Parameters<FaceApi['detectAllFaces']>[0], options).withFaceLandmarks();
     return found
-      .map((f) => {
-        const b = f.detection.box;
-        const [x, y] = back(b.x, b.y);
-        return {
-          box: [x, y, b.width / prep.scale, b.height / prep.scale] as [number, number, number, number],
-          score: f.detection.score,
-          landmarks: f.landmarks.positions.map((p) => back(p.x, p.y)),
-        };
-      })
+      .map(({ detection: { box: b, score }, landmarks }) => fromPrepared({ box: [b.x, b.y, b.width, b.height], score, landmarks: landmarks.positions.map((p) => [p.x, p.y]) }, prep))
       .sort((a, b) => b.score - a.score)
       .slice(0, opts.maxResults ?? Infinity);
   } finally {

@@ -11,7 +11,7 @@
 // `maxFaces` best, and the count of faces dropped by that cap is reported.
 import { crop as cropRaster, resizeRaster, type Raster } from '../data/image.js';
 import type { Face, FoundFace } from './align.js';
-import { prepareForDetection } from './face-api.js';
+import { fromPrepared, prepareForDetection } from './face-api.js';
 import { area, clipBox, DEFAULT_MAX_FACES, mergeDetections, readingOrder, tileStarts } from './face-layout.js';
 
 export { clipBox, DEFAULT_MAX_FACES, mergeDetections, readingOrder, tileStarts } from './face-layout.js';
@@ -126,8 +126,7 @@ async function retryCrop(raster: Raster, detector: FaceDetector, minConfidence: 
   const accept = Math.min(minConfidence, RETRY_SCORE);
   for (const { pad, minSide } of CROP_RETRIES) {
     const prep = prepareForDetection(raster, pad, minSide);
-    const back = (f: Face) => mapFace(f, 1 / prep.scale, 1 / prep.scale, -prep.off[0], -prep.off[1]);
-    const found = (await detector(prep.img, { minConfidence: Math.min(accept, EVIDENCE_SCORE), maxResults })).map(back);
+    const found = (await detector(prep.img, { minConfidence: Math.min(accept, EVIDENCE_SCORE), maxResults })).map((f) => fromPrepared(f, prep));
     const faces = found.filter((f) => f.score >= accept);
     if (faces.length) return { faces, evidence: true };
     evidence ||= found.some((f) => area(clipBox(f.box, raster.width, raster.height)) > EVIDENCE_AREA * raster.width * raster.height);

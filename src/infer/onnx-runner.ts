@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { ONNX_FILE, WEIGHTS_FILE } from '../models/files.js';
-import { readModelFolder, type ModelFolder } from '../models/io.js';
+import type { ModelFolder } from '../models/io.js';
 import type { ModelConfig } from '../models/model.js';
 import { fingerprintFile } from '../nn/checkpoint.js';
 import { importOrt, sessionOptions } from '../onnx/runtime.js';
@@ -143,9 +143,4 @@ export async function openOnnxRunner({ dir, member, config }: ModelFolder, optio
   const bytes = await readFile(file);
   await checkNotStale(dir, file, bytes);
   return OnnxRunner.create(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), config, { ...options, label: file });
-}
-
-/** The ONNX runner of a model folder holding config.json and model.onnx. */
-export async function loadOnnxRunner(dir: string, options: OnnxRunnerOptions = {}): Promise<OnnxRunner> {
-  return openOnnxRunner(await readModelFolder(dir), options);
 }
