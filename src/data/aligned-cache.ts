@@ -6,7 +6,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { DataError } from './errors.js';
-import { decodeImage, decodeImageFile, resizeBilinear, withChannels, writeImage, type Raster } from './image.js';
+import { decodeImage, resizeBilinear, withChannels, writeImage, type Raster } from './image.js';
 import type { ImageSample, ImageSource } from './types.js';
 
 /** Finds and aligns the face of a picture. */
@@ -122,10 +122,4 @@ export async function buildAlignedCache(samples: readonly ImageSample[], opts: A
     bar?.stop();
   }
   return out;
-}
-
-/** Reads a cached crop back. */
-export async function readAligned(entry: AlignedEntry, channels: 1 | 3 = 3): Promise<Raster> {
-  if (!entry.path) throw new DataError(entry.id, 'no aligned crop (no face found and noFace is skip)');
-  return decodeImageFile(entry.path, { channels });
 }

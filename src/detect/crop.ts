@@ -34,9 +34,8 @@ export async function modelCrop(raster: Raster, face: Face, input: Pick<PixelSpe
 export function faceCropper(opts: { detect?: DetectOptions; margin?: number; find?: (img: Raster) => Promise<Face | 'whole' | undefined>; key?: string } = {}): FaceCropper {
   const d = opts.detect ?? {};
   const find = opts.find ?? (async (img: Raster) => (await detectFaces(img, d))[0]);
-  const finder = opts.find ? { find: opts.key } : { detector: d.detector ?? 'ssd', minConfidence: d.minConfidence ?? 0.5, inputSize: d.inputSize ?? 416, pad: d.pad ?? 0, minSide: d.minSide ?? 0 };
   return {
-    key: JSON.stringify({ ...finder, margin: opts.margin ?? 0.25 }),
+    key: JSON.stringify(opts.find ? { find: opts.key, margin: opts.margin } : { ...d, margin: opts.margin }),
     crop: async (img, size, channels) => {
       const face = await find(img);
       return face === undefined || face === 'whole' ? face : alignFace(img, face, size, { margin: opts.margin, channels });

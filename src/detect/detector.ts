@@ -7,8 +7,7 @@
 // Non-maximum suppression is face-api's (greedy by score, IoU 0.5). 'tfjs': face-api itself on
 // the TF.js engine (face-api.ts), also the only home of the TinyFaceDetector.
 import type * as Ort from 'onnxruntime-node';
-import sharp from 'sharp';
-import { toRgb, type Raster } from '../data/image.js';
+import { sharpOf, toRgb, type Raster } from '../data/image.js';
 import { importOrt, sessionOptions } from '../onnx/runtime.js';
 import type { Face } from './align.js';
 import { detectFaces, fromPrepared, prepareForDetection, type DetectOptions, type DetectorName } from './face-api.js';
@@ -32,15 +31,13 @@ export const tfjsFaceDetector: FaceDetectorBackend = {
   dispose: async () => undefined,
 };
 
-const rawInput = (r: Raster) => ({ raw: { width: r.width, height: r.height, channels: r.channels } });
-const asBuffer = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length);
 
 /** The picture scaled to fit size×size, at the top left of a black square (face-api's padToSquare). */
 export async function letterbox(r: Raster, size: number): Promise<{ data: Uint8Array; width: number; height: number }> {
   const s = size / Math.max(r.width, r.height);
   const width = Math.max(1, Math.min(size, Math.round(r.width * s)));
   const height = Math.max(1, Math.min(size, Math.round(r.height * s)));
-  const data = await sharp(asBuffer(r.data), rawInput(r))
+  const data = await sharpOf(r)
     .resize(width, height, { fit: 'fill', kernel: 'linear' })
     .extend({ right: size - width, bottom: size - height, background: { r: 0, g: 0, b: 0 } })
     .raw()
@@ -99,7 +96,7 @@ async function landmarkCrop(r: Raster, box: Face['box']): Promise<{ at: Landmark
   const rh = Math.max(1, Math.min(LANDMARK_SIZE, Math.round(h * k)));
   const left = Math.floor((LANDMARK_SIZE - rw) / 2);
   const top = Math.floor((LANDMARK_SIZE - rh) / 2);
-  const data = await sharp(asBuffer(r.data), rawInput(r))
+  const data = await sharpOf(r)
     .extract({ left: x, top: y, width: w, height: h })
     .resize(rw, rh, { fit: 'fill', kernel: 'linear' })
     .extend({ left, top, right: LANDMARK_SIZE - rw - left, bottom: LANDMARK_SIZE - rh - top, background: { r: 0, g: 0, b: 0 } })
@@ -132,24 +129,13 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
     return new OnnxFaceDetector(ort, ssd, landmarks);
   }
 
-  /** Raw SSD outputs for letterboxed pixels [n, 512, 512, 3]. */
-  async runSsd(pixels: Uint8Array, n = 1): Promise<{ boxes: Float32Array; scores: Float32Array }> {
-    const out = await this.ssd.run({ image: new this.ort.Tensor('uint8', pixels, [n, SSD_SIZE, SSD_SIZE, 3]) });
-    return { boxes: out.boxes.data as Float32Array, scores: out.scores.data as Float32Array };
-  }
-
-  /** Raw landmark outputs [n, 136] (relative to the 112 square) for crops [n, 112, 112, 3]. */
-  async runLandmarks(pixels: Uint8Array, n: number): Promise<Float32Array> {
-    const out = await this.landmarkNet.run({ image: new this.ort.Tensor('uint8', pixels, [n, LANDMARK_SIZE, LANDMARK_SIZE, 3]) });
-    return out.landmarks.data as Float32Array;
-  }
-
   async detect(raster: Raster, opts: DetectOptions = {}): Promise<Face[]> {
     if (opts.detector === 'tiny') throw new Error('the ONNX face detector is SSD MobileNet v1; the tiny detector runs on TF.js (engine tfjs)');
     const prep = prepareForDetection(toRgb(raster), opts.pad ?? 0, opts.minSide ?? 0);
     const img = prep.img;
     const lb = await letterbox(img, SSD_SIZE);
-    const { boxes, scores } = await this.runSsd(lb.data);
+    const ssd = await this.ssd.run({ image: new this.ort.Tensor('uint8', lb.data, [1, SSD_SIZE, SSD_SIZE, 3]) });
+    const [boxes, scores] = [ssd.boxes.data as Float32Array, ssd.scores.data as Float32Array];
     const keep = nonMaxSuppression(boxes, scores, opts.maxResults ?? 100, 0.5, opts.minConfidence ?? 0.5);
     // Relative to the 512 square → relative to the picture → its pixels (face-api's locateFaces).
     const sx = (SSD_SIZE / lb.width) * img.width;
@@ -178,7 +164,8 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
     const side = LANDMARK_SIZE * LANDMARK_SIZE * 3;
     const batch = new Uint8Array(kept.length * side);
     kept.forEach((f, i) => batch.set(f.data, i * side));
-    const lm = await this.runLandmarks(batch, kept.length);
+    // [n, 136]: the 68 points relative to the 112 square.
+    const lm = (await this.landmarkNet.run({ image: new this.ort.Tensor('uint8', batch, [kept.length, LANDMARK_SIZE, LANDMARK_SIZE, 3]) })).landmarks.data as Float32Array;
     kept.forEach((f, i) => {
       const c = f.crop;
       const landmarks = Array.from({ length: 68 }, (_, p): [number, number] => [

@@ -45,17 +45,12 @@ function decodeWeights(bytes: Buffer, entries: readonly ManifestEntry[], source:
   for (const e of entries) {
     const n = e.shape.reduce((a, b) => a * b, 1);
     const q = e.quantization;
-    if (q && q.dtype !== 'uint8') throw new Error(`${source}: ${e.name} is quantised as ${q.dtype}; ferkit reads uint8 only`);
-    if (!q && e.dtype !== 'float32') throw new Error(`${source}: ${e.name} has dtype ${e.dtype}; ferkit reads float32 or uint8-quantised weights`);
+    if (q ? q.dtype !== 'uint8' : e.dtype !== 'float32') throw new Error(`${source}: ${e.name} is ${e.dtype}${q ? ` quantised as ${q.dtype}` : ''}; ferkit reads float32 or uint8-quantised weights`);
     const size = q ? n : 4 * n;
     if (p + size > bytes.length) throw new Error(`${source}: the weight shards end inside ${e.name}`);
     const data = new Float32Array(n);
-    if (q) {
-      for (let i = 0; i < n; i++) {
-        const v = bytes[p + i] * q.scale + q.min;
-        data[i] = e.dtype === 'int32' ? Math.round(v) : v;
-      }
-    } else data.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + p, bytes.byteOffset + p + size)));
+    if (q) for (let i = 0; i < n; i++) data[i] = e.dtype === 'int32' ? Math.round(bytes[p + i] * q.scale + q.min) : bytes[p + i] * q.scale + q.min;
+    else data.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + p, bytes.byteOffset + p + size)));
     out.set(e.name, { data, shape: e.shape });
     p += size;
   }

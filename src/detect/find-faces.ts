@@ -14,8 +14,6 @@ import type { Face, FoundFace } from './align.js';
 import { fromPrepared, prepareForDetection } from './face-api.js';
 import { area, clipBox, DEFAULT_MAX_FACES, mergeDetections, readingOrder, tileStarts } from './face-layout.js';
 
-export { clipBox, DEFAULT_MAX_FACES, mergeDetections, readingOrder, tileStarts } from './face-layout.js';
-
 /** The low-level detector: faces of a raster in its own pixels, best first. */
 export type FaceDetector = (raster: Raster, opts: { minConfidence: number; maxResults: number }) => Promise<Face[]>;
 

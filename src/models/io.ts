@@ -73,7 +73,6 @@ export interface ModelFolder {
   dir: string;
   member?: number;
   config: ModelConfig;
-  configPath: string;
 }
 
 /** Reads and checks a model folder's config.json (the bundled model when `ref` is undefined). */
@@ -95,12 +94,12 @@ export async function readModelFolder(ref: string = bundledModelDir()): Promise<
   }
   // The fingerprint describes the files, not the model: a model in memory may change after loading.
   const { fingerprint: _files, ...config } = checkConfig(raw, configPath);
-  return { dir, member, config, configPath };
+  return { dir, member, config };
 }
 
 /** Builds a checked folder's model and loads its weights, in eval mode. */
-export async function loadModelWeights({ dir, member, config, configPath }: ModelFolder): Promise<FerModel> {
-  if (member !== undefined) return loadMember(config, configPath, join(dir, WEIGHTS_FILE), member, `${dir}#${member}`);
+export async function loadModelWeights({ dir, member, config }: ModelFolder): Promise<FerModel> {
+  if (member !== undefined) return loadMember(config, join(dir, CONFIG_FILE), join(dir, WEIGHTS_FILE), member, `${dir}#${member}`);
   const model = createModel(config);
   await loadModule(join(dir, WEIGHTS_FILE), model, { strict: true });
   model.eval();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { loadRecognizer, Recognizer, type FaceResult } from '../../src/api/index.js';
-import { clipBox, mergeDetections, readingOrder, tileStarts } from '../../src/detect/find-faces.js';
+import { clipBox, mergeDetections, readingOrder, tileStarts } from '../../src/detect/face-layout.js';
 import { decodeImageFile, resizeBilinear, type Raster } from '../../src/data/image.js';
 import type { Face } from '../../src/detect/align.js';
 import { sharedData } from '../data/data-fixtures.js';
