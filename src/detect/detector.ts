@@ -105,11 +105,6 @@ async function landmarkCrop(r: Raster, box: Face['box']): Promise<{ at: Landmark
   return { at: { x, y, w, h, left, top, rw, rh }, data };
 }
 
-export interface OnnxFaceDetectorOptions {
-  /** Intra-op threads per session (default: the machine's cores). */
-  threads?: number;
-}
-
 /** face-api's SSD + 68 landmarks on onnxruntime-node. */
 export class OnnxFaceDetector implements FaceDetectorBackend {
   readonly engine = 'onnxruntime';
@@ -121,10 +116,10 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
   ) {}
 
   /** Builds the two graphs from the installed face-api weights and opens them. */
-  static async load(opts: OnnxFaceDetectorOptions = {}): Promise<OnnxFaceDetector> {
+  static async load(): Promise<OnnxFaceDetector> {
     const ort = await importOrt();
     const graphs = await faceApiOnnx();
-    const options = sessionOptions(opts.threads);
+    const options = sessionOptions();
     const [ssd, landmarks] = await Promise.all([ort.InferenceSession.create(graphs.ssd, options), ort.InferenceSession.create(graphs.landmarks, options)]);
     return new OnnxFaceDetector(ort, ssd, landmarks);
   }

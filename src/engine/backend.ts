@@ -53,19 +53,12 @@ function parseBackend(value: string, source: string): BackendName {
  * Calling it again with the same (or no) request returns the running engine.
  */
 let starting: Promise<unknown> = Promise.resolve();
-let preferred: string | undefined;
-
-/** The backend TF.js starts on when something first needs it (--backend), checked now, started
- *  later: a command that may run on ONNX Runtime alone (predict, demo) does not start TF.js. */
-export function preferBackend(requested: string | undefined): void {
-  preferred = requested === undefined ? undefined : parseBackend(requested, '--backend');
-}
 
 /** Starts the engine once; concurrent calls (two loaders at once) wait for each other instead of
  *  starting the backend twice: a second start while the first was still initialising let TF.js
  *  run kernels of the cpu backend on wasm tensors. */
 export function initEngine(requested?: string): Promise<EngineInfo> {
-  const next = starting.then(() => startEngine(requested ?? preferred));
+  const next = starting.then(() => startEngine(requested));
   starting = next.catch(() => undefined);
   return next;
 }

@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { globalOptions } from '../global-options.js';
+import { globalOptions, startEngine } from '../global-options.js';
 
 interface DemoFlags {
   out: string;
@@ -28,8 +28,8 @@ async function run(flags: DemoFlags, cmd: Command): Promise<void> {
     if (!quiet) process.stderr.write(s + '\n');
   };
   if (!['auto', 'tfjs', 'onnx'].includes(flags.engine)) throw new Error(`--engine must be auto, tfjs or onnx, got "${flags.engine}"`);
-  // TF.js starts on --backend only if the model or the detector runs on it.
-  (await import('../../engine/backend.js')).preferBackend(globalOptions(cmd).backend);
+  // TF.js starts when the model or the detector runs on it, or now on an explicit --backend.
+  if (globalOptions(cmd).backend) await startEngine(cmd);
   const { loadRecognizer } = await import('../../api/recognizer.js');
   const { recognizeImages } = await import('../predict-run.js');
   const fmt = await import('../results-format.js');

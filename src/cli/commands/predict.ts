@@ -1,7 +1,7 @@
 // `ferkit predict <image|folder|video>`: expressions of every face, as a table, JSON or CSV, and
 // optionally annotated copies (boxes, labels, probability bars) of the pictures or the video.
 import type { Command } from 'commander';
-import { globalOptions } from '../global-options.js';
+import { globalOptions, startEngine } from '../global-options.js';
 
 interface PredictFlags {
   model?: string;
@@ -40,8 +40,8 @@ async function run(input: string, flags: PredictFlags, cmd: Command): Promise<vo
   const tau = positive('tau', flags.tau, true);
   const minScore = positive('min-score', flags.minScore);
   const { faces, maxFaces } = faceFlags(flags);
-  // TF.js starts on --backend only if the model or the detector runs on it.
-  (await import('../../engine/backend.js')).preferBackend(globalOptions(cmd).backend);
+  // TF.js starts when the model or the detector runs on it, or now on an explicit --backend.
+  if (globalOptions(cmd).backend) await startEngine(cmd);
   const { loadRecognizer } = await import('../../api/recognizer.js');
   const rec = await loadRecognizer({ model: flags.model, engine, detector: flags.detector as 'ssd' | 'tiny', minDetectionScore: minScore, faces, maxFaces, onNote: say });
   const fmt = await import('../results-format.js');
