@@ -15,7 +15,7 @@ import { readDataset } from '../src/data/registry.js';
 import { subjectFolds } from '../src/data/folds.js';
 import { CANONICAL_CLASSES } from '../src/data/types.js';
 import { IAL_SMALL, ialConfig } from '../src/models/ial/method.js';
-import { loadSampleStore } from '../src/train/sample-store.js';
+import { loadSampleStore } from '../src/data/sample-store.js';
 import { train } from '../src/train/trainer.js';
 
 const { values: a } = parseArgs({

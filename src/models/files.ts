@@ -2,6 +2,7 @@
 // look at a model's files (fingerprints, classes) and must not load TF.js.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { tf } from '../engine/backend.js';
 import { packageRoot } from '../util/package-root.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -21,4 +22,13 @@ export function bundledModelDir(name = BUNDLED_MODEL): string {
 export function parseModelRef(ref: string): { dir: string; member?: number } {
   const m = /^(.+)#(\d+)$/.exec(ref);
   return m && !existsSync(ref) ? { dir: m[1], member: Number(m[2]) } : { dir: ref };
+}
+
+/** Member `member`'s weights out of an ensemble's, named as in the member's own model. */
+export function memberTensors(tensors: Record<string, tf.Tensor>, member: number, source: string): Record<string, tf.Tensor> {
+  const prefix = `members.${member - 1}.`;
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  if (Object.keys(out).length === 0) throw new Error(`${source}: no weights of ensemble member ${member}`);
+  return out;
 }

@@ -4,15 +4,14 @@
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { tf } from '../engine/backend.js';
 import { fingerprintTensors, loadModule, loadSafetensors, nonFiniteTensors, saveModule } from '../nn/checkpoint.js';
 import { defaultRandom, type Random } from '../nn/random.js';
 import { methods } from './all-methods.js';
-import { CONFIG_FILE, WEIGHTS_FILE, bundledModelDir, parseModelRef } from './files.js';
+import { CONFIG_FILE, WEIGHTS_FILE, bundledModelDir, memberTensors, parseModelRef } from './files.js';
 import type { FerModel, ModelConfig } from './model.js';
 import { ensembleOptions } from './ensemble/model.js';
 
-export { CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, BUNDLED_MODEL, bundledModelDir, parseModelRef } from './files.js';
+export { CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, BUNDLED_MODEL, bundledModelDir, memberTensors, parseModelRef } from './files.js';
 
 /** Checks a parsed config and says what is wrong with it, naming the file. */
 export function checkConfig(raw: unknown, source: string): ModelConfig {
@@ -56,15 +55,6 @@ export async function saveModel(dir: string, model: FerModel): Promise<void> {
   const tmp = join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
   await writeFile(tmp, JSON.stringify({ ...model.config, fingerprint: fingerprintTensors(state) }, null, 2) + '\n');
   await rename(tmp, join(dir, CONFIG_FILE));
-}
-
-/** Member `member`'s weights out of an ensemble's, named as in the member's own model. */
-export function memberTensors(tensors: Record<string, tf.Tensor>, member: number, source: string): Record<string, tf.Tensor> {
-  const prefix = `members.${member - 1}.`;
-  const out: Record<string, tf.Tensor> = {};
-  for (const [k, v] of Object.entries(tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
-  if (Object.keys(out).length === 0) throw new Error(`${source}: no weights of ensemble member ${member}`);
-  return out;
 }
 
 /** A model folder (or `DIR#N` ensemble member) with its config.json read and checked: the one

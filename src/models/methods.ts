@@ -61,9 +61,40 @@ export interface MethodDef {
   defaults: MethodDefaults;
   createModel(config: ModelConfig, rng?: Random): FerModel;
   createObjective(model: FerModel, options: Record<string, unknown>): Objective;
-  /** A method whose training is not one objective (pattern-map's three-step epoch) brings its own
-   *  loop; `ferkit train` calls it with the trainer's options instead of the generic trainer. */
-  train?(options: import('../train/trainer.js').TrainerOptions): Promise<import('../train/trainer.js').TrainResult>;
+  /** A method whose epoch is several phases rather than one objective (pattern-map): the trainer
+   *  runs them in place of createObjective's. */
+  phased?: PhasedMethod;
+}
+
+/** Parameters trained together whose gradient is clipped to its own global norm. */
+export interface ClipGroup {
+  vars: tf.Variable[];
+  maxNorm: number;
+}
+
+/** One phase of a phased method's epoch. The trainer runs an epoch's phases in order, in this
+ *  thread, each with its own optimizer (the run's kind, at the phase's constant lr). */
+export interface TrainPhase {
+  /** The log's L_<name>; lower-cased, the key of its mean loss in the epoch record, its optimizer
+   *  in the checkpoint and the prefix of its loss terms (`parts`). */
+  name: string;
+  /** The shuffled training set in --batch-size batches, or `count` triplet batches of `perClass`
+   *  samples of every class (data/samplers.ts tripletBatches). */
+  batches: 'shuffled' | { perClass: number; count: number };
+  /** What it trains; parameters in no group stay frozen. */
+  groups: ClipGroup[];
+  lr: number;
+  /** A batch's loss; `parts` receives its terms (unweighted) for the log. */
+  loss(x: tf.Tensor, labels: Int32Array, parts: Record<string, number>): tf.Scalar;
+}
+
+export interface PhasedMethod {
+  /** The trainer options the method has its own form of, each with what to use instead: refused. */
+  instead?: Partial<Record<'init' | 'iterations' | 'clipGradNorm', string>>;
+  /** A new run's model before training (not a resumed one's), e.g. a pretrained trunk; returns a
+   *  line for the log. `options`: the run's objective options. */
+  init?(model: FerModel, options: Record<string, unknown>): Promise<string | undefined>;
+  phases(model: FerModel, options: Record<string, unknown>): TrainPhase[];
 }
 
 export const methods = new Registry<MethodDef>('method');

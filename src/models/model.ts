@@ -4,28 +4,10 @@
 // Training objectives live beside each method; inference, export and reports use only this.
 import type { tf } from '../engine/backend.js';
 import type { Module } from '../nn/module.js';
+import type { InputSpec } from '../data/types.js';
 
-export type InputKind = 'image' | 'clip';
-
-export interface InputSpec {
-  kind: InputKind;
-  /** [height, width] of one image or frame. */
-  size: [number, number];
-  /** 1 = grey, 3 = RGB. */
-  channels: 1 | 3;
-  /** Frames per clip (clip models only). */
-  frames?: number;
-  /** V of the U×V clip sampling (spec §1.2): V consecutive frames from each of U = frames / V
-   *  segments. Absent: 1 (IAL's U16×V1); 2 is NR-DFERNet's U8×V2. Kept in the config so eval and
-   *  report sample clips as training did. */
-  framesPerSegment?: number;
-  /** The model sees grey faces, replicated to its `channels` (an RGB trunk trained on grey
-   *  datasets): colour inputs are turned grey first, at training and at inference alike. */
-  greyscale?: boolean;
-  /** Per-channel mean and std on the [0,1] scale: the model sees (x/255 − mean)/std. */
-  mean: number[];
-  std: number[];
-}
+// The input contract lives with the data that feeds it (data/ sits below models/).
+export type { InputKind, InputSpec } from '../data/types.js';
 
 export interface ModelConfig {
   format: 'ferkit-model';

@@ -1,9 +1,10 @@
 // One pass of a model over a labelled set, keeping what a report draws: probabilities, the
 // embedding, method outputs (ARBEx confidences and head distribution, GCA weights) and, for a few
 // faces per class, the input and its masks/maps, plus per-class sums of masks and pattern maps.
-import { tf } from '../engine/backend.js';
-import type { FerModel } from '../models/model.js';
-import type { BatchBuilder } from '../train/batches.js';
+import type { tf } from '../engine/backend.js';
+import type { BatchBuilder } from '../data/batches.js';
+import { predictAll } from '../eval/predict.js';
+import type { FerModel, ModelOutput } from '../models/model.js';
 
 export interface Example {
   index: number;
@@ -46,14 +47,12 @@ function concat(parts: Float32Array[]): Float32Array {
 }
 
 export async function collect(model: FerModel, builder: BatchBuilder, labels: Int32Array, examplesPerClass = 4, batch = 64): Promise<Collected> {
-  model.eval();
   const k = model.config.classes.length;
   const n = builder.size;
   const input = model.config.input;
   const [H, W] = input.size;
-  const acc: Record<string, Float32Array[]> = { probs: [], embedding: [], confidence: [], primary: [], primaryConf: [] };
+  const acc: Record<string, Float32Array[]> = { confidence: [], primary: [], primaryConf: [] };
   const res: Collected = { n, numClasses: k, probs: new Float32Array(0), labels, classCount: new Array(k).fill(0), examples: [] };
-  let embDim = 0;
   for (const l of labels) res.classCount[l]++;
   const chosen = new Set<number>();
   const per = new Array(k).fill(0);
@@ -63,51 +62,29 @@ export async function collect(model: FerModel, builder: BatchBuilder, labels: In
       chosen.add(i);
     }
   });
-  for (let a = 0; a < n; a += batch) {
-    const idx = Array.from({ length: Math.min(batch, n - a) }, (_, i) => a + i);
-    const { x, shape } = builder.build(idx);
-    const got = tf.tidy(() => {
-      const out = model.forward(tf.tensor(x, shape), false);
-      const ex = out.extras ?? {};
-      const grab = (t?: tf.Tensor) => (t ? (t.dataSync() as Float32Array).slice() : undefined);
-      return {
-        probs: grab(out.probs ?? tf.softmax(out.logits))!,
-        embedding: grab(out.embedding),
-        embShape: out.embedding?.shape,
-        confidence: grab(out.confidence),
-        primary: grab(ex.headProbs),
-        primaryConf: grab(ex.headConfidence),
-        gca: grab(ex.gcaWeights),
-        gcaShape: ex.gcaWeights?.shape,
-        mask: grab(ex.mask),
-        maskShape: ex.mask?.shape,
-        map: grab(ex.patternMap),
-        mapShape: ex.patternMap?.shape,
-      };
-    });
-    acc.probs.push(got.probs);
-    if (got.embedding) {
-      acc.embedding.push(got.embedding);
-      embDim = got.embShape![1];
-    }
+  // Called inside predictAll's tidy: what is read here is copied out before the outputs are freed.
+  const onBatch = (idx: number[], x: Float32Array, out: ModelOutput) => {
+    const ex = out.extras ?? {};
+    const grab = (t?: tf.Tensor) => (t ? (t.dataSync() as Float32Array).slice() : undefined);
+    const got = { confidence: grab(out.confidence), primary: grab(ex.headProbs), primaryConf: grab(ex.headConfidence), gca: grab(ex.gcaWeights), mask: grab(ex.mask), map: grab(ex.patternMap) };
     if (got.confidence) acc.confidence.push(got.confidence);
     if (got.primary) acc.primary.push(got.primary);
     if (got.primaryConf) acc.primaryConf.push(got.primaryConf);
     const m = idx.length;
     if (got.gca) {
       const one = got.gca.length / m;
-      res.gca ??= { shape: got.gcaShape!.slice(1), sum: new Float64Array(one), count: 0 };
+      res.gca ??= { shape: ex.gcaWeights!.shape.slice(1), sum: new Float64Array(one), count: 0 };
       for (let i = 0; i < got.gca.length; i++) res.gca.sum[i % one] += got.gca[i];
       res.gca.count += m;
     }
     const maskLen = got.mask ? got.mask.length / m : 0;
     const mapLen = got.map ? got.map.length / m : 0;
     if (got.mask) {
-      res.maskShape = [got.maskShape![1]!, got.maskShape![2]!];
+      res.maskShape = [ex.mask!.shape[1]!, ex.mask!.shape[2]!];
       res.classMaskSum ??= Array.from({ length: k }, () => new Float64Array(maskLen));
     }
     if (got.map) {
-      res.mapShape = [got.mapShape![1]!, got.mapShape![2]!];
+      res.mapShape = [ex.patternMap!.shape[1]!, ex.patternMap!.shape[2]!];
       res.classMapSum ??= Array.from({ length: k }, () => new Float64Array(mapLen));
     }
     idx.forEach((s, r) => {
@@ -130,9 +107,10 @@ export async function collect(model: FerModel, builder: BatchBuilder, labels: In
         patternMap: got.map?.slice(r * mapLen, (r + 1) * mapLen),
       });
     });
-  }
-  res.probs = concat(acc.probs);
-  if (acc.embedding.length) res.embedding = { dim: embDim, values: concat(acc.embedding) };
+  };
+  const { probs, embedding } = await predictAll(model, builder, k, { batchSize: batch, embeddings: true, onBatch });
+  res.probs = probs;
+  if (embedding) res.embedding = embedding;
   if (acc.confidence.length) res.confidence = concat(acc.confidence);
   if (acc.primary.length) res.primaryProbs = concat(acc.primary);
   if (acc.primaryConf.length) res.primaryConfidence = concat(acc.primaryConf);

@@ -9,22 +9,20 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FoldPlan, Sample } from '../data/fold-plan.js';
 import { CANONICAL_CLASSES } from '../data/types.js';
-import { predictAll } from '../eval/evaluate.js';
+import { predictAll, scoreProbs } from '../eval/predict.js';
 import { summarize, table4Markdown, type CvSummary, type FoldResult } from '../eval/cv-summary.js';
 import { createModel, loadModel, saveModel } from '../models/io.js';
 import type { FerModel, ModelConfig } from '../models/model.js';
-import { BatchBuilder } from './batches.js';
+import { BatchBuilder } from '../data/batches.js';
 import { loadTrainingCheckpoint } from './checkpoint.js';
-import { loadSampleStore } from './sample-store.js';
-import { BEST_DIR, CHECKPOINT_FILE, scoreProbs, type TrainerOptions, type TrainResult } from './trainer.js';
+import { loadSampleStore } from '../data/sample-store.js';
+import { BEST_DIR, CHECKPOINT_FILE, train, type TrainerOptions } from './trainer.js';
 
 export const CV_SETTINGS_FILE = 'cv.json';
 export const FOLD_RESULT_FILE = 'result.json';
 export const SUMMARY_JSON = 'summary.json';
 export const SUMMARY_MD = 'summary.md';
 export const LAST_DIR = 'last';
-
-export type FoldTrainer = (o: TrainerOptions) => Promise<TrainResult>;
 
 export interface CrossValidateOptions {
   plan: FoldPlan;
@@ -35,8 +33,6 @@ export interface CrossValidateOptions {
   config(classes: string[], fold: number): Promise<ModelConfig> | ModelConfig;
   /** Trainer options every fold shares; timeBudgetSec is the budget of the whole run. */
   settings: Omit<TrainerOptions, 'config' | 'train' | 'val' | 'outDir' | 'resume'>;
-  /** The trainer (the method's own loop, or the generic trainer). */
-  trainer: FoldTrainer;
   /** Score the fold with the last epoch's weights (default, honest) or the best epoch's (selected
    *  on the test fold, as the reference does: optimistic). */
   pick?: 'last' | 'best';
@@ -131,7 +127,7 @@ export async function crossValidate(o: CrossValidateOptions): Promise<CrossValid
     const trainStore = await loadSampleStore(data.train, config.input);
     const testStore = await loadSampleStore(test, config.input);
     const testLabels = labelsOf(test);
-    const r = await o.trainer({
+    const r = await train({
       ...shared,
       timeBudgetSec: left,
       config,
@@ -149,7 +145,7 @@ export async function crossValidate(o: CrossValidateOptions): Promise<CrossValid
     const model = pick === 'best' ? await loadModel(join(dir, BEST_DIR)) : await lastModel(config, dir);
     try {
       if (pick === 'last') await saveModel(join(dir, LAST_DIR), model);
-      const probs = await predictAll(model, new BatchBuilder(testStore, model.config.input), classes.length, { tta: shared.tta });
+      const { probs } = await predictAll(model, new BatchBuilder(testStore, model.config.input), classes.length, { tta: shared.tta });
       const { report, ece } = scoreProbs(probs, testLabels, classes.length);
       const byClass = <T>(xs: T[]) => Object.fromEntries(classes.map((c, i) => [c, xs[i]]));
       const lastEpoch = r.history[r.history.length - 1];

@@ -10,16 +10,9 @@ import { tf } from '../engine/backend.js';
 import { Rng } from '../data/rng.js';
 import type { FerModel } from '../models/model.js';
 import type { Backbone } from '../models/backbones/backbone.js';
-import type { BatchBuilder } from './batches.js';
+import type { BatchBuilder, BatchSource } from '../data/batches.js';
 import { backbonesOf } from './finetune.js';
-import { cacheDir } from './sample-store.js';
-
-/** What the trainer draws batches from: images (BatchBuilder) or cached maps (FeatureCache). */
-export interface BatchSource {
-  readonly size: number;
-  /** Inputs of samples `idx`: augmented when `seed` is given, mirrored when `flip`. */
-  build(idx: ArrayLike<number>, seed?: number, flip?: boolean): { x: Float32Array; shape: number[] };
-}
+import { cacheDir } from '../data/sample-store.js';
 
 export class FeatureCache implements BatchSource {
   private readonly per: number;

@@ -8,6 +8,7 @@ import { decodeSafetensors } from '../nn/checkpoint.js';
 import { Random } from '../nn/random.js';
 import { createModel, memberTensors, parseModelRef } from '../models/io.js';
 import { methods } from '../models/all-methods.js';
+import { outputProbs } from '../models/methods.js';
 import type { FerModel, ModelConfig } from '../models/model.js';
 import { optimizers, type OptimizerOptions } from './optim.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
@@ -107,10 +108,7 @@ export function createMethodReplica(o: MethodReplicaOptions, prepare?: (model: F
     predict(x) {
       model.eval();
       try {
-        return tf.tidy(() => {
-          const out = model.forward(x);
-          return out.probs ? out.probs : tf.softmax(out.logits);
-        });
+        return tf.tidy(() => outputProbs(model.forward(x), tf));
       } finally {
         model.train();
       }

@@ -2,6 +2,7 @@
 // optimizer's update; every intermediate tensor is freed.
 import { tf } from '../engine/backend.js';
 import type { Module } from '../nn/module.js';
+import type { ClipGroup } from '../models/methods.js';
 import type { Optimizer } from './optim.js';
 
 /**
@@ -55,5 +56,26 @@ export function trainStepWithStats(model: Module | tf.Variable[], lossFn: () => 
     return { loss, gradNorm };
   } finally {
     tf.dispose([value, ...Object.values(grads), ...(applied === grads ? [] : Object.values(applied))]);
+  }
+}
+
+/** One update of several parameter groups: gradients of `lossFn` for every group's variables
+ *  (others get none), each group's gradient norm clipped on its own, one optimizer step. Returns
+ *  the loss; a non-finite one is returned before any update. */
+export function groupStep(groups: ClipGroup[], lossFn: () => tf.Scalar, optimizer: Optimizer): number {
+  const { value, grads } = tf.variableGrads(lossFn, groups.flatMap((g) => g.vars));
+  const clipped: tf.NamedTensorMap = {};
+  try {
+    const loss = value.dataSync()[0];
+    if (!Number.isFinite(loss)) return loss;
+    for (const g of groups) {
+      const own: tf.NamedTensorMap = {};
+      for (const v of g.vars) if (grads[v.name]) own[v.name] = grads[v.name];
+      Object.assign(clipped, clipGradNorm(own, g.maxNorm).grads);
+    }
+    optimizer.step(clipped);
+    return loss;
+  } finally {
+    tf.dispose([value, ...Object.values(grads), ...Object.values(clipped)]);
   }
 }

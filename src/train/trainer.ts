@@ -1,32 +1,35 @@
-// The training loop every single-objective method shares: batches from a SampleStore, augmented
-// with the method's preset, split over data-parallel replicas (worker threads, or in-process for
-// one), lr from a schedule each step, evaluation on the validation set after each epoch, the best
-// model (by val WAR or UAR) saved as a model folder, a resumable checkpoint after every epoch and
-// when the time budget runs out, progress on the terminal and a JSONL log. Relabels decided by
-// the objective (SCN) change the label table used for later batches; checkpoints keep them.
+// The one training loop: batches from a SampleStore, augmented with the method's preset, split
+// over data-parallel replicas (worker threads, or in-process for one), lr from a schedule each
+// step, evaluation on the validation set after each epoch, the best model (by val WAR or UAR) saved
+// as a model folder, a resumable checkpoint after every epoch and when the time budget runs out
+// (at any batch), progress on the terminal and a JSONL log. An epoch is one phase (the method's
+// objective) or the phases a phased method brings (pattern-map: EFE, EMR, EPMG, trained in this
+// thread by phased-trainee.ts). Relabels decided by the objective (SCN) change the label table
+// used for later batches; checkpoints keep them.
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { permutation, toBatches } from '../data/samplers.js';
+import { BatchBuilder, mixSeed, type BatchSource } from '../data/batches.js';
+import { permutation, toBatches, tripletBatches } from '../data/samplers.js';
 import { Rng } from '../data/rng.js';
-import { classificationReport, calibration, type ClassificationReport } from '../eval/metrics.js';
+import type { SampleStore } from '../data/sample-store.js';
+import { predictAll, scoreProbs } from '../eval/predict.js';
+import { methods } from '../models/all-methods.js';
 import { createModel, saveModel } from '../models/io.js';
-import { nonFiniteSafetensors } from '../nn/checkpoint.js';
+import type { TrainPhase } from '../models/methods.js';
 import type { ModelConfig } from '../models/model.js';
+import { nonFiniteSafetensors, saveModule } from '../nn/checkpoint.js';
+import { Random } from '../nn/random.js';
+import { tf } from '../engine/backend.js';
 import { loadTrainingCheckpoint } from './checkpoint.js';
 import { DataParallelTrainer, InProcessTrainer, splitRows, type ReplicaSet, type Shard } from './data-parallel.js';
-import { BatchBuilder, mixSeed } from './batches.js';
 import { LabelTable } from './label-table.js';
 import { lrSchedules } from './lr-schedule.js';
-import { createReplica, type MethodReplicaOptions } from './method-replica.js';
-import type { SampleStore } from './sample-store.js';
+import { createReplica, initWeights, type MethodReplicaOptions } from './method-replica.js';
 import type { OptimizerOptions } from './optim.js';
 import { applyFineTune, backbonesOf, calibrateBatchNorms, type FineTuneOptions } from './finetune.js';
-import { buildFeatureCache, type BatchSource } from './feature-cache.js';
-import { initWeights } from './method-replica.js';
-import { tf } from '../engine/backend.js';
-import { Random } from '../nn/random.js';
-import { saveModule } from '../nn/checkpoint.js';
+import { buildFeatureCache } from './feature-cache.js';
+import { PhasedTrainee } from './phased-trainee.js';
 
 export interface TrainerOptions {
   config: ModelConfig;
@@ -86,6 +89,10 @@ export interface EpochRecord {
   /** Accuracy on the (augmented) training batches against their current labels. */
   trainAcc?: number;
   val?: { war: number; uar: number; ece: number };
+  /** Phased methods: each phase's mean loss under its lower-case name (pattern-map: efe, emr,
+   *  epmg) and the mean of each loss term under `<phase>.<term>` (`loss` is their sum). */
+  parts?: Record<string, number>;
+  [phase: string]: unknown;
 }
 
 export interface TrainResult {
@@ -112,38 +119,15 @@ async function openReplicas(o: TrainerOptions): Promise<ReplicaSet> {
   return DataParallelTrainer.start({ replicaModule, replicaOptions: replicaOptions as unknown as Record<string, unknown>, workers: o.workers });
 }
 
-/** Class probabilities for every sample of a store (eval mode, optional flip TTA). */
-export async function predictStore(replicas: ReplicaSet, builder: BatchSource, numClasses: number, tta = false, batch = 256): Promise<Float32Array> {
-  const n = builder.size;
-  const out = new Float32Array(n * numClasses);
-  for (let a = 0; a < n; a += batch) {
-    const idx = Array.from({ length: Math.min(batch, n - a) }, (_, k) => a + k);
-    const { x, shape } = builder.build(idx);
-    const p = await replicas.predict(x, shape);
-    if (tta) {
-      const f = builder.build(idx, undefined, true);
-      const q = await replicas.predict(f.x, f.shape);
-      for (let i = 0; i < p.length; i++) p[i] = (p[i] + q[i]) / 2;
-    }
-    out.set(p, a * numClasses);
-  }
-  return out;
-}
-
-export function scoreProbs(probs: Float32Array, labels: Int32Array, numClasses: number): { report: ClassificationReport; ece: number } {
-  const n = labels.length;
-  const preds = new Int32Array(n);
-  const rows: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const row = Array.from(probs.subarray(i * numClasses, (i + 1) * numClasses));
-    rows.push(row);
-    preds[i] = row.indexOf(Math.max(...row));
-  }
-  return { report: classificationReport(labels, preds, numClasses), ece: calibration(rows, labels).ece };
-}
-
 export async function train(o: TrainerOptions): Promise<TrainResult> {
   const log = o.log ?? (() => {});
+  const method = methods.get(o.config.method);
+  const phased = method.create.phased;
+  // Options a phased method has its own form of are refused rather than silently ignored.
+  for (const [key, flag] of [['init', '--init'], ['iterations', '--iterations'], ['clipGradNorm', '--clip-grad-norm']] as const) {
+    const instead = phased?.instead?.[key];
+    if (instead && o[key] !== undefined) throw new Error(`the ${method.name} method does not take ${flag}; use ${instead}`);
+  }
   await mkdir(o.outDir, { recursive: true });
   const ckpt = join(o.outDir, CHECKPOINT_FILE);
   const logFile = join(o.outDir, 'log.jsonl');
@@ -152,7 +136,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   const n = o.train.labels.length;
   const steps = Math.min(Math.floor(n / o.batchSize), o.maxStepsPerEpoch ?? Infinity);
   if (steps < 1) throw new Error(`training set has ${n} samples, fewer than one batch of ${o.batchSize}`);
-  const workers = Math.max(1, o.workers);
+  // A phased method trains in this thread.
+  const workers = phased ? 1 : Math.max(1, o.workers);
   if (o.batchSize < workers) throw new Error(`batch size ${o.batchSize} is smaller than the ${workers} workers`);
   if (o.iterations !== undefined && !(Number.isInteger(o.iterations) && o.iterations > 0)) throw new Error(`iterations must be a positive integer, got ${o.iterations}`);
   const epochs = o.iterations !== undefined ? Math.ceil(o.iterations / steps) : o.epochs;
@@ -171,134 +156,171 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   // A pretrained trunk is loaded (and its BatchNorms calibrated) once here, then handed to every
   // replica as initial weights, so that all replicas start identical.
   const resuming = o.resume === true && existsSync(ckpt);
-  const pretrained = o.finetune?.pretrained && !o.init && !resuming;
+  const pretrained = !phased && o.finetune?.pretrained && !o.init && !resuming;
   let replicaOptions: TrainerOptions = pretrained ? { ...o, init: await pretrainedInit(o, trainImages), finetune: { ...o.finetune, pretrained: false } } : o;
-  if (o.cacheFrozen) {
+  if (o.cacheFrozen && !phased) {
     const cached = await cacheFrozenFeatures(replicaOptions, resuming ? ckpt : replicaOptions.init, trainImages, valImages, log);
     trainBuilder = cached.train;
     valBuilder = cached.val;
     replicaOptions = { ...replicaOptions, startPart: cached.from };
   }
-  const replicas = await openReplicas(replicaOptions);
+  const trainee = phased ? await PhasedTrainee.create(phased, { ...o, resuming, log }) : await openReplicas(replicaOptions);
+  // One phase (the method's objective) unless the method brings several.
+  const phases: Array<Pick<TrainPhase, 'name' | 'batches'> & { lr?: number }> = trainee instanceof PhasedTrainee ? trainee.phases : [{ name: 'loss', batches: 'shuffled' }];
+  const key = (p: number) => phases[p].name.toLowerCase();
   const started = Date.now();
   let history: EpochRecord[] = [];
   let best: TrainResult['best'];
   let epoch = 0;
+  let phaseStart = 0;
   let batchStart = 0;
   const labels = new LabelTable(o.train.labels, numClasses);
-  // `scored`/`correct`: samples whose scores the objective reported, and how many were right.
-  let partial = { loss: 0, count: 0, seconds: 0, relabeled: 0, scored: 0, correct: 0 };
+  // Sums over the epoch so far: `loss`/`count` over every phase, `phaseLoss`/`phaseCount` per
+  // phase, `parts` the phases' loss terms (means over their phase's batches); `scored`/`correct`:
+  // samples whose scores the objective reported, and how many were right.
+  const newPartial = () => ({ loss: 0, count: 0, seconds: 0, relabeled: 0, scored: 0, correct: 0, phaseLoss: phases.map(() => 0), phaseCount: phases.map(() => 0), parts: {} as Record<string, number> });
+  let partial = newPartial();
   try {
-    if (o.resume && existsSync(ckpt)) {
-      const p = (await replicas.load(ckpt)) as { epoch: number; batch: number; history: EpochRecord[]; best?: TrainResult['best']; partial?: Partial<typeof partial>; relabeled?: unknown; labelCount?: number };
+    if (resuming) {
+      const p = (await trainee.load(ckpt)) as { epoch: number; phase?: number; batch: number; history: EpochRecord[]; best?: TrainResult['best']; partial?: Partial<typeof partial>; relabeled?: unknown; labelCount?: number };
+      if (typeof p.epoch !== 'number') throw new Error(`${ckpt}: no training position to resume from (written by another trainer?)`);
       ({ epoch, history } = p);
+      phaseStart = p.phase ?? 0;
       batchStart = p.batch ?? 0;
       best = p.best;
       partial = { ...partial, ...p.partial };
+      // A checkpoint from before phases: its one phase's sums are the epoch's.
+      if (!p.partial?.phaseLoss) Object.assign(partial, { phaseLoss: [partial.loss], phaseCount: [partial.count] });
       if (p.labelCount !== undefined && p.labelCount !== n) throw new Error(`${ckpt}: written for a training set of ${p.labelCount} samples, this one has ${n}`);
       labels.restore(p.relabeled ?? [], ckpt);
-      log(`resumed from ${ckpt} at epoch ${epoch + 1}, step ${batchStart}`);
+      log(`resumed from ${ckpt} at epoch ${epoch + 1}, ${where(phaseStart, batchStart)}`);
     }
     // `relabeled`: every training label that differs from the dataset's (SCN relabels).
-    const progress = (nextEpoch: number, nextBatch: number) => ({ epoch: nextEpoch, batch: nextBatch, history, best, partial, relabeled: labels.changes(), labelCount: n });
-    const save = (nextBatch: number) => replicas.save(ckpt, progress(epoch, nextBatch));
+    const progress = (nextEpoch: number, nextPhase: number, nextBatch: number) => ({ epoch: nextEpoch, phase: nextPhase, batch: nextBatch, history, best, partial, relabeled: labels.changes(), labelCount: n });
     let relabels = false;
     for (; epoch < epochs; epoch++) {
-      const order = permutation(n, new Rng(mixSeed(o.seed, epoch, 1)));
-      const batches = toBatches(order, o.batchSize, true).slice(0, Math.min(steps, totalSteps - epoch * steps));
-      let t0 = Date.now();
-      for (let b = batchStart; b < batches.length; b++) {
-        const idx = batches[b];
-        const { x, shape } = trainBuilder.build(idx, mixSeed(o.seed, epoch, b, 2));
-        const per = x.length / idx.length;
-        const shards: Shard[] = splitRows(idx.length, workers).map(([a, z]) => ({
-          x: x.slice(a * per, z * per),
-          xShape: [z - a, ...shape.slice(1)],
-          y: Int32Array.from(idx.slice(a, z), (i) => labels.get(i)),
-          index: Int32Array.from(idx.slice(a, z)),
-          epoch,
-          ...(targets ? { target: gatherRows(targets, idx.slice(a, z), numClasses) } : {}),
-        }));
-        const lr = schedule(epoch + b / steps);
-        const loss = await replicas.step(shards, lr, o.clipGradNorm);
-        if (!Number.isFinite(loss)) throw diverged(o, `the loss is ${loss} at epoch ${epoch + 1}, step ${b + 1}`, best && bestDir);
-        // Relabels of this batch's samples take effect from their next batch on.
-        const taken = replicas.takeRelabels();
-        if (taken) {
-          relabels = true;
-          partial.relabeled += labels.apply(taken);
+      // Phase p's batch order and augmentation draw from seeds (seed, epoch, 2p+1) and (seed, epoch, batch, 2p+2).
+      const batchesOf = (p: number): number[][] => {
+        const b = phases[p].batches;
+        if (b === 'shuffled') return toBatches(permutation(n, new Rng(mixSeed(o.seed, epoch, 1))), o.batchSize, true).slice(0, Math.min(steps, totalSteps - epoch * steps));
+        return tripletBatches(Array.from(labels.labels()), new Rng(mixSeed(o.seed, epoch, 2 * p + 1)), { perClass: b.perClass, count: b.count });
+      };
+      const plan = phases.map((_, p) => batchesOf(p));
+      const total = plan.reduce((a, b) => a + b.length, 0);
+      for (let p = phaseStart; p < phases.length; p++) {
+        if (trainee instanceof PhasedTrainee) trainee.phase = p;
+        const batches = plan[p];
+        const before = plan.slice(0, p).reduce((a, b) => a + b.length, 0);
+        let t0 = Date.now();
+        for (let b = batchStart; b < batches.length; b++) {
+          const idx = batches[b];
+          const { x, shape } = trainBuilder.build(idx, mixSeed(o.seed, epoch, b, 2 * p + 2));
+          const per = x.length / idx.length;
+          const shards: Shard[] = splitRows(idx.length, workers).map(([a, z]) => ({
+            x: x.slice(a * per, z * per),
+            xShape: [z - a, ...shape.slice(1)],
+            y: Int32Array.from(idx.slice(a, z), (i) => labels.get(i)),
+            index: Int32Array.from(idx.slice(a, z)),
+            epoch,
+            ...(targets ? { target: gatherRows(targets, idx.slice(a, z), numClasses) } : {}),
+          }));
+          const lr = phases[p].lr ?? schedule(epoch + b / steps);
+          const loss = await trainee.step(shards, lr, o.clipGradNorm);
+          if (!Number.isFinite(loss)) throw diverged(o, `the loss is ${loss} at epoch ${epoch + 1}, ${where(p, b + 1)}`, best && bestDir);
+          // Relabels of this batch's samples take effect from their next batch on.
+          const taken = trainee.takeRelabels();
+          if (taken) {
+            relabels = true;
+            partial.relabeled += labels.apply(taken);
+          }
+          const correct = trainee.takeCorrect();
+          if (correct !== undefined) {
+            partial.correct += correct;
+            partial.scored += idx.length;
+          }
+          if (trainee instanceof PhasedTrainee) for (const [k, v] of Object.entries(trainee.takeParts())) partial.parts[`${key(p)}.${k}`] = (partial.parts[`${key(p)}.${k}`] ?? 0) + v / batches.length;
+          partial.phaseLoss[p] += loss * idx.length;
+          partial.phaseCount[p] += idx.length;
+          partial.loss += loss * idx.length;
+          partial.count += idx.length;
+          const now = Date.now();
+          partial.seconds += (now - t0) / 1000;
+          t0 = now;
+          o.onProgress?.({
+            epoch,
+            step: before + b + 1,
+            steps: total,
+            loss: partial.phaseLoss[p] / partial.phaseCount[p],
+            imgPerSec: partial.count / Math.max(1e-9, partial.seconds),
+            ...(relabels ? { relabeled: partial.relabeled } : {}),
+            ...(partial.scored ? { accuracy: partial.correct / partial.scored } : {}),
+          });
+          if (o.timeBudgetSec !== undefined && (now - started) / 1000 > o.timeBudgetSec && before + b + 1 < total) {
+            await checkFinite(trainee, o, `epoch ${epoch + 1}, ${where(p, b + 1)}`, best && bestDir);
+            await trainee.save(ckpt, progress(epoch, p, b + 1));
+            log(`time budget of ${o.timeBudgetSec}s reached: checkpoint at epoch ${epoch + 1}, ${where(p, b + 1)}; continue with --resume`);
+            return { epochsDone: epoch, finished: false, best, history, bestDir, labels: labels.labels() };
+          }
         }
-        const correct = replicas.takeCorrect();
-        if (correct !== undefined) {
-          partial.correct += correct;
-          partial.scored += idx.length;
-        }
-        partial.loss += loss * idx.length;
-        partial.count += idx.length;
-        const now = Date.now();
-        partial.seconds += (now - t0) / 1000;
-        t0 = now;
-        o.onProgress?.({
-          epoch,
-          step: b + 1,
-          steps: batches.length,
-          loss: partial.loss / partial.count,
-          imgPerSec: partial.count / Math.max(1e-9, partial.seconds),
-          ...(relabels ? { relabeled: partial.relabeled } : {}),
-          ...(partial.scored ? { accuracy: partial.correct / partial.scored } : {}),
-        });
-        if (o.timeBudgetSec !== undefined && (now - started) / 1000 > o.timeBudgetSec && b + 1 < batches.length) {
-          await checkFinite(replicas, o, `epoch ${epoch + 1}, step ${b + 1}`, best && bestDir);
-          await save(b + 1);
-          log(`time budget of ${o.timeBudgetSec}s reached: checkpoint at epoch ${epoch + 1}, step ${b + 1}; continue with --resume`);
-          return { epochsDone: epoch, finished: false, best, history, bestDir, labels: labels.labels() };
-        }
+        batchStart = 0;
+        if (phases.length > 1) log(`epoch ${epoch + 1} step ${p + 1} (${phases[p].name}, ${batches.length} batches): L_${phases[p].name} ${phaseMean(partial, p).toFixed(4)}, ${partial.seconds.toFixed(0)} s`);
       }
-      batchStart = 0;
-      await checkFinite(replicas, o, `the end of epoch ${epoch + 1}`, best && bestDir);
+      phaseStart = 0;
+      await checkFinite(trainee, o, `the end of epoch ${epoch + 1}`, best && bestDir);
+      const phaseLosses = phases.length > 1 ? Object.fromEntries(phases.map((_, p) => [key(p), phaseMean(partial, p)])) : {};
       const record: EpochRecord = {
         epoch: epoch + 1,
-        loss: partial.loss / Math.max(1, partial.count),
-        lr: schedule(epoch + batches.length / steps - 1e-9),
+        loss: phases.reduce((a, _, p) => a + phaseMean(partial, p), 0),
+        lr: phases[0].lr ?? schedule(epoch + plan[0].length / steps - 1e-9),
         imgPerSec: partial.count / Math.max(1e-9, partial.seconds),
         seconds: partial.seconds,
         ...(relabels ? { relabeled: partial.relabeled } : {}),
         ...(partial.scored ? { trainAcc: partial.correct / partial.scored } : {}),
+        ...phaseLosses,
+        ...(phases.length > 1 ? { parts: partial.parts } : {}),
       };
-      partial = { loss: 0, count: 0, seconds: 0, relabeled: 0, scored: 0, correct: 0 };
+      partial = newPartial();
       if (valBuilder && o.val) {
-        await replicas.syncBuffers();
-        const probs = await predictStore(replicas, valBuilder, numClasses, o.tta);
+        await trainee.syncBuffers();
+        const { probs } = await predictAll((x, shape) => trainee.predict(x, shape), valBuilder, numClasses, { tta: o.tta, batchSize: 256 });
         const { report, ece } = scoreProbs(probs, o.val.labels, numClasses);
         record.val = { war: report.war, uar: report.uar, ece };
         const score = selectBy === 'uar' ? report.uar : report.war;
         if (!best || score > (selectBy === 'uar' ? best.uar : best.war)) {
           best = { epoch: epoch + 1, war: report.war, uar: report.uar };
-          await saveBest(replicas, o, bestDir, { ...best, ece, perClassRecall: report.recall });
+          await saveBest(trainee, o, bestDir, { ...best, ece, perClassRecall: report.recall });
         }
       }
       history.push(record);
       await appendFile(logFile, JSON.stringify(record) + '\n');
       log(
-        `epoch ${epoch + 1}/${epochs}: loss ${record.loss.toFixed(4)}` +
+        `epoch ${epoch + 1}/${epochs}: ` +
+          (phases.length > 1 ? phases.map((ph, p) => `L_${ph.name} ${(phaseLosses[key(p)] as number).toFixed(4)}`).join(', ') : `loss ${record.loss.toFixed(4)}`) +
           (record.trainAcc !== undefined ? `, train acc ${(record.trainAcc * 100).toFixed(2)}%` : '') +
           `, ${record.imgPerSec.toFixed(1)} img/s` +
           (record.relabeled !== undefined ? `, ${record.relabeled} relabeled (${labels.changes().length} differ from the dataset)` : '') +
           (record.val ? `, val WAR ${(record.val.war * 100).toFixed(2)}% UAR ${(record.val.uar * 100).toFixed(2)}%` : ''),
       );
       const next = epoch + 1;
-      await replicas.save(ckpt, progress(next, 0));
+      await trainee.save(ckpt, progress(next, 0, 0));
       if (o.timeBudgetSec !== undefined && (Date.now() - started) / 1000 > o.timeBudgetSec && next < epochs) {
         log(`time budget of ${o.timeBudgetSec}s reached after epoch ${next}; continue with --resume`);
         return { epochsDone: next, finished: false, best, history, bestDir, labels: labels.labels() };
       }
     }
-    if (!o.val) await saveBest(replicas, o, bestDir, { epoch: epochs });
+    if (!o.val) await saveBest(trainee, o, bestDir, { epoch: epochs });
     return { epochsDone: epochs, finished: true, best, history, bestDir, labels: labels.labels() };
   } finally {
-    await replicas.close();
+    await trainee.close();
+  }
+
+  /** Where a run stands within an epoch, for messages: the step, or the phase and its batches. */
+  function where(p: number, b: number): string {
+    return phases.length > 1 ? `step ${p + 1} after ${b} batch(es)` : `step ${b}`;
   }
 }
+
+const phaseMean = (t: { phaseLoss: number[]; phaseCount: number[] }, p: number) => t.phaseLoss[p] / Math.max(1, t.phaseCount[p]);
 
 /** The frozen prefix's features of the training and validation faces (see feature-cache.ts),
  *  computed once from the initial weights (or the checkpoint being resumed: its prefix is the same). */

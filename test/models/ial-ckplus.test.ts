@@ -9,9 +9,9 @@ import { methods } from '../../src/models/all-methods.js';
 import { createModel } from '../../src/models/io.js';
 import { disposeOutput } from '../../src/models/model.js';
 import { IAL_SMALL, ialConfig } from '../../src/models/ial/method.js';
-import { BatchBuilder } from '../../src/train/batches.js';
+import { BatchBuilder } from '../../src/data/batches.js';
 import { AdamW } from '../../src/train/optim.js';
-import { loadSampleStore } from '../../src/train/sample-store.js';
+import { loadSampleStore } from '../../src/data/sample-store.js';
 import { trainStep } from '../../src/train/step.js';
 import { sharedData } from '../data/data-fixtures.js';
 

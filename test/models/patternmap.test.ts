@@ -15,14 +15,18 @@ import type { ModelConfig } from '../../src/models/model.js';
 import { ConvTranspose2d, ElmanRefiner, decoderPlan } from '../../src/models/patternmap/layers.js';
 import { efeLoss, emrLoss, epmgLoss, greyTarget, lossWeights, maskLoss, patternLoss } from '../../src/models/patternmap/losses.js';
 import { PatternMapModel } from '../../src/models/patternmap/model.js';
-import { groupStep, initFromModel, patternMapSchedule, stepGroups, trainPatternMap, type StepRecord } from '../../src/models/patternmap/train.js';
+import { initFromModel, patternMapSchedule, stepGroups } from '../../src/models/patternmap/phases.js';
 import { leadingConvParams } from '../../src/models/patternmap/trunk.js';
 import { manualSeed } from '../../src/nn/random.js';
 import { loadSafetensors } from '../../src/nn/checkpoint.js';
 import { optimizers } from '../../src/train/optim.js';
-import type { TrainerOptions } from '../../src/train/trainer.js';
-import { loadSampleStore } from '../../src/train/sample-store.js';
+import { groupStep } from '../../src/train/step.js';
+import { train, type EpochRecord, type TrainerOptions } from '../../src/train/trainer.js';
+import { loadSampleStore } from '../../src/data/sample-store.js';
 import { sharedData, tempDir } from '../data/data-fixtures.js';
+
+/** The trainer's epoch record of pattern-map's three phases. */
+type StepRecord = EpochRecord & { efe: number; emr: number; epmg: number; parts: Record<string, number> };
 
 const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 const closeAll = (got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) => {
@@ -280,9 +284,9 @@ describe('pattern-map save/load and training', () => {
       workers: 1,
       seed: 0,
     };
-    await assert.rejects(trainPatternMap({ ...base, init: 'models/fer2013-cnn' }), /does not take --init; use --objective '\{"init":"DIR"\}'/);
-    await assert.rejects(trainPatternMap({ ...base, iterations: 5 }), /does not take --iterations/);
-    await assert.rejects(trainPatternMap({ ...base, clipGradNorm: 1 }), /does not take --clip-grad-norm; use the clipEfe/);
+    await assert.rejects(train({ ...base, init: 'models/fer2013-cnn' }), /does not take --init; use --objective '\{"init":"DIR"\}'/);
+    await assert.rejects(train({ ...base, iterations: 5 }), /does not take --iterations/);
+    await assert.rejects(train({ ...base, clipGradNorm: 1 }), /does not take --clip-grad-norm; use the clipEfe/);
   });
 
   it('three-step epochs on real FER2013 faces: every step loss falls, the best epoch is saved', async () => {
@@ -295,7 +299,7 @@ describe('pattern-map save/load and training', () => {
     const config = smallConfig(classes);
     const toModel = (s: ImageSample) => classes.indexOf(BASIC7[s.label]);
     const out = tempDir('pm-train');
-    const r = await trainPatternMap({
+    const r = await train({
       config,
       objective: { lrEfe: 3e-3, lrEmr: 3e-3, lrEpmg: 3e-3, tripletPerClass: 8, tripletIterations: 6, l4: 0.01, l5: 0.01 },
       train: { store: await loadSampleStore(tr, config.input), labels: Int32Array.from(tr, toModel) },
@@ -331,7 +335,7 @@ describe('pattern-map save/load and training', () => {
     const labels = Int32Array.from(tr, (s) => classes.indexOf(BASIC7[s.label]));
     // Two epochs of 2 batches per step, Adam (slots to restore), augmentation (seeded per batch).
     const run = (outDir: string, over: Partial<TrainerOptions> = {}) =>
-      trainPatternMap({
+      train({
         config,
         objective: { lrEfe: 3e-3, lrEmr: 3e-3, lrEpmg: 3e-3, tripletPerClass: 4, tripletIterations: 2, l4: 0.01, l5: 0.01 },
         train: { store, labels },

@@ -18,8 +18,8 @@ import { bundledModelDir, loadModel } from '../../src/models/io.js';
 import type { FerModel, ModelConfig } from '../../src/models/model.js';
 import { PatternMapModel } from '../../src/models/patternmap/model.js';
 import { manualSeed } from '../../src/nn/random.js';
-import { BatchBuilder } from '../../src/train/batches.js';
-import { loadSampleStore } from '../../src/train/sample-store.js';
+import { BatchBuilder } from '../../src/data/batches.js';
+import { loadSampleStore } from '../../src/data/sample-store.js';
 import { reportOnSamples, type ReportSummary } from '../../src/report/report.js';
 import { sharedData, tempDir } from '../data/data-fixtures.js';
 

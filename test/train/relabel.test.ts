@@ -11,7 +11,7 @@ import { BASIC7 } from '../../src/data/types.js';
 import type { Raster } from '../../src/data/image.js';
 import type { ModelConfig } from '../../src/models/model.js';
 import { loadSafetensors } from '../../src/nn/checkpoint.js';
-import type { SampleStore } from '../../src/train/sample-store.js';
+import type { SampleStore } from '../../src/data/sample-store.js';
 import { train, type TrainerOptions } from '../../src/train/trainer.js';
 import { tempDir } from '../data/data-fixtures.js';
 import { IDENTITY } from '../models/identity-backbone.js';

@@ -4,9 +4,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { BatchBuilder } from '../../src/train/batches.js';
+import { BatchBuilder } from '../../src/data/batches.js';
 import { createModel } from '../../src/models/io.js';
-import { loadSampleStore } from '../../src/train/sample-store.js';
+import { loadSampleStore } from '../../src/data/sample-store.js';
 import { createMethodReplica } from '../../src/train/method-replica.js';
 import { train } from '../../src/train/trainer.js';
 import { Random } from '../../src/nn/random.js';

@@ -4,7 +4,7 @@ import { readImages } from '../../src/data/registry.js';
 import type { ImageSample } from '../../src/data/types.js';
 import { BASIC7 } from '../../src/data/types.js';
 import type { ModelConfig } from '../../src/models/model.js';
-import { loadSampleStore } from '../../src/train/sample-store.js';
+import { loadSampleStore } from '../../src/data/sample-store.js';
 import type { TrainerOptions } from '../../src/train/trainer.js';
 import { sharedData } from '../data/data-fixtures.js';
 

@@ -36,7 +36,6 @@ async function run(flags: CvFlags, cmd: Command): Promise<void> {
   const { foldPlan } = await import('../../data/fold-plan.js');
   const { methods } = await import('../../models/all-methods.js');
   const { crossValidate } = await import('../../train/cross-validate.js');
-  const { train } = await import('../../train/trainer.js');
   const { availableParallelism } = await import('node:os');
   const say = (s: string) => {
     if (!quiet) process.stderr.write(s + '\n');
@@ -71,7 +70,6 @@ async function run(flags: CvFlags, cmd: Command): Promise<void> {
     outDir: flags.out,
     config,
     settings: { ...settings, onProgress: reporting.onProgress },
-    trainer: method.create.train ?? train,
     pick: flags.pick,
     label,
     pinned: { method: method.name, dataset: plan.dataset, folds: plan.how, model: shape },

@@ -117,7 +117,7 @@ export function register(program: Command): void {
     .option('--skip-bad', 'leave out unreadable samples instead of stopping')
     .action(async (o: { dataset: string; root: string; out: string; split?: string; size: string; channels: string; skipBad?: boolean }) => {
       const { readImages } = await import('../../data/registry.js');
-      const { loadSampleStore } = await import('../../train/sample-store.js');
+      const { loadSampleStore } = await import('../../data/sample-store.js');
       const { writePack } = await import('../../data/pack.js');
       const size = Number(o.size);
       const channels = Number(o.channels);

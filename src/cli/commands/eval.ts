@@ -34,7 +34,7 @@ async function run(flags: EvalFlags, cmd: Command): Promise<void> {
   const root = flags.root ?? flags.data;
   if (!root) throw new Error('give --data <folder> (folder per class) or --dataset <name> --root <dir>');
   const modelDir = flags.model ?? bundledModelDir();
-  let model: import('../../eval/evaluate.js').Scorable;
+  let model: import('../../eval/predict.js').Scorable;
   if (flags.engine === 'tfjs') model = await loadModel(modelDir);
   else {
     const { loadModelFolder } = await import('../../infer/load.js');

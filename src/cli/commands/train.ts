@@ -77,7 +77,7 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
   const { methods } = await import('../../models/all-methods.js');
   const { CANONICAL_CLASSES } = await import('../../data/types.js');
   const { flipLabels } = await import('../../data/label-noise.js');
-  const { loadSampleStore, withoutSkipped } = await import('../../train/sample-store.js');
+  const { loadSampleStore, withoutSkipped } = await import('../../data/sample-store.js');
   const { train } = await import('../../train/trainer.js');
   const { availableParallelism } = await import('node:os');
 
@@ -163,7 +163,7 @@ async function run(flags: TrainFlags, cmd: Command): Promise<void> {
 
   await recordSettings();
   const reporting = trainerReporting(quiet, say);
-  const result = await (method.create.train ?? train)({
+  const result = await train({
     ...settings,
     config,
     train: { store: trainStore, labels: trainLabels, ...(targets ? { targets } : {}) },

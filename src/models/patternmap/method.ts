@@ -2,8 +2,8 @@
 // width 0.5, the bundled model's trunk). Input 56x56 grey: FER2013's 48x48 faces upsampled so the
 // trunk's grid is the spec's 7x7 (three 2x pools: 56→7), i.e. a 49-step mask sequence and the
 // seed's 4x4 encoder convs (7→4→1); at 48x48 the grid would be 6x6.
-// `ferkit train --method patternmap` runs the three-step epoch (train.ts). The objective below is
-// the single-objective form for the generic trainer: every term at once, no freezing.
+// `ferkit train --method patternmap` runs the three-phase epoch (phases.ts). The objective below is
+// the single-objective form: every term at once, no freezing.
 import { tf } from '../../engine/backend.js';
 import { crossEntropy } from '../../losses/ce.js';
 import type { MethodDef, Objective, TrainBatch } from '../methods.js';
@@ -11,7 +11,7 @@ import { mergedOptions } from '../method-options.js';
 import type { FerModel } from '../model.js';
 import { emrLoss, epmgLoss, greyTarget, lossWeights, type PatternMapLossWeights } from './losses.js';
 import { PatternMapModel } from './model.js';
-import { trainPatternMap } from './train.js';
+import { patternMapPhases } from './phases.js';
 
 /** L_EFE + L_EMR + L_EPMG in one step (gradients reach every module). */
 export class JointPatternMapObjective implements Objective {
@@ -41,5 +41,5 @@ export const patternMapMethod: MethodDef = {
   },
   createModel: (config, rng) => new PatternMapModel(config, rng),
   createObjective: (model, options) => new JointPatternMapObjective(lossWeights(mergedOptions(model.config.methodOptions, options))),
-  train: trainPatternMap,
+  phased: patternMapPhases,
 };

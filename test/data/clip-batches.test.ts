@@ -8,8 +8,8 @@ import { inputFrom, type TrainingFlags } from '../../src/cli/train-setup.js';
 import { methods } from '../../src/models/all-methods.js';
 import { checkConfig } from '../../src/models/io.js';
 import type { InputSpec } from '../../src/models/model.js';
-import { BatchBuilder } from '../../src/train/batches.js';
-import type { SampleStore } from '../../src/train/sample-store.js';
+import { BatchBuilder } from '../../src/data/batches.js';
+import type { SampleStore } from '../../src/data/sample-store.js';
 
 /** One 1x1 grey clip of n frames whose pixel value is the frame index. */
 function indexStore(n: number): SampleStore {

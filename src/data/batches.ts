@@ -2,11 +2,11 @@
 // image, or per clip for all its frames) and plain evaluation inputs, normalised per the model's
 // input spec. Seeds are derived from (seed, epoch, batch), so a run resumed mid-epoch draws what
 // the uninterrupted run would have.
-import { augmentations, flipHorizontal, type Transform } from '../data/augment.js';
-import { testFrameIndices, trainFrameIndices, type ClipSampling } from '../data/clip-sampling.js';
-import { rastersToFloat, type Raster } from '../data/image.js';
-import { Rng } from '../data/rng.js';
-import type { InputSpec } from '../models/model.js';
+import { augmentations, flipHorizontal, type Transform } from './augment.js';
+import { testFrameIndices, trainFrameIndices, type ClipSampling } from './clip-sampling.js';
+import { rastersToFloat, type Raster } from './image.js';
+import { Rng } from './rng.js';
+import type { InputSpec } from './types.js';
 import type { SampleStore } from './sample-store.js';
 
 /** A 32-bit seed from several integers (splitmix-style mixing). */
@@ -28,7 +28,14 @@ export function clipSampling(input: InputSpec, framesPerSegment = input.framesPe
   return { segments: t / framesPerSegment, framesPerSegment, shortClips: 'first-frame' };
 }
 
-export class BatchBuilder {
+/** What the trainer draws batches from: images (BatchBuilder) or cached maps (train/feature-cache.ts). */
+export interface BatchSource {
+  readonly size: number;
+  /** Inputs of samples `idx`: augmented when `seed` is given, mirrored when `flip`. */
+  build(idx: ArrayLike<number>, seed?: number, flip?: boolean): { x: Float32Array; shape: number[] };
+}
+
+export class BatchBuilder implements BatchSource {
   private readonly trainAug?: Transform<unknown>;
   private readonly sampling: ClipSampling;
 

@@ -6,14 +6,14 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DecodePool } from '../data/decode-pool.js';
-import { DataError } from '../data/errors.js';
-import { decodeImage, type Raster } from '../data/image.js';
-import { decodeVideo } from '../data/video.js';
-import { Rng } from '../data/rng.js';
-import type { ClipSample, ImageSample, ImageSource } from '../data/types.js';
-import type { InputSpec } from '../models/model.js';
-import { fitRaster, pixelChannels } from '../models/preprocess.js';
+import { DecodePool } from './decode-pool.js';
+import { DataError } from './errors.js';
+import { decodeImage, type Raster } from './image.js';
+import { decodeVideo } from './video.js';
+import { Rng } from './rng.js';
+import type { ClipSample, ImageSample, ImageSource } from './types.js';
+import type { InputSpec } from './types.js';
+import { fitRaster, pixelChannels } from './raster.js';
 
 export interface SampleStore {
   readonly size: number;
