@@ -1,13 +1,12 @@
-// Data-pipeline throughput on real files: FER2013 48x48 grey images (decode + augment + tensor)
-// and 16-frame 112x112 RGB clips (decode 16 frames + one clip augmentation + tensor).
+// Data-pipeline throughput on real files: FER2013 48x48 grey images (decode + augment + float batch)
+// and 16-frame 112x112 RGB clips (decode 16 frames + one clip augmentation + float batch).
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initEngine, tf } from '../src/engine/backend.js';
 import { augmentations } from '../src/data/augment.js';
-import { decodeImageFile, type Raster } from '../src/data/image.js';
-import { rastersToTensor } from '../src/data/tensor.js';
-import { Rng } from '../src/data/rng.js';
+import { decodeImageFile, rastersToFloat, type Raster } from '../src/data/image.js';
+import { Rng } from '../src/util/rng.js';
 import { DecodePool } from '../src/data/decode-pool.js';
 
 export interface DataBenchOptions {
@@ -62,9 +61,7 @@ export async function benchData(o: DataBenchOptions): Promise<{ imgPerS: number;
     // sharp decodes on libuv's thread pool, so a batch is decoded concurrently.
     const rasters = await Promise.all(paths.map((p) => decodeImageFile(p, { channels: 1 })));
     const aug = rasters.map((r) => ferAug.applyImage(r, rng));
-    const t = rastersToTensor(aug);
-    await t.data();
-    t.dispose();
+    rastersToFloat(aug);
     return aug.length;
   });
   log(`data-fer2013 (main thread): ${imgPerS.toFixed(0)} img/s`);
@@ -77,9 +74,7 @@ export async function benchData(o: DataBenchOptions): Promise<{ imgPerS: number;
       const frames = await Promise.all(Array.from({ length: 16 }, () => decodeImageFile(take(), { channels: 3 })));
       clips.push(ialAug.applyClip(frames, rng));
     }
-    const t = rastersToTensor(clips.flat());
-    await t.data();
-    t.dispose();
+    rastersToFloat(clips.flat());
     return clips.length;
   });
   log(`data-clips (main thread): ${clipsPerS.toFixed(1)} clips/s`);
@@ -91,7 +86,7 @@ export async function benchData(o: DataBenchOptions): Promise<{ imgPerS: number;
     const pool = new DecodePool(workers);
     try {
       // Split each batch across the workers and keep the next batch in flight while this one
-      // becomes a tensor.
+      // becomes a float batch.
       const split = <T>(xs: T[]) => Array.from({ length: pool.size }, (_, k) => xs.filter((_, i) => i % pool.size === k)).filter((g) => g.length > 0);
       const imgBatch = () =>
         Promise.all(split(Array.from({ length: o.batch }, () => [take()])).map((groups) => pool.run({ groups, channels: 1, augment: 'fer-train', size: 48 }, rng)));
@@ -99,9 +94,7 @@ export async function benchData(o: DataBenchOptions): Promise<{ imgPerS: number;
       poolImg = await timed(o.seconds, async () => {
         const parts = await ahead;
         ahead = imgBatch();
-        const t = rastersToTensor(parts.flat(2));
-        await t.data();
-        t.dispose();
+        rastersToFloat(parts.flat(2));
         return o.batch;
       });
       await ahead;
@@ -117,9 +110,7 @@ export async function benchData(o: DataBenchOptions): Promise<{ imgPerS: number;
         const parts = await aheadClips;
         aheadClips = clipBatch();
         const clips = parts.flat();
-        const t = rastersToTensor(clips.flat());
-        await t.data();
-        t.dispose();
+        rastersToFloat(clips.flat());
         return clips.length;
       });
       await aheadClips;

@@ -12,7 +12,7 @@ import { Random } from '../src/nn/random.js';
 import { DataParallelTrainer } from '../src/train/data-parallel.js';
 import { SGD } from '../src/train/optim.js';
 import { trainStep } from '../src/train/step.js';
-import { findTorchPython } from '../src/util/python.js';
+import { findTorchPython } from '../test/helpers/python.js';
 import { BenchResNet18 } from './resnet18.js';
 import { benchData } from './data.js';
 import { benchE2e, benchServe } from './inference.js';
@@ -284,7 +284,7 @@ for (const config of Object.keys(IAL_BENCH_CONFIGS)) {
 
 benches.register({
   name: 'data',
-  description: 'data pipeline: FER2013 48x48 grey decode+augment+tensor (img/s) and 16x112x112 RGB clips (clips/s), main thread and decode workers',
+  description: 'data pipeline: FER2013 48x48 grey decode+augment+float batch (img/s) and 16x112x112 RGB clips (clips/s), main thread and decode workers',
   create: async (o) => {
     await benchData({ seconds: o.seconds, batch: Math.max(o.batch, 64), workers: o.workers > 1 ? o.workers : 0, log });
   },

@@ -101,7 +101,7 @@ export interface ResultRow {
 }
 
 /** Keys in a fixed order and defaults left out, so equal settings compare equal as JSON. */
-export function normaliseSettings(s: BatchSettings): BatchSettings {
+function normaliseSettings(s: BatchSettings): BatchSettings {
   const out: BatchSettings = { detector: s.detector };
   if (s.minScore !== undefined) out.minScore = s.minScore;
   if (s.fps !== undefined) out.fps = s.fps;

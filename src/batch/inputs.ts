@@ -13,7 +13,7 @@ export interface Source {
   kind: ItemTask['kind'];
 }
 
-export const LIST_EXTENSIONS = ['.txt', '.list', '.lst'];
+const LIST_EXTENSIONS = ['.txt', '.list', '.lst'];
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 

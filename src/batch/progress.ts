@@ -2,7 +2,7 @@
 // otherwise (logs of a long run), nothing with --quiet.
 import { SingleBar, Presets } from 'cli-progress';
 
-export const formatSeconds = (s: number): string => {
+const formatSeconds = (s: number): string => {
   if (!Number.isFinite(s)) return '?';
   const t = Math.round(s);
   if (t < 60) return `${t}s`;

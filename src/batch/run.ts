@@ -12,7 +12,7 @@ import { collect, openQueue, runWorker, submit, type QueueTarget } from './queue
 
 type Log = (line: string) => void;
 
-export interface EngineOptions {
+interface EngineOptions {
   /** Model folder (default: the bundled model). */
   model?: string;
   engine: RuntimeChoice;
@@ -41,7 +41,7 @@ export interface BatchOptions extends EngineOptions {
 const me = () => `${hostname()}/${process.pid}`;
 
 /** Jobs in Redis at once for a waiting submitter. */
-export const DEFAULT_WINDOW = 10_000;
+const DEFAULT_WINDOW = 10_000;
 
 function report(db: BatchDb, maxAttempts: number, log: Log): Counts {
   const c = db.counts(maxAttempts);

@@ -1,4 +1,4 @@
-// ferkit in the browser (`ferkit/browser`, built to dist/browser/ferkit.js by scripts/build-browser.mjs):
+// ferkit in the browser (`ferkit/browser`, built to dist/browser/ferkit.js by scripts/build-browser.ts):
 // expressions of the faces in images, video elements and the webcam, computed in the page.
 export { loadRecognizer, startWebcam, summarise, BrowserRecognizer, type BrowserRecognizerOptions, type BrowserImageResult, type BrowserDetector, type BrowserBackend, type StreamOptions } from './recognizer.js';
 export type { BrowserImage } from './pixels.js';

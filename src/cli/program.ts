@@ -1,7 +1,7 @@
 // The commander program: global options, every registered command, and errors in ferkit's format.
 import { Command } from 'commander';
 import { commands } from './commands/index.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../util/package-root.js';
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -102,7 +102,7 @@ export function numberFlag(v: string | undefined, name: string): number | undefi
   return x;
 }
 
-export function jsonFlag(v: string | undefined, name: string): Record<string, unknown> {
+function jsonFlag(v: string | undefined, name: string): Record<string, unknown> {
   if (!v) return {};
   try {
     return JSON.parse(v) as Record<string, unknown>;
@@ -221,7 +221,7 @@ export function trainerSettingsFrom(flags: TrainingFlags, d: MethodDefaults, def
 }
 
 /** --pretrained, --freeze, --bn and --backbone-lr-scale. */
-export function fineTuneFrom(flags: TrainingFlags): FineTuneOptions {
+function fineTuneFrom(flags: TrainingFlags): FineTuneOptions {
   const bn = flags.bn ?? 'train';
   if (bn !== 'train' && bn !== 'frozen') throw new Error(`--bn: "${bn}" is not train or frozen`);
   const freeze = (flags.freeze ?? '').split(',').map((s) => s.trim()).filter(Boolean);

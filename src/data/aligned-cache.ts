@@ -45,7 +45,7 @@ export interface AlignedEntry {
   problem?: string;
 }
 
-export function alignedCacheDir(root?: string): string {
+function alignedCacheDir(root?: string): string {
   return resolve(root ?? process.env.FERKIT_CACHE_DIR ?? process.cwd(), '.cache', 'ferkit', 'aligned');
 }
 
@@ -61,7 +61,7 @@ async function sourceBytes(src: ImageSource): Promise<Buffer> {
 }
 
 /** Cache key: content hash of the source bytes and every setting that changes the crop. */
-export function alignedKey(bytes: Buffer, o: AlignedCacheOptions): string {
+function alignedKey(bytes: Buffer, o: AlignedCacheOptions): string {
   const settings = JSON.stringify({ v: 2, size: o.size, channels: o.channels ?? 3, noFace: o.noFace ?? 'resize', faces: o.faces.key });
   return createHash('sha256').update(bytes).update(settings).digest('hex').slice(0, 40);
 }

@@ -4,7 +4,7 @@
 // crop, flip, angle and colour change, as the IAL reference does (methods.md §1.3).
 import { Registry } from '../registry.js';
 import { IMAGENET_MEAN, crop, resizeBilinear, type Raster } from './image.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 export abstract class Transform<P = unknown> {
   abstract readonly name: string;
@@ -38,7 +38,7 @@ const clampByte = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
 // Geometry
 
 /** Direct bilinear resize to width×height (not aspect-preserving): the specs' test transforms. */
-export class Resize extends Transform<null> {
+class Resize extends Transform<null> {
   readonly name = 'resize';
   constructor(
     readonly width: number,
@@ -58,12 +58,12 @@ export class Resize extends Transform<null> {
 }
 
 /** torchvision Resize(int): the shorter side becomes `size`, the longer int(size·long/short). */
-export function shorterSideSize(width: number, height: number, size: number): [number, number] {
+function shorterSideSize(width: number, height: number, size: number): [number, number] {
   if (width <= height) return [size, Math.trunc((size * height) / width)];
   return [Math.trunc((size * width) / height), size];
 }
 
-export class ResizeShorter extends Transform<null> {
+class ResizeShorter extends Transform<null> {
   readonly name = 'resize-shorter';
   constructor(readonly size: number) {
     super();
@@ -81,7 +81,7 @@ export class ResizeShorter extends Transform<null> {
 }
 
 /** Uniform random width×height crop (corner drawn inclusive, as random.randint). */
-export class RandomCrop extends Transform<{ x: number; y: number }> {
+class RandomCrop extends Transform<{ x: number; y: number }> {
   readonly name = 'random-crop';
   constructor(
     readonly width: number,
@@ -216,7 +216,7 @@ export class RandomRotation extends Transform<number> {
   }
 }
 
-export interface AffineParams {
+interface AffineParams {
   angle: number;
   /** > 1 zooms in (the face fills more of the output), < 1 zooms out. */
   scale: number;
@@ -230,7 +230,7 @@ export interface AffineParams {
  * replicated (no black corners for the model to learn): the framing, pose and scale variation a
  * detector's crops have in real photos.
  */
-export class RandomAffine extends Transform<AffineParams> {
+class RandomAffine extends Transform<AffineParams> {
   readonly name = 'random-affine';
   constructor(
     readonly size: number,
@@ -291,7 +291,7 @@ export class RandomAffine extends Transform<AffineParams> {
 }
 
 /** Down to a factor ~ U(range) of the size and back up (bilinear): low-resolution faces. */
-export class Downscale extends Transform<number> {
+class Downscale extends Transform<number> {
   readonly name = 'downscale';
   constructor(readonly range: [number, number] = [0.25, 0.6]) {
     super();
@@ -307,7 +307,7 @@ export class Downscale extends Transform<number> {
 }
 
 /** Separable Gaussian blur, σ ~ U(range) pixels, edges replicated: defocus and motion softness. */
-export class GaussianBlur extends Transform<number> {
+class GaussianBlur extends Transform<number> {
   readonly name = 'gaussian-blur';
   constructor(readonly sigma: [number, number] = [0.5, 1.5]) {
     super();
@@ -416,7 +416,7 @@ export class ColorJitter extends Transform<JitterParams> {
 }
 
 /** Gamma ~ exp(U(log range)): 255·(v/255)^γ, over- and under-exposed faces. */
-export class RandomGamma extends Transform<number> {
+class RandomGamma extends Transform<number> {
   readonly name = 'gamma';
   constructor(readonly range: [number, number] = [0.6, 1.6]) {
     super();
@@ -448,7 +448,10 @@ export class GaussianNoise extends Transform<number> {
     const sigma = Math.sqrt(this.variance);
     const out = new Uint8Array(r.data.length);
     for (let i = 0; i < out.length; i++) {
-      const v = r.data[i] + sigma * g.normal();
+      // One Box-Muller variate per pixel, the second discarded (this transform's stream since it began).
+      const u = 1 - g.next();
+      const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * g.next());
+      const v = r.data[i] + sigma * z;
       out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
     }
     return { ...r, data: out };
@@ -516,7 +519,7 @@ export const SCN_ERASE_VALUE = IMAGENET_MEAN.map((m) => Math.round(m * 255));
 // ---------------------------------------------------------------------------------------------
 // Combinators
 
-type AnyTransform = Transform<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type AnyTransform = Transform<unknown>;
 
 export class Compose extends Transform<unknown[]> {
   readonly name: string;
@@ -542,7 +545,7 @@ export class Compose extends Transform<unknown[]> {
 }
 
 /** Applies `inner` with probability p. */
-export class RandomApply extends Transform<{ on: boolean; p: unknown }> {
+class RandomApply extends Transform<{ on: boolean; p: unknown }> {
   readonly name: string;
   constructor(
     readonly inner: AnyTransform,
@@ -564,7 +567,7 @@ export class RandomApply extends Transform<{ on: boolean; p: unknown }> {
 }
 
 /** Applies one of `choices`, chosen uniformly. */
-export class OneOf extends Transform<{ k: number; p: unknown }> {
+class OneOf extends Transform<{ k: number; p: unknown }> {
   readonly name: string;
   constructor(readonly choices: AnyTransform[]) {
     super();
@@ -585,11 +588,11 @@ export class OneOf extends Transform<{ k: number; p: unknown }> {
 // ---------------------------------------------------------------------------------------------
 // The references' pipelines, by name (workers rebuild them from the name and size).
 
-export interface PresetOptions {
+interface PresetOptions {
   /** Output side (default: the method's). */
   size?: number;
 }
-export type TransformFactory = (o: PresetOptions) => Transform<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type TransformFactory = (o: PresetOptions) => Transform<unknown>;
 
 export const augmentations = new Registry<TransformFactory>('augmentation');
 augmentations

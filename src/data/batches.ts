@@ -5,7 +5,7 @@
 import { augmentations, flipHorizontal, type Transform } from './augment.js';
 import { testFrameIndices, trainFrameIndices, type ClipSampling } from './clip-sampling.js';
 import { rastersToFloat, type Raster } from './image.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import type { InputSpec } from './types.js';
 import type { SampleStore } from './sample-store.js';
 

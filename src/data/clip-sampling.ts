@@ -16,7 +16,7 @@ export const IAL_SAMPLING: ClipSampling = { segments: 16, framesPerSegment: 1, s
 export const NR_DFERNET_SAMPLING: ClipSampling = { segments: 8, framesPerSegment: 2, shortClips: 'first-frame' };
 
 /** The papers' samplings by name (`--sampling u16v1|u8v2`); `<U>x<V>` gives any other grid. */
-export const clipSamplings = new Registry<ClipSampling>('clip sampling')
+const clipSamplings = new Registry<ClipSampling>('clip sampling')
   .register({ name: 'u16v1', description: 'IAL (DFEW): 16 segments x 1 frame', create: IAL_SAMPLING, aliases: ['ial', '16x1'] })
   .register({ name: 'u8v2', description: 'NR-DFERNet (and IAL on FERV39k): 8 segments x 2 consecutive frames', create: NR_DFERNET_SAMPLING, aliases: ['nr-dfernet', '8x2'] });
 

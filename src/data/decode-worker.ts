@@ -1,25 +1,24 @@
 // Decode + augment worker: reads image files, applies a named augmentation preset with the RNG
 // state it is sent, and returns the rasters with their buffers transferred (no copy).
-import { parentPort } from 'node:worker_threads';
+import { moved, taskHandler } from '../util/workers.js';
 import { augmentations } from './augment.js';
+import { DataError } from './errors.js';
 import { decodeImageFile, type Raster } from './image.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import type { DecodeJob, DecodeReply } from './decode-pool.js';
 
-parentPort!.on('message', async (job: DecodeJob) => {
+export default taskHandler(async (job: DecodeJob): Promise<DecodeReply> => {
   try {
     const t = job.augment ? augmentations.get(job.augment).create({ size: job.size }) : undefined;
-    const rng = new Rng(0);
-    rng.setState(job.rngState);
+    const rng = new Rng(job.rngState);
     const out: Raster[][] = [];
     for (const group of job.groups) {
       const frames = await Promise.all(group.map((p) => decodeImageFile(p, { channels: job.channels })));
       out.push(t ? (job.clip ? t.applyClip(frames, rng) : frames.map((f) => t.applyImage(f, rng))) : frames);
     }
-    const reply: DecodeReply = { id: job.id, groups: out };
-    parentPort!.postMessage(reply, out.flat().map((r) => r.data.buffer as ArrayBuffer));
+    return moved({ groups: out }, out.flat().map((r) => r.data.buffer as ArrayBuffer));
   } catch (e) {
-    const reply: DecodeReply = { id: job.id, error: (e as Error).message };
-    parentPort!.postMessage(reply);
+    if (e instanceof DataError) return { file: e.file, problem: e.problem };
+    throw e;
   }
 });

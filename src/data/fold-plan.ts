@@ -8,7 +8,7 @@ import type { ClipSample, ImageSample } from './types.js';
 
 export type Sample = ImageSample | ClipSample;
 
-export interface FoldData {
+interface FoldData {
   /** 1-based fold number. */
   fold: number;
   train: Sample[];

@@ -3,8 +3,9 @@
 // duplicates and would leak). Without subjects, a class-stratified split is the fallback, with a
 // warning that it is not subject-independent.
 import { Rng } from '../util/rng.js';
+import { shuffleInPlace } from './samplers.js';
 
-export interface Fold {
+interface Fold {
   /** Item indices. */
   train: number[];
   test: number[];
@@ -21,14 +22,6 @@ export interface FoldSplit {
 interface Item {
   label: number;
   subject?: string;
-}
-
-function shuffle<T>(xs: T[], rng: Rng): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
 }
 
 function toFolds(foldOf: number[], k: number): Fold[] {
@@ -54,7 +47,7 @@ export function subjectFolds(items: readonly Item[], k: number, seed = 0): FoldS
     bySubject.set(s.subject, list);
   });
   checkK(k, bySubject.size, 'subjects');
-  const subjects = shuffle([...bySubject.keys()].sort(), new Rng(seed));
+  const subjects = shuffleInPlace([...bySubject.keys()].sort(), new Rng(seed));
   // Stable sort: ties keep the seeded order, so the seed still matters among equal-sized subjects.
   subjects.sort((a, b) => bySubject.get(b)!.length - bySubject.get(a)!.length);
   const sizes = new Array<number>(k).fill(0);
@@ -81,7 +74,7 @@ export function stratifiedFolds(items: readonly Item[], k: number, seed = 0): Fo
   const foldOf = new Array<number>(items.length);
   let turn = 0;
   for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
-    for (const i of shuffle(byClass.get(label)!, rng)) foldOf[i] = turn++ % k;
+    for (const i of shuffleInPlace(byClass.get(label)!, rng)) foldOf[i] = turn++ % k;
   }
   return {
     folds: toFolds(foldOf, k),

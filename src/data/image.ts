@@ -8,7 +8,7 @@ import { DataError } from './errors.js';
 import type { ImageSource } from './types.js';
 import { toGrey, withChannels, type ChannelMode, type Raster } from './raster.js';
 
-export { toGrey, toRgb, withChannels, resizeBilinear, crop, rastersToFloat, IMAGENET_MEAN, IMAGENET_STD } from './raster.js';
+export { toGrey, toRgb, withChannels, resizeBilinear, crop, rastersToFloat, IMAGENET_MEAN } from './raster.js';
 export type { Raster, ChannelMode, TensorOptions } from './raster.js';
 
 // Every decode is a one-off: libvips' operation cache only costs memory here.

@@ -1,6 +1,6 @@
 // Synthetic label noise for robustness experiments (SCN/ARBEx's noisy-label tables): a fixed,
 // seeded fraction of samples gets a different class, uniformly among the others.
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { permutation } from './samplers.js';
 
 /** Returns new labels with round(rate·n) of them flipped, and the flipped indices. */

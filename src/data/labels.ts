@@ -34,7 +34,7 @@ export function className(index: number): ExpressionClass {
 }
 
 /** A dataset's own numeric label order: code `base + i` means `order[i]`. */
-export interface LabelOrder {
+interface LabelOrder {
   base: number;
   order: ExpressionClass[];
 }
@@ -71,7 +71,6 @@ const LABEL_ORDERS = {
 } satisfies Record<string, LabelOrder>;
 
 export type LabelOrderName = keyof typeof LABEL_ORDERS;
-export const labelOrders: Readonly<Record<LabelOrderName, LabelOrder>> = LABEL_ORDERS;
 
 /** Canonical index for dataset code `code` (a number or numeric string), or undefined when the
  *  code is outside the dataset's table. `base` overrides the table's base (DFEW 1..7 files). */

@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 
 export type MediaKind = 'image' | 'video';
 
-export const MEDIA_EXTENSIONS: Readonly<Record<string, MediaKind>> = {
+const MEDIA_EXTENSIONS: Readonly<Record<string, MediaKind>> = {
   '.jpg': 'image', '.jpeg': 'image', '.png': 'image', '.webp': 'image', '.bmp': 'image', '.tif': 'image', '.tiff': 'image', '.gif': 'image', '.avif': 'image',
   '.mp4': 'video', '.mov': 'video', '.m4v': 'video', '.avi': 'video', '.mkv': 'video', '.webm': 'video', '.mpg': 'video', '.mpeg': 'video', '.wmv': 'video',
 };

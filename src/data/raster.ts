@@ -155,7 +155,6 @@ export interface TensorOptions {
 }
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 /** Rasters of one size → Float32Array NHWC in [0,1], optionally normalised (x/255 − mean)/std. */
 export function rastersToFloat(rasters: readonly Raster[], opts: TensorOptions = {}): Float32Array {

@@ -10,7 +10,7 @@ import { DecodePool } from './decode-pool.js';
 import { DataError } from './errors.js';
 import { decodeImage, type Raster } from './image.js';
 import { decodeVideo } from './video.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import type { ClipSample, ImageSample, ImageSource } from './types.js';
 import type { InputSpec } from './types.js';
 import { fitRaster, pixelChannels } from './raster.js';

@@ -3,7 +3,7 @@
 // They return indices into the dataset's items, so any reader's samples can be batched.
 import type { Rng } from '../util/rng.js';
 
-export { IAL_SAMPLING, NR_DFERNET_SAMPLING, testFrameIndices, trainFrameIndices, type ClipSampling } from './clip-sampling.js';
+export { IAL_SAMPLING, NR_DFERNET_SAMPLING, testFrameIndices, trainFrameIndices,  } from './clip-sampling.js';
 
 /** Fisher–Yates shuffle in place. */
 export function shuffleInPlace<T>(a: T[], rng: Rng): T[] {
@@ -15,10 +15,7 @@ export function shuffleInPlace<T>(a: T[], rng: Rng): T[] {
 }
 
 export function permutation(n: number, rng: Rng): number[] {
-  return shuffleInPlace(
-    Array.from({ length: n }, (_, i) => i),
-    rng,
-  );
+  return rng.permutation(n);
 }
 
 /** Splits an index order into batches; the last short one is kept unless dropLast. */

@@ -88,7 +88,7 @@ export function alignPrescale(a: Alignment): number {
 }
 
 /** Warps the source into the size×size crop of `a` (bilinear, black outside the image). */
-export function warpAligned(raster: Raster, a: Alignment): Raster {
+function warpAligned(raster: Raster, a: Alignment): Raster {
   const k = alignPrescale(a);
   // Shrinking by more than 2x: pre-scale with the antialiasing resize so the warp does not alias.
   const src = k > 1 ? resizeBilinear(raster, Math.max(1, Math.round(raster.width / k)), Math.max(1, Math.round(raster.height / k))) : raster;

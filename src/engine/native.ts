@@ -37,7 +37,7 @@ export interface NativeStatus {
 let addon: NativeAddon | undefined;
 let status: NativeStatus | undefined;
 
-export function nativeAddonPath(): string {
+function nativeAddonPath(): string {
   return join(packageRoot(), 'native', 'build', 'ferkit_native.node');
 }
 
@@ -94,7 +94,7 @@ function runConv(backend: unknown, mode: 0 | 1 | 2, c: backend_util.Conv2DInfo, 
   return out;
 }
 
-export function nativeConvKernels(backendName = 'wasm'): KernelConfig[] {
+function nativeConvKernels(backendName = 'wasm'): KernelConfig[] {
   return [
     {
       kernelName: tf.Conv2D,

@@ -20,7 +20,7 @@ export interface LoadModelFolderOptions extends Omit<OnnxRunnerOptions, 'label'>
   onNote?: (note: string) => void;
 }
 
-export type RunnerOpener = (folder: ModelFolder, opts: LoadModelFolderOptions) => Promise<ModelRunner>;
+type RunnerOpener = (folder: ModelFolder, opts: LoadModelFolderOptions) => Promise<ModelRunner>;
 
 export const runtimes = new Registry<RunnerOpener>('inference runtime')
   .register({ name: 'tfjs', description: 'TF.js on the running backend (wasm by default)', create: (f) => openTfjsRunner(f) })

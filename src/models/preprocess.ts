@@ -5,8 +5,6 @@ import { tf } from '../engine/backend.js';
 import { clipsToFloat, imagesToFloat, type Raster } from '../data/raster.js';
 import type { InputSpec } from './model.js';
 
-export { fitRaster, imagesToFloat, pixelChannels } from '../data/raster.js';
-
 /** Images → normalised NHWC [N, H, W, C]. */
 export function imagesToInput(rasters: readonly Raster[], input: InputSpec): tf.Tensor4D {
   const [h, w] = input.size;

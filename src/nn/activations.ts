@@ -4,7 +4,6 @@ import { tf } from '../engine/backend.js';
 export const relu = (x: tf.Tensor): tf.Tensor => tf.relu(x);
 export const sigmoid = (x: tf.Tensor): tf.Tensor => tf.sigmoid(x);
 export const tanh = (x: tf.Tensor): tf.Tensor => tf.tanh(x);
-export const leakyRelu = (slope = 0.01) => (x: tf.Tensor): tf.Tensor => tf.leakyRelu(x, slope);
 /** x·σ(x) (PyTorch SiLU / swish). */
 export const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
 

@@ -191,7 +191,7 @@ export function fingerprintTensors(tensors: Record<string, tf.Tensor>): string {
 
 /** Fingerprint of the weights in a safetensors file: read from its bytes when they are stored as
  *  ferkit stores them, else from the decoded tensors. */
-export function fingerprintSafetensors(bytes: Uint8Array, source = '<buffer>'): string {
+function fingerprintSafetensors(bytes: Uint8Array, source = '<buffer>'): string {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = bytes.length >= 8 ? Number(view.getBigUint64(0, true)) : -1;
   let header: Record<string, HeaderEntry> | undefined;

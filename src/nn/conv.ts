@@ -4,10 +4,11 @@
 import { tf } from '../engine/backend.js';
 import { fanInUniform, kaimingUniform } from './init.js';
 import { Module, type Forward } from './module.js';
-import { defaultRandom, type Random } from './random.js';
+import type { Rng } from '../util/rng.js';
+import { defaultRandom } from './random.js';
 
 /** number: PyTorch's symmetric padding; [ph, pw]; [top, bottom, left, right]; or TF's modes. */
-export type Padding = number | [number, number] | [number, number, number, number] | 'same' | 'valid';
+type Padding = number | [number, number] | [number, number, number, number] | 'same' | 'valid';
 export type Pair = number | [number, number];
 
 export interface Conv2dOptions {
@@ -17,9 +18,9 @@ export interface Conv2dOptions {
   /** 1, or inChannels for a depthwise convolution (outChannels a multiple of inChannels). */
   groups?: number;
   bias?: boolean;
-  rng?: Random;
+  rng?: Rng;
   /** Weight initialiser (TF-layout shape, PyTorch fans); default PyTorch's kaiming-uniform(a=√5). */
-  weightInit?: (shape: number[], fanIn: number, fanOut: number, rng: Random) => tf.Tensor;
+  weightInit?: (shape: number[], fanIn: number, fanOut: number, rng: Rng) => tf.Tensor;
 }
 
 export const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
@@ -27,7 +28,7 @@ export const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, 
 type TfPad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
 
 /** Our padding spec → what tf.conv2d / tf.maxPool accept. */
-export function tfPadding(p: Padding): TfPad {
+function tfPadding(p: Padding): TfPad {
   if (p === 'same' || p === 'valid') return p;
   const [t, b, l, r] = typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[0], p[1], p[1]] : p;
   if ([t, b, l, r].some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`invalid padding ${JSON.stringify(p)}: need non-negative integers`);
@@ -95,7 +96,7 @@ export class Conv2d extends Module implements Forward {
 }
 
 /** [kh, kw, i, o] → [(kh-1)·dh+1, (kw-1)·dw+1, i, o] with zeros between the taps. */
-export function dilateKernel(w: tf.Tensor4D, [dh, dw]: [number, number]): tf.Tensor4D {
+function dilateKernel(w: tf.Tensor4D, [dh, dw]: [number, number]): tf.Tensor4D {
   const [kh, kw, ci, co] = w.shape;
   const spread = tf.pad(tf.reshape(w, [kh, 1, kw, 1, ci, co]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
   return tf.slice(tf.reshape(spread, [kh * dh, kw * dw, ci, co]), [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, ci, co]) as tf.Tensor4D;

@@ -1,14 +1,15 @@
 // Inverted dropout: zero with probability p and scale survivors by 1/(1-p), in training only.
 import { tf } from '../engine/backend.js';
 import { Module, type Forward } from './module.js';
-import { defaultRandom, type Random } from './random.js';
+import type { Rng } from '../util/rng.js';
+import { defaultRandom } from './random.js';
 
 export class Dropout extends Module implements Forward {
-  private readonly rng: Random;
+  private readonly rng: Rng;
 
   constructor(
     readonly p = 0.5,
-    options: { rng?: Random } = {},
+    options: { rng?: Rng } = {},
   ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);

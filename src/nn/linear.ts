@@ -2,7 +2,8 @@
 import { tf } from '../engine/backend.js';
 import { fanInUniform, kaimingUniform } from './init.js';
 import { Module, type Forward } from './module.js';
-import { defaultRandom, type Random } from './random.js';
+import type { Rng } from '../util/rng.js';
+import { defaultRandom } from './random.js';
 
 export class Linear extends Module implements Forward {
   readonly weight: tf.Variable;
@@ -11,7 +12,7 @@ export class Linear extends Module implements Forward {
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    options: { bias?: boolean; rng?: Random } = {},
+    options: { bias?: boolean; rng?: Rng } = {},
   ) {
     super();
     const rng = options.rng ?? defaultRandom();

@@ -21,7 +21,7 @@ export interface BrowserAssets {
 }
 
 export const WEB_MODEL = 'web';
-export const browserBuildDir = () => join(packageRoot(), 'dist', 'browser');
+const browserBuildDir = () => join(packageRoot(), 'dist', 'browser');
 
 /** Serves the three folders; a missing browser build answers 404 saying how to make it. */
 export async function registerBrowserAssets(app: FastifyInstance, assets: BrowserAssets = {}): Promise<void> {
@@ -45,7 +45,7 @@ export async function registerBrowserAssets(app: FastifyInstance, assets: Browse
 }
 
 /** face-api's weight files for a detector (and the 68-point landmarks every detector needs). */
-export function faceModelFiles(detector: DetectorName): string[] {
+function faceModelFiles(detector: DetectorName): string[] {
   const nets = [detector === 'ssd' ? 'ssd_mobilenetv1_model' : 'tiny_face_detector_model', 'face_landmark_68_model'];
   return nets.flatMap((n) => [`${n}-weights_manifest.json`, `${n}.bin`]);
 }

@@ -9,7 +9,7 @@ export const errorSchema = {
   required: ['statusCode', 'error', 'message'],
 } as const;
 
-export const faceSchema = {
+const faceSchema = {
   type: 'object',
   properties: {
     faceId: { type: 'integer', description: 'the face number: 1, 2, ... in reading order (rows top to bottom, left to right)' },

@@ -1,14 +1,13 @@
 // Resumable training checkpoints in one safetensors file: the model's state dict under its own
 // names (so the file also loads as plain weights, in PyTorch too), the optimizer's tensors under
 // `optimizer.state.<i>.<slot>` (several named optimizers, as pattern-map's three training steps
-// have: `optimizers.<name>.state.<i>.<slot>`), and the optimizer/scheduler/RNG/progress as JSON
+// have: `optimizers.<name>.state.<i>.<slot>`), and the optimizer/RNG/progress as JSON
 // metadata.
 import { tf } from '../engine/backend.js';
 import { loadSafetensors, saveSafetensors, type Metadata } from '../nn/checkpoint.js';
 import type { Module } from '../nn/module.js';
 import type { Random } from '../nn/random.js';
 import type { Optimizer, OptimizerState } from './optim.js';
-import type { LrScheduler } from './schedule.js';
 
 const OPT = 'optimizer.';
 const OPTS = 'optimizers.';
@@ -18,7 +17,6 @@ export interface TrainingState {
   optimizer?: Optimizer;
   /** Further optimizers by name (a name may not contain '.'). */
   optimizers?: Record<string, Optimizer>;
-  scheduler?: LrScheduler;
   rng?: Random;
 }
 
@@ -47,7 +45,6 @@ export async function saveTrainingCheckpoint(path: string, state: TrainingState,
       progress: JSON.stringify(progress),
       ...(opt ? { optimizer: JSON.stringify(opt.meta) } : {}),
       ...(named.length ? { optimizers: JSON.stringify(Object.fromEntries(named.map(([name, d]) => [name, d.meta]))) } : {}),
-      ...(state.scheduler ? { scheduler: JSON.stringify(state.scheduler.stateDict()) } : {}),
       ...(state.rng ? { rng: JSON.stringify(state.rng.getState()) } : {}),
     });
   } finally {
@@ -80,7 +77,6 @@ export async function loadTrainingCheckpoint(path: string, state: TrainingState)
     for (const [key, present] of [
       ['optimizer', state.optimizer],
       ['optimizers', state.optimizers],
-      ['scheduler', state.scheduler],
       ['rng', state.rng],
     ] as const) {
       if (present && !(key in metadata)) throw new Error(`${path}: has no ${key} state to resume from`);
@@ -93,7 +89,6 @@ export async function loadTrainingCheckpoint(path: string, state: TrainingState)
       if (want !== have) throw new Error(`${path}: holds optimizers ${have || '(none)'}, this run has ${want}`);
       for (const [name, o] of Object.entries(state.optimizers)) o.loadStateDict({ tensors: named[name] ?? {}, meta: metas[name] }, `${path} (optimizer ${name})`);
     }
-    if (state.scheduler) state.scheduler.loadStateDict(parse('scheduler') as { lastEpoch: number });
     if (state.rng) state.rng.setState(parse('rng') as ReturnType<Random['getState']>);
     return { progress: metadata.progress ? (parse('progress') as Progress) : {}, metadata };
   } finally {

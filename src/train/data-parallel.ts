@@ -7,11 +7,11 @@
 //
 // As with PyTorch's DistributedDataParallel, BatchNorm statistics are per replica (per shard).
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 
+import { WorkerPool, type Session } from '../util/workers.js';
 import { clipByGlobalNorm } from './grad-clip.js';
 import { ReplicaHost, type Replica, type Shard } from './replica-host.js';
+import type { ReplicaRequest } from './replica-worker.js';
 
 export type { Shard } from './replica-host.js';
 
@@ -20,38 +20,6 @@ export interface DataParallelOptions {
   replicaModule: string;
   replicaOptions: Record<string, unknown>;
   workers: number;
-}
-
-type Reply =
-  | { type: 'ready'; numParams: number }
-  | { type: 'grads'; loss: number; count: number; relabels?: Int32Array; correct?: number }
-  | { type: 'stepped' }
-  | { type: 'checksum'; value: number }
-  | { type: 'value'; value: unknown }
-  | { type: 'error'; message: string };
-
-class ReplicaHandle {
-  private pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
-  constructor(readonly worker: Worker) {
-    worker.on('message', (r: Reply) => {
-      const p = this.pending;
-      this.pending = undefined;
-      if (!p) return;
-      if (r.type === 'error') p.reject(new Error(`replica: ${r.message}`));
-      else p.resolve(r);
-    });
-    worker.on('error', (e) => {
-      this.pending?.reject(e);
-      this.pending = undefined;
-    });
-  }
-  request(msg: unknown, transfer: ArrayBuffer[] = []): Promise<Reply> {
-    if (this.pending) throw new Error('replica is busy');
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.worker.postMessage(msg, transfer);
-    });
-  }
 }
 
 /** What a training loop drives: N replicas taking synchronous steps (in workers or in-process). */
@@ -173,42 +141,53 @@ export class InProcessTrainer implements ReplicaSet {
   async close(): Promise<void> {}
 }
 
+/** One replica's session; its errors say they come from a replica. */
+class ReplicaHandle {
+  constructor(private readonly session: Session) {}
+  async request<R = undefined>(msg: ReplicaRequest, transfer: ArrayBuffer[] = []): Promise<R> {
+    try {
+      return await this.session.request<R>(msg, transfer);
+    } catch (e) {
+      (e as Error).message = `replica: ${(e as Error).message}`;
+      throw e;
+    }
+  }
+}
+
+interface GradsReply {
+  loss: number;
+  count: number;
+  relabels?: Int32Array;
+  correct?: number;
+}
+
 export class DataParallelTrainer implements ReplicaSet {
   private readonly relabels = new RelabelInbox();
   private readonly hits = new CorrectCount();
   private constructor(
+    private readonly pool: WorkerPool,
     private readonly replicas: ReplicaHandle[],
     private readonly shared: Float32Array,
   ) {}
 
   static async start(opts: DataParallelOptions): Promise<DataParallelTrainer> {
     if (opts.workers < 1) throw new Error('data-parallel training needs at least one worker');
-    // From sources (.ts) the worker boots through tsx; compiled (.js) it runs directly.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(fromSource ? './replica-worker.ts' : './replica-worker.js', import.meta.url).href;
-    const script = fileURLToPath(fromSource ? new URL('./ts-worker-boot.mjs', import.meta.url) : entry);
     // The native kernels' BLAS threads are split between the replicas: N replicas each running
     // all-core BLAS would oversubscribe the cores (measured: 2 replicas x 1 thread train the
     // 48x48 fer-cnn at 118 img/s, x 2 threads at 79).
     const nativeThreads = process.env.FERKIT_NATIVE_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / opts.workers)));
-    const replicas = Array.from({ length: opts.workers }, () => {
-      const w = new Worker(script, {
-        workerData: { entry, module: opts.replicaModule, options: opts.replicaOptions },
-        env: { ...process.env, FERKIT_NATIVE_THREADS: nativeThreads },
-      });
-      return new ReplicaHandle(w);
-    });
+    const pool = new WorkerPool(new URL('./replica-worker.js', import.meta.url), { threads: opts.workers, env: { FERKIT_NATIVE_THREADS: nativeThreads } });
+    const replicas = pool.sessions().map((s) => new ReplicaHandle(s));
     try {
-      const ready = await Promise.all(replicas.map((r) => r.request({ type: 'init' })));
-      const sizes = new Set(ready.map((r) => (r.type === 'ready' ? r.numParams : -1)));
+      const sizes = new Set(await Promise.all(replicas.map((r) => r.request<number>({ type: 'init', module: opts.replicaModule, options: opts.replicaOptions }))));
       if (sizes.size !== 1) throw new Error('replicas disagree on their parameter count');
       const numParams = [...sizes][0];
       const shared = new Float32Array(new SharedArrayBuffer(numParams * 4));
       const slots = new SharedArrayBuffer(numParams * 4 * replicas.length);
-      await Promise.all(replicas.map((r, slot) => r.request({ type: 'share', buffer: shared.buffer, slots, slot })));
-      return new DataParallelTrainer(replicas, shared);
+      await Promise.all(replicas.map((r, slot) => r.request({ type: 'share', buffer: shared.buffer as SharedArrayBuffer, slots, slot })));
+      return new DataParallelTrainer(pool, replicas, shared);
     } catch (e) {
-      await Promise.all(replicas.map((r) => r.worker.terminate()));
+      await pool.close();
       throw e;
     }
   }
@@ -222,13 +201,12 @@ export class DataParallelTrainer implements ReplicaSet {
   async step(shards: Shard[], lr: number, clipNorm?: number): Promise<number> {
     if (shards.length !== this.replicas.length) throw new Error(`expected ${this.replicas.length} shards, got ${shards.length}`);
     const replies = await Promise.all(
-      this.replicas.map((r, i) => r.request({ type: 'grads', shard: shards[i] }, [shards[i].x.buffer as ArrayBuffer, shards[i].y.buffer as ArrayBuffer])),
+      this.replicas.map((r, i) => r.request<GradsReply>({ type: 'grads', shard: shards[i] }, [shards[i].x.buffer as ArrayBuffer, shards[i].y.buffer as ArrayBuffer])),
     );
-    const total = replies.reduce((a, r) => a + (r.type === 'grads' ? r.count : 0), 0);
+    const total = replies.reduce((a, r) => a + r.count, 0);
     let loss = 0;
     const weights: number[] = [];
     for (const r of replies) {
-      if (r.type !== 'grads') throw new Error('unexpected reply');
       const w = r.count / total;
       weights.push(w);
       loss += w * r.loss;
@@ -255,30 +233,25 @@ export class DataParallelTrainer implements ReplicaSet {
   }
 
   async load(path: string): Promise<Record<string, unknown>> {
-    const replies = await Promise.all(this.replicas.map((r) => r.request({ type: 'load', path })));
-    return (replies[0] as { value: Record<string, unknown> }).value;
+    const replies = await Promise.all(this.replicas.map((r) => r.request<Record<string, unknown>>({ type: 'load', path })));
+    return replies[0];
   }
 
   async syncBuffers(): Promise<void> {
-    const reply = await this.replicas[0].request({ type: 'buffers' });
-    const values = (reply as { value: Float32Array[] }).value;
+    const values = await this.replicas[0].request<Float32Array[]>({ type: 'buffers' });
     await Promise.all(this.replicas.slice(1).map((r) => r.request({ type: 'setBuffers', values })));
   }
 
   async predict(x: Float32Array, shape: number[]): Promise<Float32Array> {
-    return predictSplit(shape[0], x, shape, this.replicas.length, async (i, xs, sh) => {
-      const reply = await this.replicas[i].request({ type: 'predict', x: xs, shape: sh }, [xs.buffer as ArrayBuffer]);
-      return (reply as { value: Float32Array }).value;
-    });
+    return predictSplit(shape[0], x, shape, this.replicas.length, (i, xs, sh) => this.replicas[i].request<Float32Array>({ type: 'predict', x: xs, shape: sh }, [xs.buffer as ArrayBuffer]));
   }
 
   /** A checksum of each replica's weights: equal values mean the replicas are in sync. */
   async checksums(): Promise<number[]> {
-    const replies = await Promise.all(this.replicas.map((r) => r.request({ type: 'checksum' })));
-    return replies.map((r) => (r.type === 'checksum' ? r.value : NaN));
+    return Promise.all(this.replicas.map((r) => r.request<number>({ type: 'checksum' })));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.replicas.map((r) => r.worker.terminate()));
+    await this.pool.close();
   }
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../engine/backend.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import type { FerModel } from '../models/model.js';
 import type { Backbone } from '../models/backbones/backbone.js';
 import type { BatchBuilder, BatchSource } from '../data/batches.js';

@@ -11,7 +11,7 @@ import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BatchBuilder, mixSeed, type BatchSource } from '../data/batches.js';
 import { permutation, toBatches, tripletBatches } from '../data/samplers.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import type { SampleStore } from '../data/sample-store.js';
 import { predictAll, scoreProbs } from '../eval/predict.js';
 import { methods } from '../models/all-methods.js';
@@ -30,6 +30,7 @@ import type { OptimizerOptions } from './optim.js';
 import { applyFineTune, backbonesOf, calibrateBatchNorms, type FineTuneOptions } from './finetune.js';
 import { buildFeatureCache } from './feature-cache.js';
 import { PhasedTrainee } from './phased-trainee.js';
+import { moduleUrl } from '../util/workers.js';
 
 export interface TrainerOptions {
   config: ModelConfig;
@@ -114,8 +115,7 @@ async function openReplicas(o: TrainerOptions): Promise<ReplicaSet> {
     const create = o.replicaModule ? ((await import(o.replicaModule)) as { createReplica: typeof createReplica }).createReplica : createReplica;
     return new InProcessTrainer(create(replicaOptions as unknown as Record<string, unknown>));
   }
-  const fromSource = import.meta.url.endsWith('.ts');
-  const replicaModule = o.replicaModule ?? new URL(fromSource ? './method-replica.ts' : './method-replica.js', import.meta.url).href;
+  const replicaModule = o.replicaModule ?? moduleUrl(new URL('./method-replica.js', import.meta.url));
   return DataParallelTrainer.start({ replicaModule, replicaOptions: replicaOptions as unknown as Record<string, unknown>, workers: o.workers });
 }
 

@@ -21,7 +21,7 @@ export function ckSequence(cls: string): string[] {
 }
 
 /** Grey faces placed side by side on a mid-grey W×H RGB canvas, each upscaled to `side`, shifted by dx. */
-export function compose(faces: readonly Raster[], side: number, width: number, height: number, dx = 0): Raster {
+function compose(faces: readonly Raster[], side: number, width: number, height: number, dx = 0): Raster {
   const data = new Uint8Array(width * height * 3).fill(128);
   faces.forEach((f, k) => {
     const r = resizeBilinear(f, side, side);

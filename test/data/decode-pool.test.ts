@@ -8,7 +8,7 @@ import { augmentations } from '../../src/data/augment.js';
 import { DecodePool } from '../../src/data/decode-pool.js';
 import { DataError } from '../../src/data/errors.js';
 import { decodeImageFile } from '../../src/data/image.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { sharedData } from './data-fixtures.js';
 
 describe('DecodePool', () => {
@@ -22,8 +22,7 @@ describe('DecodePool', () => {
       const fromPool = await pool.run({ groups: clips, channels: 3, augment: 'ial-train', size: 112, clip: true }, rng);
       // Main thread: the pool drew one seed from rng and gave it to the worker as its RNG state.
       const seed = Math.floor(new Rng(99).next() * 4294967296) >>> 0;
-      const local = new Rng(0);
-      local.setState(seed);
+      const local = new Rng(seed);
       const t = augmentations.get('ial-train').create({ size: 112 });
       for (const [k, clip] of clips.entries()) {
         const frames = await Promise.all(clip.map((f) => decodeImageFile(f, { channels: 3 })));

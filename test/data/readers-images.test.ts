@@ -14,7 +14,7 @@ const labels = (items: ImageSample[]) => items.map((s) => CANONICAL_CLASSES[s.la
 
 describe('fer2013 CSV', () => {
   let dir = '';
-  let rows: Array<{ emotion: number; usage: string; data: Uint8Array }> = [];
+  const rows: Array<{ emotion: number; usage: string; data: Uint8Array }> = [];
   before(async () => {
     dir = tempDir('fer2013');
     const picks: Array<[string, number, string]> = [

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { freePort } from './ports.js';
 
-export const REDIS_SERVER = process.env.FERKIT_REDIS_SERVER ?? '/usr/bin/redis-server';
+const REDIS_SERVER = process.env.FERKIT_REDIS_SERVER ?? '/usr/bin/redis-server';
 export const redisSkip = existsSync(REDIS_SERVER) ? false : `no redis-server at ${REDIS_SERVER} (apt-get install redis-server, or set FERKIT_REDIS_SERVER)`;
 
 

@@ -5,7 +5,7 @@ import type { FerModel, ModelConfig } from '../../src/models/model.js';
 import { manualSeed } from '../../src/nn/random.js';
 import { scrambleBatchNorms } from './batch-norms.js';
 
-export const SMALL_CLASSES = ['angry', 'happy', 'sad', 'neutral', 'surprise'];
+const SMALL_CLASSES = ['angry', 'happy', 'sad', 'neutral', 'surprise'];
 
 /** fer-cnn with `stages` conv widths, weights from `seed`, in eval mode; `over` replaces config fields. */
 export function smallFerCnn(stages: number[][], seed: number, over: Partial<ModelConfig> = {}): FerModel {

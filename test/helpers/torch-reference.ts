@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../../src/engine/backend.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/nn/checkpoint.js';
-import { findTorchPython } from '../../src/util/python.js';
+import { findTorchPython } from './python.js';
 
 export const TORCH_MISSING = 'python3 with torch is not importable (apt-get install python3-torch)';
 

@@ -128,7 +128,7 @@ describe('ARBEx (methods.md §3.7)', () => {
   it('anchor distances and similarities for δ = 1 and 0.5', () => {
     const e = tf.tensor2d([[1, 1]]);
     const r1 = anchorSimilarities(e, anchors(), 1);
-    closeAll(r1.distances.dataSync(), [1.4142136, 1.0, 1.4142136, 2.236068, 2.236068, 2.0], 1e-5, 'd');
+    closeAll(r1.distances.dataSync(), [Math.SQRT2, 1.0, Math.SQRT2, 2.236068, 2.236068, 2.0], 1e-5, 'd');
     closeAll(r1.similarity.dataSync(), [0.5078076, 0.2908855, 0.2013068], 1e-5, 's δ=1');
     closeAll(anchorSimilarities(e, anchors(), 0.5).similarity.dataSync(), [0.6597748, 0.2393169, 0.1009084], 1e-5, 's δ=.5');
   });

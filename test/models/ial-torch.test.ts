@@ -14,7 +14,7 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/nn/checkpoint.js';
 import { Random } from '../../src/nn/random.js';
 import { torchStateDict } from '../../src/nn/torch-layout.js';
-import { findTorchPython } from '../../src/util/python.js';
+import { findTorchPython } from '../helpers/python.js';
 import { methods } from '../../src/models/all-methods.js';
 import { createModel } from '../../src/models/io.js';
 import { disposeOutput, type ModelOutput } from '../../src/models/model.js';

@@ -7,7 +7,6 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Random } from '../../src/nn/random.js';
 import { Adam, AdamW, optimizers, SGD, type Optimizer } from '../../src/train/optim.js';
-import { CosineAnnealingLR, ExponentialLR, MultiStepLR, schedulers, StepLR } from '../../src/train/schedule.js';
 import { clipGradNorm, trainStep, trainStepWithStats } from '../../src/train/step.js';
 
 // loss = Σ (w·x − y)² + Σ b² · w[0], x = [0.5, 1, -1.5], y = [1, 0, 2]; w0 = [1, -2, 0.5], b0 = [0.3].
@@ -105,28 +104,6 @@ describe('optimizers', () => {
     assert.deepEqual(optimizers.names(), ['adam', 'adamw', 'sgd']);
     assert.throws(() => new SGD([w], { lr: 0.1, nesterov: true }), /nesterov needs momentum/);
     assert.throws(() => new SGD([{ params: [w] }, { params: [w] }], { lr: 0.1 }), /more than one parameter group/);
-  });
-
-  it('schedules: StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR per group from the initial lr', () => {
-    const w = tf.variable(tf.tensor([1]));
-    const v = tf.variable(tf.tensor([1]));
-    const lrs = (s: { step(): void; getLr(): number[] }, n: number) => Array.from({ length: n }, () => (s.step(), s.getLr()));
-    const opt = new SGD([{ params: [w] }, { params: [v], lr: 0.01 }], { lr: 0.1 });
-    const step = new StepLR(opt, 2, 0.5);
-    assert.deepEqual(opt.getLr(), [0.1, 0.01]);
-    const got = lrs(step, 4);
-    assert.deepEqual(got.map((r) => r.map((x) => +x.toPrecision(12))), [[0.1, 0.01], [0.05, 0.005], [0.05, 0.005], [0.025, 0.0025]]);
-    const o2 = new SGD([w], { lr: 1 });
-    assert.deepEqual(lrs(new MultiStepLR(o2, [1, 3], 0.1), 3).map((r) => +r[0].toPrecision(12)), [0.1, 0.1, 0.01]);
-    const o3 = new SGD([w], { lr: 1 });
-    assert.deepEqual(lrs(new ExponentialLR(o3, 0.9), 2).map((r) => +r[0].toPrecision(12)), [0.9, 0.81]);
-    const o4 = new SGD([w], { lr: 1 });
-    const cos = new CosineAnnealingLR(o4, 4, 0.1);
-    close(lrs(cos, 4).map((r) => r[0]), [0.1 + 0.9 * (1 + Math.cos(Math.PI / 4)) / 2, 0.55, 0.1 + 0.9 * (1 + Math.cos((3 * Math.PI) / 4)) / 2, 0.1], 1e-12, 'cosine');
-    const resumed = schedulers.get('step').create(new SGD([w], { lr: 0.1 }), { stepSize: 2, gamma: 0.5 });
-    resumed.loadStateDict(step.stateDict());
-    assert.deepEqual(resumed.getLr(), [0.025]);
-    assert.throws(() => schedulers.get('cosine').create(o4, {}), /needs tMax/);
   });
 
   it('clipGradNorm scales by maxNorm/(norm + 1e-6) when above, copies when below', () => {

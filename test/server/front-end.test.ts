@@ -97,7 +97,7 @@ describe('ferkit serve for front ends', () => {
     const bundle = await app.inject({ method: 'GET', url: '/browser/ferkit.js' });
     assert.equal(bundle.statusCode, 404);
     assert.match(bundle.json().message, /browser build is missing .*npm run build/);
-    const escape = await app.inject({ method: 'GET', url: '/browser/model/..%2f..%2fpackage.json' });
-    assert.equal(escape.statusCode, 404);
+    const traversal = await app.inject({ method: 'GET', url: '/browser/model/..%2f..%2fpackage.json' });
+    assert.equal(traversal.statusCode, 404);
   });
 });

@@ -19,7 +19,7 @@ interface CvFlags extends TrainingFlags {
 }
 
 /** `1,3,5` or `2-4` → fold numbers. */
-export function parseFoldList(spec: string): number[] {
+function parseFoldList(spec: string): number[] {
   const out = spec.split(',').flatMap((part) => {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
     if (!m) throw new Error(`--only-folds: "${part}" is not a fold number or a range a-b`);

@@ -19,7 +19,7 @@ interface CheckOptions {
   skipReport?: string;
 }
 
-export interface CheckReport {
+interface CheckReport {
   dataset: string;
   root: string;
   kind: 'image' | 'clip';
@@ -33,7 +33,7 @@ export interface CheckReport {
 }
 
 /** Reads and validates; throws DataError at the first problem unless skipBad. */
-export async function checkDataset(o: CheckOptions): Promise<{ report: CheckReport; dataset: Dataset<ImageSample | ClipSample> }> {
+async function checkDataset(o: CheckOptions): Promise<{ report: CheckReport; dataset: Dataset<ImageSample | ClipSample> }> {
   const reader = datasets.get(o.dataset);
   const minFrames = o.minFrames === undefined ? undefined : Number(o.minFrames);
   const read = await reader.create.read(o.root, {
@@ -70,7 +70,7 @@ export async function checkDataset(o: CheckOptions): Promise<{ report: CheckRepo
   return { report, dataset };
 }
 
-export function formatReport(r: CheckReport): string {
+function formatReport(r: CheckReport): string {
   const lines = [`${r.dataset} (${r.kind}s) at ${r.root}${r.split ? `, split ${r.split}` : ''}`];
   const width = Math.max(5, ...Object.keys(r.classes).map((c) => c.length));
   lines.push(`  ${'class'.padEnd(width)}  count`);

@@ -14,7 +14,7 @@ interface DemoFlags {
 }
 
 /** face-api's sample photos, from the installed package. */
-export function demoPhotos(): string[] {
+function demoPhotos(): string[] {
   const require = createRequire(import.meta.url);
   const dir = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
   const files = readdirSync(dir).filter((f) => /^sample\d+\.jpg$/.test(f)).sort();

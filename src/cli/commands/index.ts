@@ -1,6 +1,5 @@
 // Every CLI command, by name: each lives in its own module and exports a function that adds itself
-// to the commander program. Later issues register train, eval, predict, demo, serve, export and
-// report here, one line each.
+// to the commander program. A new command is one module and one line here.
 import type { Command } from 'commander';
 import { Registry } from '../../registry.js';
 import { register as data } from './data.js';

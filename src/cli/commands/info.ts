@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { probeFfmpeg, probeOnnxRuntime } from '../../util/tools.js';
 import { startEngine } from '../global-options.js';
-import { packageVersion } from '../version.js';
+import { packageVersion } from '../../util/package-root.js';
 
 export function register(program: Command): void {
   program

@@ -78,7 +78,7 @@ export function faceFlags(flags: { faces: string; maxFaces: string }): { faces: 
   return { faces: flags.faces as 'auto' | 'detect' | 'whole', maxFaces };
 }
 
-export const FACES_HELP = 'how faces are found: auto (detect; a face crop the detector misses is retried on a padded copy, then read whole), detect (the detector only) or whole (each picture is one face crop)';
+const FACES_HELP = 'how faces are found: auto (detect; a face crop the detector misses is retried on a padded copy, then read whole), detect (the detector only) or whole (each picture is one face crop)';
 
 export function register(program: Command): void {
   program

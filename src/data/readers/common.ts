@@ -5,10 +5,10 @@ import { parse } from 'csv-parse/sync';
 import { DataError, ProblemLog } from '../errors.js';
 import type { ClipSample, Dataset, ImageSample } from '../types.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif', '.pgm']);
-export const VIDEO_EXTENSIONS = new Set(['.mp4', '.avi', '.mov', '.mkv', '.webm', '.flv', '.m4v', '.mpg', '.mpeg']);
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif', '.pgm']);
+const VIDEO_EXTENSIONS = new Set(['.mp4', '.avi', '.mov', '.mkv', '.webm', '.flv', '.m4v', '.mpg', '.mpeg']);
 
-export const isImageFile = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+const isImageFile = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 export const isVideoFile = (name: string): boolean => VIDEO_EXTENSIONS.has(extname(name).toLowerCase());
 
 /** Options every reader takes; readers ignore the ones that do not apply to their format. */

@@ -10,13 +10,13 @@ import { classesOf, labelFromCode } from '../labels.js';
 import type { ClipSample } from '../types.js';
 import { finish, listFrames, readListLines, requireDir, resolveFrom, type DatasetReader, type ReadOptions } from './common.js';
 
-export const DFEW_FOLDS = 5;
-export const DFEW_MIN_FRAMES = 16;
+const DFEW_FOLDS = 5;
+const DFEW_MIN_FRAMES = 16;
 
 type Line = { file: string; line: number; fields: string[]; split: string };
 
 /** 0 or 1: the label base the lines use. */
-export function detectLabelBase(labels: number[], file: string): 0 | 1 {
+function detectLabelBase(labels: number[], file: string): 0 | 1 {
   const has0 = labels.includes(0);
   const has7 = labels.includes(7);
   if (has0 && has7) throw new DataError(file, 'labels span 0..7: neither 0-based (0-6) nor 1-based (1-7) DFEW labels');

@@ -7,10 +7,10 @@ import { classesOf, labelFromCode } from '../labels.js';
 import type { ImageSample, ImageSource } from '../types.js';
 import { canonicalSplit, finish, readCsvRecords, type DatasetReader, type ReadOptions } from './common.js';
 
-export const FER_SIDE = 48;
+const FER_SIDE = 48;
 
 /** The CSV file: root itself, or `fer2013.csv` inside root. */
-export function fer2013Csv(root: string): string {
+function fer2013Csv(root: string): string {
   return existsSync(root) && statSync(root).isDirectory() ? join(root, 'fer2013.csv') : root;
 }
 

@@ -31,7 +31,7 @@ const IMAGE_FOLDERS: Record<string, string[]> = {
   test: ['FER2013Test', 'test'],
 };
 
-export const FERPLUS_LABEL_MODES = ['majority', 'probability', 'plurality'] as const;
+const FERPLUS_LABEL_MODES = ['majority', 'probability', 'plurality'] as const;
 export type FerplusLabelMode = (typeof FERPLUS_LABEL_MODES)[number];
 
 export interface FerplusLabel {

@@ -31,7 +31,7 @@ export function readClassFolders(root: string, dir: string, split: string | unde
 }
 
 /** Split folders present under root (train/ val/ test/ ...) mapped to canonical split names. */
-export function splitFolders(root: string): Map<string, string> {
+function splitFolders(root: string): Map<string, string> {
   const splits = new Map<string, string>();
   for (const d of listDirs(root)) {
     const s = canonicalSplit(d);
