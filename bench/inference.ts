@@ -22,7 +22,7 @@ export function samplePhotos(): string[] {
 
 /** face-api.js's own pipeline (SSD + 68 landmarks + its expression net) on TF.js, as the peer. */
 async function faceApiPipeline(): Promise<(file: string) => Promise<number>> {
-  const { faceModelDir, loadFaceApi } = await import('../src/data/faces.js');
+  const { faceModelDir, loadFaceApi } = await import('../src/detect/face-api.js');
   const { decodeImageFile } = await import('../src/data/image.js');
   const { tf } = await import('../src/engine/backend.js');
   const fa = await loadFaceApi('ssd');

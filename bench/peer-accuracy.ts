@@ -5,7 +5,7 @@
 // class set, so a model that answers "contempt" for an angry face is simply wrong.
 import { readImages } from '../src/data/registry.js';
 import { decodeImage } from '../src/data/image.js';
-import { faceModelDir, loadFaceApi } from '../src/data/faces.js';
+import { faceModelDir, loadFaceApi } from '../src/detect/face-api.js';
 import { BASIC7, CANONICAL_CLASSES, type ImageSample } from '../src/data/types.js';
 import { tf } from '../src/engine/backend.js';
 import { evaluate } from '../src/eval/evaluate.js';

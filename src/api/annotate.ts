@@ -1,8 +1,7 @@
 // Draws results over a picture: a box per face in its expression's colour, its number, label and
 // confidence above it, and a bar per class under it. An SVG overlay composited by sharp, so text
 // is rendered by librsvg (no canvas dependency); the same drawing serves images and video frames.
-import sharp from 'sharp';
-import type { Raster } from '../data/image.js';
+import { sharpOf, type Raster } from '../data/image.js';
 import type { FaceResult } from './types.js';
 
 export const EXPRESSION_COLOURS: Record<string, string> = {
@@ -58,10 +57,6 @@ export function overlaySvg(width: number, height: number, faces: readonly FaceRe
     });
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join('')}</svg>`;
-}
-
-function sharpOf(r: Raster) {
-  return sharp(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length), { raw: { width: r.width, height: r.height, channels: r.channels } });
 }
 
 /** The picture with its faces drawn, as PNG bytes. */

@@ -6,12 +6,11 @@
 // probabilities; raw* keep the frame's own), a clip model sees each face's window of recent crops;
 // several frames may be classified in one model call (pushMany); summarise() turns frame results
 // into per-face timelines and a video summary.
-import type { Face } from '../data/align.js';
+import type { Face, FoundFace } from '../detect/align.js';
 import type { Raster } from '../data/raster.js';
 import type { ModelConfig } from '../models/model.js';
-import type { FoundFace } from './find-faces.js';
 import { faceResult, topLabel } from './results.js';
-import { clipBox } from './face-layout.js';
+import { clipBox } from '../detect/face-layout.js';
 import { iou, IouTracker, type TrackerOptions } from './tracker.js';
 import type { FaceSummary, FaceTimeline, FrameResult, TrackedFace, VideoResult, VideoSummary } from './types.js';
 

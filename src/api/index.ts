@@ -1,5 +1,5 @@
 // The recognition API: load a recognizer once, then recognize images, videos and live streams.
-export { Recognizer, loadRecognizer, type ImageInput, type RecognizerOptions } from './recognizer.js';
+export { Recognizer, loadRecognizer, type ImageInput, type PipelineStage, type RecognizerOptions } from './recognizer.js';
 export { recognizeVideo, recognizeStream, summarise, FrameAnalyser, type VideoOptions, type VideoFrames, type StreamFrame, type TemporalOptions } from './video.js';
 export { decodeImageBytes } from './decode.js';
 export { topLabel } from './results.js';

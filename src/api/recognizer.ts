@@ -1,19 +1,19 @@
-// The library's entry point for inference: a Recognizer pairs face finding (find-faces.ts around
-// one low-level detector: face-api's nets on ONNX Runtime or TF.js, face-detector.ts) with a model
-// runner (TF.js or ONNX, infer/load.ts). recognize() finds the faces of an image, aligns each crop
-// to the model's input (eyes level, FER-style margin) and returns the expression probabilities;
-// videos and live streams are in video.ts.
-import { alignmentFor, alignPrescale, warpPrescaled, type DetectorName, type Face } from '../data/faces.js';
-import sharp from 'sharp';
-import { checkRaster, crop as cropRaster, decodeImageFile, resizeBilinear, withChannels, type Raster } from '../data/image.js';
-import { initEngine } from '../engine/backend.js';
-import { loadRunner, type EngineChoice } from '../infer/load.js';
+// The library's entry point for inference, one straight pipeline: decode → detect (detect/find-faces.ts
+// around one low-level detector: face-api's nets on ONNX Runtime or TF.js, detect/detector.ts) →
+// align (detect/crop.ts, eyes level, FER-style margin) → preprocess (data/raster.ts, the floats the
+// runner takes) → run (a model runner on TF.js or ONNX Runtime, infer/load.ts) → results. Videos
+// and live streams are in video.ts.
+import { checkRaster, decodeImageFile, type Raster } from '../data/image.js';
+import { clipsToFloat, imagesToFloat } from '../data/raster.js';
+import type { Face } from '../detect/align.js';
+import { modelCrop } from '../detect/crop.js';
+import { loadFaceDetector, tfjsFaceDetector, type FaceDetectorBackend } from '../detect/detector.js';
+import type { DetectorName } from '../detect/face-api.js';
+import { findFaces, type FaceDetector, type FaceMode, type FoundFaces } from '../detect/find-faces.js';
+import { loadModelFolder, type RuntimeChoice } from '../infer/load.js';
 import type { ModelRunner } from '../infer/runner.js';
 import type { ModelConfig } from '../models/model.js';
-import { clipsToFloat, imagesToFloat } from '../models/preprocess.js';
 import { decodeImageBytes, type DecodeBytesOptions } from './decode.js';
-import { OnnxFaceDetector, tfjsFaceDetector, type FaceDetectorBackend } from './face-detector.js';
-import { findFaces, type FaceDetector, type FaceMode, type FoundFace, type FoundFaces } from './find-faces.js';
 import { faceResult } from './results.js';
 import type { ExpressionLabel, FaceResult, ImageResult, VideoResult, FrameResult } from './types.js';
 import { recognizeStream, recognizeVideo, type StreamFrame, type TemporalOptions, type VideoFrames, type VideoOptions } from './video.js';
@@ -26,7 +26,7 @@ export interface RecognizerOptions {
   model?: string;
   /** Inference engine (default 'auto': ONNX when the folder has model.onnx and it loads). The face
    *  detector follows it: face-api's SSD exported to ONNX unless 'tfjs' (face-api on TF.js). */
-  engine?: EngineChoice;
+  engine?: RuntimeChoice;
   /** Face detector: 'ssd' (default, more accurate) or 'tiny' (TF.js only). */
   detector?: DetectorName;
   /** Another low-level detector in its place (raster in, boxes + landmarks out). */
@@ -50,19 +50,12 @@ export interface RecognizerOptions {
   margin?: number;
   /** Hears notes such as an ONNX → TF.js fallback. */
   onNote?: (note: string) => void;
+  /** Hears each pipeline stage as it finishes, with its milliseconds (profiling, tests). */
+  onStage?: (stage: PipelineStage, ms: number) => void;
 }
 
-/** Area-averaging downscale with libvips (much faster than a JS bilinear pass on photos), of the
- *  whole raster or of a region [x, y, w, h]. */
-async function resizeRaster(r: Raster, width: number, height: number, region?: [number, number, number, number]): Promise<Raster> {
-  let img = sharp(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length), { raw: { width: r.width, height: r.height, channels: r.channels } });
-  if (region) img = img.extract({ left: region[0], top: region[1], width: region[2], height: region[3] });
-  const { data, info } = await img
-    .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: r.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-}
+/** The stages one picture passes through, in order. */
+export type PipelineStage = 'decode' | 'detect' | 'align' | 'preprocess' | 'run';
 
 export class Recognizer {
   readonly config: ModelConfig;
@@ -128,37 +121,15 @@ export class Recognizer {
     return this.backend.landmarks!(raster, faces);
   }
 
-  /** Faces of a video frame: the detector only (or the whole frame when options.faces is 'whole'). */
-  async detect(raster: Raster): Promise<FoundFace[]> {
-    return (await this.frameFaces(raster)).faces;
-  }
-
-  /** detect() with the count of faces the maxFaces cap left out (FrameRecognizer). */
+  /** Faces of a video frame: the detector only (or the whole frame when options.faces is 'whole'),
+   *  and how many the maxFaces cap left out (FrameRecognizer). */
   frameFaces(raster: Raster): Promise<FoundFaces> {
     return this.findFaces(raster, this.options.faces === 'whole' ? 'whole' : 'detect');
   }
 
-  /** The crop the model sees for a face: aligned (eyes level, the margin around the landmarks), in
-   *  the model's size and channels. Reads only the source square the crop covers; when that
-   *  shrinks by more than 2x, libvips pre-shrinks it (antialiased) and the bilinear warp runs on
-   *  the small copy, as alignFace does in JS for training crops. A face without landmarks (taken
-   *  whole, not detected) is its box resized, as FER-style crops are. */
-  async crop(raster: Raster, face: Face): Promise<Raster> {
-    const { size, channels } = this.config.input;
-    if (face.landmarks.length !== 68) return withChannels(resizeBilinear(raster, size[1], size[0], face.box), channels);
-    const a = alignmentFor(face, Math.max(size[0], size[1]), this.options.margin ?? 0.25);
-    // The rotated square's bounding box in the source, a pixel more for the bilinear taps.
-    const reach = (a.size / a.scale) * Math.SQRT1_2 + 2;
-    const clamp = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
-    const x0 = clamp(Math.floor(a.centre[0] - reach), raster.width - 1);
-    const y0 = clamp(Math.floor(a.centre[1] - reach), raster.height - 1);
-    const w = clamp(Math.ceil(a.centre[0] + reach), raster.width) - x0;
-    const h = clamp(Math.ceil(a.centre[1] + reach), raster.height) - y0;
-    if (w < 1 || h < 1) return withChannels({ width: a.size, height: a.size, channels: raster.channels, data: new Uint8Array(a.size * a.size * raster.channels) }, channels);
-    const local = { ...a, centre: [a.centre[0] - x0, a.centre[1] - y0] as [number, number] };
-    const k = alignPrescale(a);
-    const src = k > 1 ? await resizeRaster(raster, Math.max(1, Math.round(w / k)), Math.max(1, Math.round(h / k)), [x0, y0, w, h]) : cropRaster(raster, x0, y0, w, h);
-    return withChannels(warpPrescaled(src, w, h, local), channels);
+  /** The crop the model sees for a face (detect/crop.ts modelCrop). */
+  crop(raster: Raster, face: Face): Promise<Raster> {
+    return modelCrop(raster, face, this.config.input, this.options.margin);
   }
 
   /** Runs the model on face crops (image models) or crop windows (clip models). */
@@ -168,23 +139,32 @@ export class Recognizer {
     const clip = input.kind === 'clip';
     // A clip model shown a still image sees the crop repeated over its window.
     const [h, w] = input.size;
-    const x = clip
-      ? clipsToFloat(items.map((it) => (Array.isArray(it) ? (it as Raster[]) : new Array<Raster>(input.frames!).fill(it as Raster))), input)
-      : imagesToFloat(items as Raster[], input);
-    const out = await this.runner.run(x, clip ? [items.length, input.frames!, h, w, input.channels] : [items.length, h, w, input.channels]);
+    const x = await this.stage('preprocess', () =>
+      clip ? clipsToFloat(items.map((it) => (Array.isArray(it) ? (it as Raster[]) : new Array<Raster>(input.frames!).fill(it as Raster))), input) : imagesToFloat(items as Raster[], input),
+    );
+    const out = await this.stage('run', () => this.runner.run(x, clip ? [items.length, input.frames!, h, w, input.channels] : [items.length, h, w, input.channels]));
     const c = this.classes.length;
     const probs = items.map((_, i) => Object.fromEntries(this.classes.map((name, k) => [name, out.probs[i * c + k]])));
     const confidence = probs.map((p, i) => (out.confidence ? out.confidence[i] : Math.max(...Object.values(p))));
     return { probs, confidence, own: out.confidence !== undefined };
   }
 
+  /** Runs one pipeline stage and tells options.onStage how long it took. */
+  private async stage<T>(name: PipelineStage, f: () => T | Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    const out = await f();
+    this.options.onStage?.(name, performance.now() - t0);
+    return out;
+  }
+
   /** Faces in an image with their expression probabilities, in reading order (faceId 1, 2, ...),
    *  and how many faces the maxFaces cap left out. */
   recognizeImage(image: ImageInput, opts: { faces?: FaceMode } = {}): Promise<ImageResult> {
     return this.serial(async () => {
-      const raster = await this.toRaster(image);
-      const { faces, dropped } = await this.findFaces(raster, opts.faces);
-      const { probs, confidence } = await this.classify(await Promise.all(faces.map((f) => this.crop(raster, f))));
+      const raster = await this.stage('decode', () => this.toRaster(image));
+      const { faces, dropped } = await this.stage('detect', () => this.findFaces(raster, opts.faces));
+      const crops = await this.stage('align', () => Promise.all(faces.map((f) => this.crop(raster, f))));
+      const { probs, confidence } = await this.classify(crops);
       return { width: raster.width, height: raster.height, faces: faces.map((f, i) => faceResult(f, probs[i], confidence[i], i + 1)), droppedFaces: dropped };
     });
   }
@@ -209,23 +189,9 @@ export class Recognizer {
   }
 }
 
-/** The face detector for an engine choice: ONNX Runtime unless 'tfjs' or the tiny detector;
- *  'auto' falls back to TF.js with a note when onnxruntime cannot run it. */
-export async function loadFaceDetector(opts: Pick<RecognizerOptions, 'engine' | 'detector' | 'onNote'> = {}): Promise<FaceDetectorBackend> {
-  const engine = opts.engine ?? 'auto';
-  if (engine === 'tfjs' || opts.detector === 'tiny') return tfjsFaceDetector;
-  try {
-    return await OnnxFaceDetector.load();
-  } catch (e) {
-    if (engine === 'onnx') throw e;
-    opts.onNote?.(`face detection runs on TF.js: the ONNX detector did not load (${(e as Error).message.split('\n')[0]})`);
-    return tfjsFaceDetector;
-  }
-}
-
-/** Loads the model (default: bundled) on the best engine here and the face detector. */
+/** Loads the model (default: bundled) on the best runtime here and the face detector; TF.js
+ *  starts only if one of them runs on it. */
 export async function loadRecognizer(opts: RecognizerOptions = {}): Promise<Recognizer> {
-  await initEngine();
-  const runner = await loadRunner(opts.model, { engine: opts.engine, onNote: opts.onNote });
-  return new Recognizer(runner, opts, await loadFaceDetector(opts));
+  const runner = await loadModelFolder(opts.model, { runtime: opts.engine, onNote: opts.onNote });
+  return new Recognizer(runner, opts, await loadFaceDetector({ runtime: opts.engine, detector: opts.detector, onNote: opts.onNote }));
 }

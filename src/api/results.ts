@@ -1,5 +1,5 @@
 // Model outputs → the API's result objects.
-import type { Face } from '../data/align.js';
+import type { Face } from '../detect/align.js';
 import type { ExpressionLabel, FaceResult } from './types.js';
 
 /** The label with the highest probability (model classes are canonical expression names). */

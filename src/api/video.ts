@@ -10,8 +10,7 @@
 // rate (τ = 0.5 s by default; τ = 0 turns it off).
 import type { Raster } from '../data/image.js';
 import { openVideo, type VideoFrame } from '../data/video.js';
-import { FrameAnalyser, summarise, type TemporalOptions } from './frames.js';
-import type { Recognizer } from './recognizer.js';
+import { FrameAnalyser, summarise, type FrameRecognizer, type TemporalOptions } from './frames.js';
 import type { FrameResult, TrackedFace, VideoResult } from './types.js';
 
 export { DEFAULT_DETECT_INTERVAL, FrameAnalyser, frameSignature, isSceneCut, SCENE_CUT, summarise, type FrameRecognizer, type TemporalOptions } from './frames.js';
@@ -76,7 +75,7 @@ async function* inMemory(src: VideoFrames, fps: number): AsyncGenerator<VideoFra
  * frame as it is analysed (openVideo), so memory stays bounded whatever its length or size; only
  * the per-frame results are kept.
  */
-export async function recognizeVideo(rec: Recognizer, input: string | VideoFrames, opts: VideoOptions = {}): Promise<VideoResult> {
+export async function recognizeVideo(rec: FrameRecognizer, input: string | VideoFrames, opts: VideoOptions = {}): Promise<VideoResult> {
   let frames: AsyncIterable<VideoFrame>;
   let fps: number;
   let size: [number, number];
@@ -133,11 +132,11 @@ export async function recognizeVideo(rec: Recognizer, input: string | VideoFrame
   }
   if (group.length) await flush();
   if (results.length === 0) throw new Error(`${name}: no frames`);
-  return { width: source[0], height: source[1], fps, temporal: analyser.temporal, frames: results, ...summarise(results, rec.classes) };
+  return { width: source[0], height: source[1], fps, temporal: analyser.temporal, frames: results, ...summarise(results, rec.config.classes) };
 }
 
 /** Frame results of a live stream, as they come: `for await (const r of recognizeStream(rec, camera))`. */
-export async function* recognizeStream(rec: Recognizer, source: AsyncIterable<StreamFrame> | Iterable<StreamFrame>, opts: TemporalOptions = {}): AsyncGenerator<FrameResult> {
+export async function* recognizeStream(rec: FrameRecognizer, source: AsyncIterable<StreamFrame> | Iterable<StreamFrame>, opts: TemporalOptions = {}): AsyncGenerator<FrameResult> {
   const analyser = new FrameAnalyser(rec, opts);
   let start: number | undefined;
   for await (const item of source) {

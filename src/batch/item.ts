@@ -9,7 +9,7 @@ import { basename, extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { tfjsFaceDetector } from '../api/face-detector.js';
+import { tfjsFaceDetector } from '../detect/detector.js';
 import { Recognizer } from '../api/recognizer.js';
 import type { FaceResult, VideoResult } from '../api/types.js';
 import type { MediaKind } from '../data/media-kinds.js';

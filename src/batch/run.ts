@@ -1,7 +1,7 @@
 // `ferkit batch`, `ferkit batch collect` and `ferkit worker` as functions: list the inputs into the
 // results database, then run what is left on this machine's threads or on a queue, and report.
 import { hostname } from 'node:os';
-import type { EngineChoice } from '../infer/load.js';
+import type { RuntimeChoice } from '../infer/load.js';
 import { BatchDb, type Counts } from './db.js';
 import { collectSources } from './inputs.js';
 import type { BatchSettings, ItemOutcome } from './item.js';
@@ -15,7 +15,7 @@ type Log = (line: string) => void;
 interface EngineOptions {
   /** Model folder (default: the bundled model). */
   model?: string;
-  engine: EngineChoice;
+  engine: RuntimeChoice;
   /** TF.js backend for the threads (--backend). */
   backend?: string;
   threads: number;

@@ -4,6 +4,6 @@ export { loadRecognizer, startWebcam, summarise, BrowserRecognizer, type Browser
 export type { BrowserImage } from './pixels.js';
 export type { TemporalOptions } from '../api/frames.js';
 export type { Raster } from '../data/raster.js';
-export type { Face } from '../data/align.js';
+export type { Face } from '../detect/align.js';
 export { CANONICAL_CLASSES, type ExpressionClass } from '../data/types.js';
 export type * from '../api/types.js';

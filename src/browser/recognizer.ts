@@ -1,14 +1,14 @@
 // The recognition API in the browser, no server needed: face-api's browser build (its own TF.js,
 // WebGL or CPU backend) finds the faces and their 68 landmarks, each face is aligned exactly as in
-// Node (data/align.ts) and the model.onnx of a web model folder (a small one: `ferkit export
+// Node (detect/align.ts) and the model.onnx of a web model folder (a small one: `ferkit export
 // --quantize int8`) runs on onnxruntime-web's wasm backend. Results have Node's shapes.
 import * as faceapi from '@vladmandic/face-api/dist/face-api.esm.js';
 import * as ort from 'onnxruntime-web/wasm';
-import { alignedCrop, type Face, type FoundFace } from '../data/align.js';
+import { alignedCrop, type Face, type FoundFace } from '../detect/align.js';
 import { imagesToFloat, resizeBilinear, type Raster } from '../data/raster.js';
 import type { ModelConfig } from '../models/model.js';
 import { FrameAnalyser, summarise, type FrameRecognizer, type TemporalOptions } from '../api/frames.js';
-import { clipBox, DEFAULT_MAX_FACES, readingOrder } from '../api/face-layout.js';
+import { clipBox, DEFAULT_MAX_FACES, readingOrder } from '../detect/face-layout.js';
 import { faceResult } from '../api/results.js';
 import type { ExpressionLabel, FaceResult, FrameResult } from '../api/types.js';
 import { toRaster, type BrowserImage } from './pixels.js';

@@ -3,7 +3,7 @@
 // raster.ts and are re-exported here. Rasters stay plain objects so they cross worker_threads
 // cheaply; this module loads no TF.js (decode workers import it), the tensor step is in tensor.ts.
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { DataError } from './errors.js';
 import type { ImageSource } from './types.js';
 import { toGrey, withChannels, type ChannelMode, type Raster } from './raster.js';
@@ -96,14 +96,27 @@ export async function decodeImage(src: ImageSource, opts: DecodeOptions = {}): P
   return withChannels(await decodeVideoFrame(src.path, src.index), mode);
 }
 
+/** A raster as a sharp pipeline's input (no copy). */
+export function sharpOf(r: Raster): Sharp {
+  return sharp(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length), { raw: { width: r.width, height: r.height, channels: r.channels } });
+}
+
 /** Encodes a raster to a file; the format follows the extension (png, jpg, webp, tiff). */
 export async function writeImage(r: Raster, path: string): Promise<void> {
-  await sharp(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length), { raw: { width: r.width, height: r.height, channels: r.channels } }).toFile(path);
+  await sharpOf(r).toFile(path);
 }
 
 /** Encodes a raster to PNG bytes (content hashes, caches). */
 export async function encodePng(r: Raster): Promise<Buffer> {
-  return sharp(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length), { raw: { width: r.width, height: r.height, channels: r.channels } })
+  return sharpOf(r)
     .png()
     .toBuffer();
+}
+
+/** Area-averaging resize with libvips (much faster than a JS bilinear pass on photos), of the
+ *  whole raster or of a region [x, y, w, h]. */
+export async function resizeRaster(r: Raster, width: number, height: number, region?: [number, number, number, number]): Promise<Raster> {
+  const img = region ? sharpOf(r).extract({ left: region[0], top: region[1], width: region[2], height: region[3] }) : sharpOf(r);
+  const { data, info } = await img.resize(width, height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, channels: r.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }

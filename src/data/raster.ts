@@ -221,3 +221,12 @@ export function fitRaster(r: Raster, input: Pick<PixelSpec, 'size' | 'channels' 
 export function imagesToFloat(rasters: readonly Raster[], input: PixelSpec): Float32Array {
   return rastersToFloat(rasters.map((r) => fitRaster(r, input)), { mean: input.mean, std: input.std, channels: input.channels });
 }
+
+/** Clips (each `input.frames` frames) → normalised [N, T, H, W, C] floats. */
+export function clipsToFloat(clips: readonly (readonly Raster[])[], input: PixelSpec & { frames?: number }): Float32Array {
+  const t = input.frames ?? 0;
+  for (const [i, c] of clips.entries()) {
+    if (c.length !== t) throw new Error(`clip ${i} has ${c.length} frames; the model takes ${t}`);
+  }
+  return imagesToFloat(clips.flat(), input);
+}

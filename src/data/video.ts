@@ -12,7 +12,7 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { DataError } from './errors.js';
-import type { Raster } from './image.js';
+import type { Raster } from './raster.js';
 
 /** ffmpeg binary: FERKIT_FFMPEG, else `ffmpeg` on PATH. */
 export function ffmpegPath(): string {

@@ -4,15 +4,16 @@
 // flat Float32Array.
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
+import { ONNX_FILE, WEIGHTS_FILE } from '../models/files.js';
+import type { ModelFolder } from '../models/io.js';
 import type { ModelConfig } from '../models/model.js';
 import { fingerprintFile } from '../nn/checkpoint.js';
+import { importOrt, sessionOptions } from '../onnx/runtime.js';
 import { sampleShape, type ModelRunner, type RunnerOutput } from './runner.js';
 
-export const ONNX_MODEL_FILE = 'model.onnx';
 /** metadata_props key: the fingerprint of the weights a model.onnx was exported from. */
 export const ONNX_WEIGHTS_KEY = 'ferkit.weights';
 
@@ -54,7 +55,7 @@ export function onnxMetadata(bytes: Uint8Array): Record<string, string> {
 /** Refuses a model.onnx exported from other weights than the folder's model.safetensors (a
  *  retrained model whose ONNX copy was not exported again), naming the command that fixes it. */
 async function checkNotStale(dir: string, file: string, bytes: Uint8Array): Promise<void> {
-  const weights = join(dir, 'model.safetensors');
+  const weights = join(dir, WEIGHTS_FILE);
   if (!existsSync(weights)) return;
   let stamped: string | undefined;
   try {
@@ -75,36 +76,6 @@ export interface OnnxRunnerOptions {
   embedding?: boolean;
   /** How errors name the model (default: its path, or <ONNX bytes>). */
   label?: string;
-}
-
-/** Session options for ferkit's graphs: every optimisation, `threads` intra-op threads (default:
- *  FERKIT_ORT_THREADS, else the cores) that sleep between operators instead of spinning, since the
- *  machine is often shared (other processes, the recognizer's own decode and detector threads):
- *  spinning threads took CPU from them and made small graphs slower under load, not faster. */
-export function sessionOptions(threads = defaultThreads()): Ort.InferenceSession.SessionOptions {
-  return {
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
-}
-
-function defaultThreads(): number {
-  const n = Number(process.env.FERKIT_ORT_THREADS);
-  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
-}
-
-/** onnxruntime-node, an optional dependency: npm leaves it out where its install script cannot
- *  fetch its extra files (from nuget.org, beyond the npm registry). */
-export async function importOrt(): Promise<typeof Ort> {
-  try {
-    return await import('onnxruntime-node');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    throw new Error('onnxruntime-node is not installed (an optional dependency: npm drops it when its install script cannot download its CUDA files; `ONNXRUNTIME_NODE_INSTALL=skip npm install` keeps it, CPU only)');
-  }
 }
 
 export class OnnxRunner implements ModelRunner {
@@ -164,20 +135,11 @@ export class OnnxRunner implements ModelRunner {
   }
 }
 
-/** The ONNX runner of a model folder holding config.json and model.onnx. */
-export async function loadOnnxRunner(dir: string, options: OnnxRunnerOptions = {}): Promise<OnnxRunner> {
-  const file = join(dir, ONNX_MODEL_FILE);
+/** The ONNX runner of a checked model folder (config.json read by readModelFolder) holding model.onnx. */
+export async function openOnnxRunner({ dir, member, config }: ModelFolder, options: OnnxRunnerOptions = {}): Promise<OnnxRunner> {
+  if (member !== undefined) throw new Error(`${dir}#${member}: an ensemble member runs on TF.js (its folder's ${ONNX_FILE} is the whole ensemble)`);
+  const file = join(dir, ONNX_FILE);
   if (!existsSync(file)) throw new Error(`${file}: missing (export it with \`ferkit export --model ${dir} --format onnx\`)`);
-  const configPath = join(dir, 'config.json');
-  let config: ModelConfig;
-  try {
-    config = JSON.parse(await readFile(configPath, 'utf8')) as ModelConfig;
-  } catch (e) {
-    throw new Error(`${configPath}: cannot read the model config (${(e as Error).message})`);
-  }
-  if (config?.format !== 'ferkit-model' || !['image', 'clip'].includes(config.input?.kind)) {
-    throw new Error(`${configPath}: not a ferkit model config (format "ferkit-model", input kind image or clip)`);
-  }
   const bytes = await readFile(file);
   await checkNotStale(dir, file, bytes);
   return OnnxRunner.create(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), config, { ...options, label: file });

@@ -1,9 +1,9 @@
 // ModelRunner on TF.js: the model's own forward pass in eval mode on the running backend (wasm by
 // default). Every call is tidy, so a long-running server does not leak tensors.
-import { tf } from '../engine/backend.js';
+import { initEngine, tf } from '../engine/backend.js';
 import { outputProbs } from '../models/methods.js';
 import type { FerModel, ModelConfig } from '../models/model.js';
-import { loadModel } from '../models/io.js';
+import { loadModelWeights, type ModelFolder } from '../models/io.js';
 import type { ModelRunner, RunnerOutput } from './runner.js';
 
 export class TfjsRunner implements ModelRunner {
@@ -45,7 +45,8 @@ export class TfjsRunner implements ModelRunner {
   }
 }
 
-/** A TF.js runner for a model folder (default: the bundled model). */
-export async function loadTfjsRunner(dir?: string): Promise<TfjsRunner> {
-  return new TfjsRunner(await loadModel(dir));
+/** A TF.js runner for a checked model folder (readModelFolder); TF.js starts here, when first needed. */
+export async function openTfjsRunner(folder: ModelFolder): Promise<TfjsRunner> {
+  await initEngine();
+  return new TfjsRunner(await loadModelWeights(folder));
 }

@@ -7,6 +7,8 @@ import { packageRoot } from '../util/package-root.js';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
+/** The model's ONNX graph (`ferkit export --format onnx`), run by ONNX Runtime. */
+export const ONNX_FILE = 'model.onnx';
 /** The model ferkit uses when none is given (rebuilt from FER2013 by `scripts/train-bundled.sh`). */
 export const BUNDLED_MODEL = 'fer2013-cnn';
 

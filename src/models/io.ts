@@ -11,7 +11,7 @@ import { CONFIG_FILE, WEIGHTS_FILE, bundledModelDir, memberTensors, parseModelRe
 import type { FerModel, ModelConfig } from './model.js';
 import { ensembleOptions } from './ensemble/model.js';
 
-export { CONFIG_FILE, WEIGHTS_FILE, BUNDLED_MODEL, bundledModelDir, memberTensors, parseModelRef } from './files.js';
+export { CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, BUNDLED_MODEL, bundledModelDir, memberTensors, parseModelRef } from './files.js';
 
 /** Checks a parsed config and says what is wrong with it, naming the file. */
 export function checkConfig(raw: unknown, source: string): ModelConfig {
@@ -57,8 +57,16 @@ export async function saveModel(dir: string, model: FerModel): Promise<void> {
   await rename(tmp, join(dir, CONFIG_FILE));
 }
 
-/** Loads a model folder or `DIR#N` ensemble member (the bundled model when `ref` is undefined), in eval mode. */
-export async function loadModel(ref: string = bundledModelDir()): Promise<FerModel> {
+/** A model folder (or `DIR#N` ensemble member) with its config.json read and checked: the one
+ *  validation every loader (TF.js weights, ONNX Runtime) starts from. */
+export interface ModelFolder {
+  dir: string;
+  member?: number;
+  config: ModelConfig;
+}
+
+/** Reads and checks a model folder's config.json (the bundled model when `ref` is undefined). */
+export async function readModelFolder(ref: string = bundledModelDir()): Promise<ModelFolder> {
   const { dir, member } = parseModelRef(ref);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: no such model folder`);
   const configPath = join(dir, CONFIG_FILE);
@@ -76,11 +84,21 @@ export async function loadModel(ref: string = bundledModelDir()): Promise<FerMod
   }
   // The fingerprint describes the files, not the model: a model in memory may change after loading.
   const { fingerprint: _files, ...config } = checkConfig(raw, configPath);
-  if (member !== undefined) return loadMember(config, configPath, join(dir, WEIGHTS_FILE), member, ref);
+  return { dir, member, config };
+}
+
+/** Builds a checked folder's model and loads its weights, in eval mode. */
+export async function loadModelWeights({ dir, member, config }: ModelFolder): Promise<FerModel> {
+  if (member !== undefined) return loadMember(config, join(dir, CONFIG_FILE), join(dir, WEIGHTS_FILE), member, `${dir}#${member}`);
   const model = createModel(config);
   await loadModule(join(dir, WEIGHTS_FILE), model, { strict: true });
   model.eval();
   return model;
+}
+
+/** Loads a model folder or `DIR#N` ensemble member (the bundled model when `ref` is undefined), in eval mode. */
+export async function loadModel(ref: string = bundledModelDir()): Promise<FerModel> {
+  return loadModelWeights(await readModelFolder(ref));
 }
 
 async function loadMember(config: ModelConfig, configPath: string, weightsPath: string, member: number, ref: string): Promise<FerModel> {

@@ -14,7 +14,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import { decodeImageBytes } from '../api/decode.js';
 import type { Recognizer } from '../api/recognizer.js';
-import { FACE_MODES, type FaceMode } from '../api/find-faces.js';
+import { FACE_MODES, type FaceMode } from '../detect/find-faces.js';
 import { DataError } from '../data/errors.js';
 import { packageRoot, packageVersion } from '../util/package-root.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';

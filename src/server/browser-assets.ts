@@ -7,8 +7,8 @@ import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { faceModelDir, type DetectorName } from '../data/faces.js';
-import { bundledModelDir } from '../models/io.js';
+import { faceModelDir, type DetectorName } from '../detect/face-api.js';
+import { bundledModelDir, CONFIG_FILE, ONNX_FILE } from '../models/files.js';
 import { packageRoot } from '../util/package-root.js';
 
 export interface BrowserAssets {
@@ -60,11 +60,11 @@ export async function copyBrowserAssets(out: string, assets: BrowserAssets = {},
   const model = assets.model ?? bundledModelDir(WEB_MODEL);
   const faces = assets.faceModels ?? faceModelDir();
   if (!existsSync(join(dir, 'ferkit.js'))) throw new Error(`${dir}: no browser build (ferkit.js); run \`npm run build\` in the ferkit checkout`);
-  for (const f of ['config.json', 'model.onnx']) {
+  for (const f of [CONFIG_FILE, ONNX_FILE]) {
     if (!existsSync(join(model, f))) throw new Error(`${model}: no ${f} (a web model folder holds config.json and model.onnx: \`ferkit export --format onnx --quantize int8 --out DIR\`)`);
   }
   const copies: [string, string][] = (await readdir(dir)).filter((f) => /\.(js|wasm)$/.test(f)).map((f) => [join(dir, f), f]);
-  copies.push([join(model, 'config.json'), 'model/config.json'], [join(model, 'model.onnx'), 'model/model.onnx']);
+  copies.push([join(model, CONFIG_FILE), `model/${CONFIG_FILE}`], [join(model, ONNX_FILE), `model/${ONNX_FILE}`]);
   for (const f of new Set(detectors.flatMap(faceModelFiles))) copies.push([join(faces, f), `face-models/${f}`]);
   const written: Record<string, number> = {};
   for (const [from, to] of copies) {

@@ -1,7 +1,7 @@
 // Image recognition on N worker threads, for `ferkit serve --workers N`: TF.js on wasm computes on
 // one thread per instance, so a pool of instances uses more cores. Each job goes to the next free
 // worker; decode errors come back as DataErrors (the server's 400s).
-import type { FaceMode } from '../api/find-faces.js';
+import type { FaceMode } from '../detect/find-faces.js';
 import type { RecognizerOptions } from '../api/recognizer.js';
 import type { FaceResult } from '../api/types.js';
 import { DataError } from '../data/errors.js';

@@ -1,6 +1,6 @@
 // Worker thread of the RecognizePool: its own TF.js engine (a wasm instance per thread), detector
 // and model; decodes uploaded image bytes and recognises them, one job at a time.
-import type { FaceMode } from '../api/find-faces.js';
+import type { FaceMode } from '../detect/find-faces.js';
 import { loadRecognizer, type RecognizerOptions } from '../api/recognizer.js';
 import { decodeImageBytes } from '../api/decode.js';
 import { DataError } from '../data/errors.js';

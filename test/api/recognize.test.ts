@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadRecognizer, type Recognizer } from '../../src/api/index.js';
 import { decodeImageFile, type Raster } from '../../src/data/image.js';
-import { loadRunner } from '../../src/infer/load.js';
+import { loadModelFolder } from '../../src/infer/load.js';
 import { createModel, saveModel, bundledModelDir } from '../../src/models/io.js';
 import { tempDir } from '../data/data-fixtures.js';
 import { annotatePng } from '../../src/api/annotate.js';
@@ -87,22 +87,22 @@ describe('recognize (bundled model, real photos)', () => {
   });
 });
 
-describe('loadRunner engine choice', () => {
+describe('loadModelFolder runtime choice', () => {
   it('tfjs on request; auto falls back to tfjs with a note when model.onnx does not load', async () => {
-    const tfjs = await loadRunner(bundledModelDir(), { engine: 'tfjs' });
+    const tfjs = await loadModelFolder(bundledModelDir(), { runtime: 'tfjs' });
     assert.match(tfjs.engine, /^tfjs-/);
     const dir = tempDir('runner');
     const model = createModel(createConfig('ce', { classes: ['a', 'b', 'c'], backboneOptions: { widthMultiplier: 0.25 } }));
     await saveModel(dir, model);
     writeFileSync(join(dir, 'model.onnx'), 'garbage');
     const notes: string[] = [];
-    const r = await loadRunner(dir, { onNote: (n) => notes.push(n) });
+    const r = await loadModelFolder(dir, { onNote: (n) => notes.push(n) });
     assert.match(r.engine, /^tfjs-/);
     assert.equal(notes.length, 1);
     assert.match(notes[0], /ONNX Runtime not used/);
     const out = await r.run(new Float32Array(2 * 48 * 48), [2, 48, 48, 1]);
     assert.equal(out.probs.length, 6);
-    await assert.rejects(loadRunner(dir, { engine: 'onnx' }));
+    await assert.rejects(loadModelFolder(dir, { runtime: 'onnx' }));
     await assert.rejects(r.run(new Float32Array(3), [2, 48, 48, 1]), /holds 3 values/);
   });
 });

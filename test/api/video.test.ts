@@ -5,8 +5,8 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadRecognizer, Recognizer, IouTracker, iou, type Box, type VideoResult } from '../../src/api/index.js';
-import { loadFaceDetector } from '../../src/api/recognizer.js';
-import { loadRunner } from '../../src/infer/load.js';
+import { loadFaceDetector } from '../../src/detect/detector.js';
+import { loadModelFolder } from '../../src/infer/load.js';
 import { tf } from '../../src/engine/backend.js';
 import { TfjsRunner } from '../../src/infer/tfjs-runner.js';
 import { loadModel } from '../../src/models/io.js';
@@ -154,7 +154,7 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     const results: VideoResult[] = [];
     // One face detector for both, so the model runners see the same crops.
     const detector = await loadFaceDetector();
-    for (const engine of ['tfjs', 'onnx'] as const) results.push(await new Recognizer(await loadRunner(dir, { engine }), {}, detector).recognizeVideo(video.path));
+    for (const engine of ['tfjs', 'onnx'] as const) results.push(await new Recognizer(await loadModelFolder(dir, { runtime: engine }), {}, detector).recognizeVideo(video.path));
     const [tfjs, onnx] = results;
     assert.deepEqual(tfjs.temporal, { mode: 'clip-window', frames: 3 });
     assert.equal(tfjs.timelines.length, 2);

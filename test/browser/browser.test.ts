@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { Recognizer, type FaceResult, type FrameResult } from '../../src/api/index.js';
-import { tfjsFaceDetector } from '../../src/api/face-detector.js';
-import { loadRunner } from '../../src/infer/load.js';
+import { tfjsFaceDetector } from '../../src/detect/detector.js';
+import { loadModelFolder } from '../../src/infer/load.js';
 import { bundledModelDir } from '../../src/models/io.js';
 import { decodeVideo, ffmpegPath } from '../../src/data/video.js';
 import { buildServer } from '../../src/server/app.js';
@@ -58,7 +58,7 @@ describe('browser build in headless Chromium', { skip }, () => {
     execFileSync(ffmpegPath(), ['-v', 'error', '-loop', '1', '-i', photo, '-vf', 'scale=640:-2,format=yuv420p', '-frames:v', '5', '-r', '5', '-y', camera]);
     // The browser build detects with face-api on TF.js: so does Node here (its default, face-api's
     // nets on onnxruntime, resamples the picture with libvips and moves boxes by a few pixels).
-    node = new Recognizer(await loadRunner(webModel, { engine: 'onnx' }), {}, tfjsFaceDetector);
+    node = new Recognizer(await loadModelFolder(webModel, { runtime: 'onnx' }), {}, tfjsFaceDetector);
     app = await buildServer({ recognizer: node, browser: { dir: out } });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
     const { chromium } = await import('playwright-core');

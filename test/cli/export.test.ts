@@ -8,7 +8,7 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { decodeImageFile } from '../../src/data/image.js';
 import { loadModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
-import { loadOnnxRunner } from '../../src/infer/onnx-runner.js';
+import { loadModelFolder } from '../../src/infer/load.js';
 import { ferImages, tempDir } from '../data/data-fixtures.js';
 import { ferkit } from '../helpers/cli.js';
 
@@ -34,7 +34,7 @@ describe('ferkit export', () => {
     const want = tf.tidy(() => tf.softmax(bundled.forward(x, false).logits).dataSync());
     const viaCopy = tf.tidy(() => tf.softmax(copy.forward(x, false).logits).dataSync());
     assert.deepEqual(Array.from(viaCopy), Array.from(want), 'the tfjs copy is the same model');
-    const runner = await loadOnnxRunner(dir);
+    const runner = await loadModelFolder(dir, { runtime: 'onnx' });
     const got = (await runner.run(x.dataSync() as Float32Array, x.shape)).probs;
     await runner.dispose();
     const diff = Math.max(...Array.from(want, (v, i) => Math.abs(v - got[i])));

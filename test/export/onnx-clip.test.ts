@@ -4,7 +4,7 @@
 // scrambled BatchNorm statistics; NR-DFERNet's snippet filter suppresses neutral in both; the
 // ONNX runner and the Recognizer take clips; `ferkit export --out DIR` writes a model folder that
 // `ferkit eval --engine onnx` scores exactly as the TF.js model; the committed model.onnx of
-// models/ial-ckplus48 is what loadRunner picks and is not stale.
+// models/ial-ckplus48 is what loadModelFolder picks and is not stale.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { Random } from '../../src/nn/random.js';
 import { buildOnnxGraph, exportOnnx } from '../../src/export/onnx/index.js';
 import { OnnxRunner } from '../../src/infer/onnx-runner.js';
 import { TfjsRunner } from '../../src/infer/tfjs-runner.js';
-import { loadRunner } from '../../src/infer/load.js';
+import { loadModelFolder } from '../../src/infer/load.js';
 import { Recognizer } from '../../src/api/recognizer.js';
 import { ckSequences, tempDir } from '../data/data-fixtures.js';
 import { ferkit } from '../helpers/cli.js';
@@ -169,10 +169,10 @@ describe('ONNX export of clip models (IAL)', () => {
     assert.ok(Math.abs(a.ece - b.ece) < 1e-4, `ECE ${a.ece} vs ${b.ece}`);
   });
 
-  it('models/ial-ckplus48 ships its model.onnx: loadRunner picks onnxruntime, which agrees with TF.js on real clips (not stale)', async () => {
+  it('models/ial-ckplus48 ships its model.onnx: loadModelFolder picks onnxruntime, which agrees with TF.js on real clips (not stale)', async () => {
     const dir = bundledModelDir('ial-ckplus48');
     const model = await loadModel(dir);
-    const runner = await loadRunner(dir);
+    const runner = await loadModelFolder(dir);
     assert.equal(runner.engine, 'onnxruntime');
     assert.equal(runner.config.input.kind, 'clip');
     const x = clipsToInput(clips, model.config.input);

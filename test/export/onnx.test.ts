@@ -23,7 +23,8 @@ import { relu } from '../../src/nn/activations.js';
 import { Random } from '../../src/nn/random.js';
 import { buildOnnxGraph, exportOnnx } from '../../src/export/onnx/index.js';
 import { decodeModel, OPSET } from '../../src/onnx/index.js';
-import { loadOnnxRunner, OnnxRunner } from '../../src/infer/onnx-runner.js';
+import { OnnxRunner } from '../../src/infer/onnx-runner.js';
+import { loadModelFolder } from '../../src/infer/load.js';
 import { sharedData } from '../data/data-fixtures.js';
 import { scrambleBatchNorms } from '../helpers/batch-norms.js';
 import { createConfig } from '../../src/models/config.js';
@@ -142,7 +143,7 @@ describe('ONNX export', () => {
     const model = await loadModel(dir);
     const x = await realFaces(model.config, 4);
     await assertParity(model, x, exportOnnx(model));
-    const runner = await loadOnnxRunner(dir);
+    const runner = await loadModelFolder(dir, { runtime: 'onnx' });
     const probs = tf.tidy(() => tf.softmax(model.forward(x, false).logits).dataSync());
     const got = await runner.run(x.dataSync() as Float32Array, x.shape);
     await runner.dispose();

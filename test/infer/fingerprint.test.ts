@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { writeOnnx } from '../../src/export/onnx/index.js';
-import { loadRunner } from '../../src/infer/load.js';
+import { loadModelFolder } from '../../src/infer/load.js';
 import { onnxMetadata } from '../../src/infer/onnx-runner.js';
 import { bundledModelDir, loadModel, saveModel } from '../../src/models/io.js';
 import { fingerprintFile, fingerprintTensors } from '../../src/nn/checkpoint.js';
@@ -36,17 +36,17 @@ describe('weights fingerprints', () => {
     await saveModel(dir, first);
     await writeOnnx(first, dir);
     assert.equal(onnxMetadata(readFileSync(join(dir, 'model.onnx')))['ferkit.weights'], configOf(dir).fingerprint);
-    const fresh = await loadRunner(dir);
+    const fresh = await loadModelFolder(dir);
     assert.equal(fresh.engine, 'onnxruntime');
 
     const retrained = smallFerCnn([[8], [8]], 7);
     await saveModel(dir, retrained); // as the trainer saves best/ again
     const notes: string[] = [];
-    const auto = await loadRunner(dir, { onNote: (n) => notes.push(n) });
+    const auto = await loadModelFolder(dir, { onNote: (n) => notes.push(n) });
     assert.match(auto.engine, /^tfjs-/);
     assert.equal(notes.length, 1);
     assert.match(notes[0], /model\.onnx is stale: it was exported from other weights .*`ferkit export --model .* --format onnx`/);
-    await assert.rejects(loadRunner(dir, { engine: 'onnx' }), /model\.onnx is stale/);
+    await assert.rejects(loadModelFolder(dir, { runtime: 'onnx' }), /model\.onnx is stale/);
     // The answer is the retrained model's, not the old graph's.
     const x = new Float32Array(2 * 16 * 16).map((_, i) => Math.sin(i));
     const want = tf.tidy(() => tf.softmax(retrained.forward(tf.tensor(x, [2, 16, 16, 1])).logits).dataSync());
@@ -54,7 +54,7 @@ describe('weights fingerprints', () => {
     want.forEach((p, i) => assert.ok(Math.abs(p - got[i]) < 1e-5));
 
     await writeOnnx(retrained, dir);
-    assert.equal((await loadRunner(dir)).engine, 'onnxruntime', 'exported again: ONNX Runtime runs it');
+    assert.equal((await loadModelFolder(dir)).engine, 'onnxruntime', 'exported again: ONNX Runtime runs it');
   });
 
   it('the bundled models carry their fingerprints and run on ONNX Runtime without a note', async () => {
@@ -64,7 +64,7 @@ describe('weights fingerprints', () => {
       assert.equal(configOf(dir).fingerprint, fp, `${name}/config.json`);
       assert.equal(onnxMetadata(readFileSync(join(dir, 'model.onnx')))['ferkit.weights'], fp, `${name}/model.onnx`);
       const notes: string[] = [];
-      assert.equal((await loadRunner(dir, { onNote: (n) => notes.push(n) })).engine, 'onnxruntime');
+      assert.equal((await loadModelFolder(dir, { onNote: (n) => notes.push(n) })).engine, 'onnxruntime');
       assert.deepEqual(notes, []);
     }
   });

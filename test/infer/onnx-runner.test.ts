@@ -9,7 +9,7 @@ import { decodeImageFile } from '../../src/data/image.js';
 import { bundledModelDir, loadModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
 import { disposeOutput } from '../../src/models/model.js';
-import { loadOnnxRunner } from '../../src/infer/onnx-runner.js';
+import { loadModelFolder } from '../../src/infer/load.js';
 import { ferImages, tempDir } from '../data/data-fixtures.js';
 
 describe('OnnxRunner', () => {
@@ -19,7 +19,7 @@ describe('OnnxRunner', () => {
 
   it('returns probabilities and, when asked, embeddings equal to TF.js on real faces, for batches of 1 and 5', async () => {
     const model = await loadModel();
-    const runner = await loadOnnxRunner(bundledModelDir(), { embedding: true, threads: 1 });
+    const runner = await loadModelFolder(bundledModelDir(), { runtime: 'onnx', embedding: true, threads: 1 });
     assert.equal(runner.engine, 'onnxruntime');
     for (const n of [1, 5]) {
       const files = ferImages('fear', n);
@@ -38,7 +38,7 @@ describe('OnnxRunner', () => {
       disposeOutput(out);
       x.dispose();
     }
-    const plain = await loadOnnxRunner(bundledModelDir());
+    const plain = await loadModelFolder(bundledModelDir(), { runtime: 'onnx' });
     const one = await plain.run(new Float32Array(48 * 48), [1, 48, 48, 1]);
     assert.equal(one.embedding, undefined, 'no embedding unless asked');
     await plain.dispose();
@@ -47,7 +47,7 @@ describe('OnnxRunner', () => {
   });
 
   it('rejects a wrong input shape, naming the model file and the expected shape', async () => {
-    const runner = await loadOnnxRunner(bundledModelDir());
+    const runner = await loadModelFolder(bundledModelDir(), { runtime: 'onnx' });
     await assert.rejects(runner.run(new Float32Array(2 * 64 * 64), [2, 64, 64, 1]), /model\.onnx: input shape \[2,64,64,1\] does not match the model's \[N, 48, 48, 1\] \(NHWC\)/);
     await assert.rejects(runner.run(new Float32Array(10), [1, 48, 48, 1]), /input has 10 values for shape \[1,48,48,1\]/);
     await runner.dispose();
@@ -56,8 +56,8 @@ describe('OnnxRunner', () => {
   it('a folder without model.onnx, or with a broken one, is an error naming the file', async () => {
     const dir = tempDir('onnx-runner');
     copyFileSync(join(bundledModelDir(), 'config.json'), join(dir, 'config.json'));
-    await assert.rejects(loadOnnxRunner(dir), /model\.onnx: missing \(export it with `ferkit export --model .* --format onnx`\)/);
+    await assert.rejects(loadModelFolder(dir, { runtime: 'onnx' }), /model\.onnx: missing \(export it with `ferkit export --model .* --format onnx`\)/);
     writeFileSync(join(dir, 'model.onnx'), 'not a protobuf');
-    await assert.rejects(loadOnnxRunner(dir), /model\.onnx: onnxruntime cannot load it/);
+    await assert.rejects(loadModelFolder(dir, { runtime: 'onnx' }), /model\.onnx: onnxruntime cannot load it/);
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { decodeImageFile, resizeBilinear, crop, type Raster } from '../../src/data/image.js';
-import { detectFaces, faceModelDir, loadFaceApi } from '../../src/data/faces.js';
+import { detectFaces, faceModelDir, loadFaceApi } from '../../src/detect/face-api.js';
 import { FACE_RESNET_INPUT, FaceResNet } from '../../src/models/backbones/face-resnet.js';
 import { createModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';

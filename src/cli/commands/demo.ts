@@ -28,7 +28,8 @@ async function run(flags: DemoFlags, cmd: Command): Promise<void> {
     if (!quiet) process.stderr.write(s + '\n');
   };
   if (!['auto', 'tfjs', 'onnx'].includes(flags.engine)) throw new Error(`--engine must be auto, tfjs or onnx, got "${flags.engine}"`);
-  await startEngine(cmd);
+  // TF.js starts when the model or the detector runs on it, or now on an explicit --backend.
+  if (globalOptions(cmd).backend) await startEngine(cmd);
   const { loadRecognizer } = await import('../../api/recognizer.js');
   const { recognizeImages } = await import('../predict-run.js');
   const fmt = await import('../results-format.js');

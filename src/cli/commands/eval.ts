@@ -37,8 +37,8 @@ async function run(flags: EvalFlags, cmd: Command): Promise<void> {
   let model: import('../../eval/predict.js').Scorable;
   if (flags.engine === 'tfjs') model = await loadModel(modelDir);
   else {
-    const { loadRunner } = await import('../../infer/load.js');
-    model = await loadRunner(modelDir, { engine: flags.engine as 'onnx' | 'auto', onNote: say });
+    const { loadModelFolder } = await import('../../infer/load.js');
+    model = await loadModelFolder(modelDir, { runtime: flags.engine as 'onnx' | 'auto', onNote: say });
   }
   const engine = 'engine' in model ? model.engine : 'tfjs';
   const clipModel = model.config.input.kind === 'clip';
@@ -57,8 +57,10 @@ async function run(flags: EvalFlags, cmd: Command): Promise<void> {
   if (!['auto', 'detect', 'whole'].includes(faces)) throw new Error(`--faces must be auto, detect or whole, got "${faces}"`);
   if (faces !== 'whole') {
     if (clipModel) throw new Error(`--faces ${faces} works on image datasets; clip datasets are aligned frame by frame by recognizeVideo`);
-    const { buildAlignedCache, detectFaces } = await import('../../data/faces.js');
-    const { findFaces } = await import('../../api/find-faces.js');
+    const { buildAlignedCache } = await import('../../data/aligned-cache.js');
+    const { faceCropper } = await import('../../detect/crop.js');
+    const { detectFaces } = await import('../../detect/face-api.js');
+    const { findFaces } = await import('../../detect/find-faces.js');
     // auto: the recognizer's face finding (padded retries, then the whole picture for a face
     // crop); the main face of a picture is its largest.
     const find = async (img: import('../../data/image.js').Raster) => {
@@ -71,10 +73,10 @@ async function run(flags: EvalFlags, cmd: Command): Promise<void> {
     const entries = await buildAlignedCache(imgs, {
       size: model.config.input.size[0],
       channels: model.config.input.channels,
+      faces: faces === 'auto' ? faceCropper({ find, key: 'auto-v1' }) : faceCropper(),
       noFace: 'skip',
       skipBad: flags.skipBad,
       progress: !quiet && process.stderr.isTTY,
-      ...(faces === 'auto' ? { find, findKey: 'auto-v1' } : {}),
     });
     for (const [i, x] of entries.entries()) {
       if (!x.problem) continue;

@@ -40,7 +40,8 @@ async function run(input: string, flags: PredictFlags, cmd: Command): Promise<vo
   const tau = positive('tau', flags.tau, true);
   const minScore = positive('min-score', flags.minScore);
   const { faces, maxFaces } = faceFlags(flags);
-  await startEngine(cmd);
+  // TF.js starts when the model or the detector runs on it, or now on an explicit --backend.
+  if (globalOptions(cmd).backend) await startEngine(cmd);
   const { loadRecognizer } = await import('../../api/recognizer.js');
   const rec = await loadRecognizer({ model: flags.model, engine, detector: flags.detector as 'ssd' | 'tiny', minDetectionScore: minScore, faces, maxFaces, onNote: say });
   const fmt = await import('../results-format.js');

@@ -6,6 +6,7 @@
 // BatchNorm statistics, no dropout), whatever mode the model is in.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ONNX_FILE } from '../../models/files.js';
 import type { FerModel, InputKind, InputSpec } from '../../models/model.js';
 import { fingerprintTensors } from '../../nn/checkpoint.js';
 import { ONNX_WEIGHTS_KEY } from '../../infer/onnx-runner.js';
@@ -13,8 +14,6 @@ import { modelEmitterFor } from '../../models/methods.js';
 import { encodeModel, ExportContext, foldBatchNorms, GraphBuilder, type Value } from '../../onnx/index.js';
 import { quantizeWeights, type QuantizeMode } from './quantize.js';
 import { splitBlockDiagonalConvs } from './split-blocks.js';
-
-export const ONNX_FILE = 'model.onnx';
 
 export interface OnnxExportOptions {
   /** Fold BatchNorm into the preceding conv (default true). */

@@ -1,6 +1,6 @@
 // Face alignment, pure (typed arrays, no Node APIs; the browser build shares it): eyes level, a
 // square around the 68 landmarks widened by a margin, warped with bilinear sampling.
-import { crop, resizeBilinear, toGrey, toRgb, type Raster } from './raster.js';
+import { crop, resizeBilinear, toGrey, toRgb, type Raster } from '../data/raster.js';
 
 export interface Face {
   /** [x, y, w, h] in source pixels. */
@@ -88,7 +88,7 @@ export function alignPrescale(a: Alignment): number {
 }
 
 /** Warps the source into the size×size crop of `a` (bilinear, black outside the image). */
-export function warpAligned(raster: Raster, a: Alignment): Raster {
+function warpAligned(raster: Raster, a: Alignment): Raster {
   const k = alignPrescale(a);
   // Shrinking by more than 2x: pre-scale with the antialiasing resize so the warp does not alias.
   const src = k > 1 ? resizeBilinear(raster, Math.max(1, Math.round(raster.width / k)), Math.max(1, Math.round(raster.height / k))) : raster;

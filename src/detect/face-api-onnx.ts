@@ -3,14 +3,13 @@
 // never fetched), so detection runs on onnxruntime-node instead of TF.js. Each graph computes what
 // face-api's TF.js forward computes (see its src/ssdMobilenetv1 and src/faceLandmarkNet), pixel
 // normalisation and SSD box decoding included; NMS and the mapping back to image pixels stay in JS
-// (api/face-detector.ts). Both take raw RGB pixels, uint8 NHWC, with a dynamic batch.
+// (detector.ts). Both take raw RGB pixels, uint8 NHWC, with a dynamic batch.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { initEngine, tf } from '../../engine/backend.js';
-import { faceModelDir } from '../../data/faces.js';
-import { encodeModel } from '../../onnx/encode.js';
-import { foldBatchNorms } from '../../onnx/fold.js';
-import { GraphBuilder, type Value } from '../../onnx/graph.js';
+import { encodeModel } from '../onnx/encode.js';
+import { foldBatchNorms } from '../onnx/fold.js';
+import { GraphBuilder, type Value } from '../onnx/graph.js';
+import { faceModelDir } from './face-api.js';
 
 /** SSD input side, anchors and the landmark net's input side: fixed by the shipped weights. */
 export const SSD_SIZE = 512;
@@ -25,14 +24,41 @@ interface Weight {
 }
 type Weights = Map<string, Weight>;
 
+interface ManifestEntry {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  /** face-api ships its weights quantised: value = q * scale + min (int32 weights rounded). */
+  quantization?: { dtype: 'uint8'; min: number; scale: number };
+}
+
 interface ManifestGroup {
   paths: string[];
-  weights: tf.io.WeightsManifestEntry[];
+  weights: ManifestEntry[];
+}
+
+/** A weight group's concatenated shards → float weights (TF.js's io.decodeWeights for the dtypes
+ *  face-api uses; no TF.js needed, so the ONNX detector runs without starting it). */
+function decodeWeights(bytes: Buffer, entries: readonly ManifestEntry[], source: string): Weights {
+  const out: Weights = new Map();
+  let p = 0;
+  for (const e of entries) {
+    const n = e.shape.reduce((a, b) => a * b, 1);
+    const q = e.quantization;
+    if (q ? q.dtype !== 'uint8' : e.dtype !== 'float32') throw new Error(`${source}: ${e.name} is ${e.dtype}${q ? ` quantised as ${q.dtype}` : ''}; ferkit reads float32 or uint8-quantised weights`);
+    const size = q ? n : 4 * n;
+    if (p + size > bytes.length) throw new Error(`${source}: the weight shards end inside ${e.name}`);
+    const data = new Float32Array(n);
+    if (q) for (let i = 0; i < n; i++) data[i] = e.dtype === 'int32' ? Math.round(bytes[p + i] * q.scale + q.min) : bytes[p + i] * q.scale + q.min;
+    else data.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + p, bytes.byteOffset + p + size)));
+    out.set(e.name, { data, shape: e.shape });
+    p += size;
+  }
+  return out;
 }
 
 /** A face-api net's weights from its manifest and .bin shards (uint8-quantised in the package). */
 export async function readFaceApiWeights(net: FaceApiNet, dir = faceModelDir()): Promise<Weights> {
-  await initEngine();
   const manifestPath = join(dir, `${net}-weights_manifest.json`);
   let manifest: ManifestGroup[];
   try {
@@ -42,13 +68,8 @@ export async function readFaceApiWeights(net: FaceApiNet, dir = faceModelDir()):
   }
   const out: Weights = new Map();
   for (const group of manifest) {
-    const shards = await Promise.all(group.paths.map((p) => readFile(join(dir, p))));
-    const bytes = Buffer.concat(shards);
-    const tensors = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), group.weights);
-    for (const [name, t] of Object.entries(tensors)) {
-      out.set(name, { data: Float32Array.from(t.dataSync() as ArrayLike<number>), shape: t.shape });
-      t.dispose();
-    }
+    const bytes = Buffer.concat(await Promise.all(group.paths.map((p) => readFile(join(dir, p)))));
+    for (const [name, w] of decodeWeights(bytes, group.weights, manifestPath)) out.set(name, w);
   }
   return out;
 }

@@ -9,14 +9,10 @@
 // picture stands for one face, flagged `detected: false`. Boxes are clipped to the picture; the
 // faces come back in reading order (rows top to bottom, left to right), after keeping the
 // `maxFaces` best, and the count of faces dropped by that cap is reported.
-import sharp from 'sharp';
-import { crop as cropRaster, type Raster } from '../data/image.js';
-import { prepareForDetection, type Face } from '../data/faces.js';
-import type { FoundFace } from '../data/align.js';
+import { crop as cropRaster, resizeRaster, type Raster } from '../data/image.js';
+import type { Face, FoundFace } from './align.js';
+import { fromPrepared, prepareForDetection } from './face-api.js';
 import { area, clipBox, DEFAULT_MAX_FACES, mergeDetections, readingOrder, tileStarts } from './face-layout.js';
-
-export type { FoundFace } from '../data/align.js';
-export { clipBox, DEFAULT_MAX_FACES, mergeDetections, readingOrder, tileStarts } from './face-layout.js';
 
 /** The low-level detector: faces of a raster in its own pixels, best first. */
 export type FaceDetector = (raster: Raster, opts: { minConfidence: number; maxResults: number }) => Promise<Face[]>;
@@ -63,15 +59,6 @@ const CROP_RETRIES = [
 const RETRY_SCORE = 0.3;
 const EVIDENCE_SCORE = 0.1;
 const EVIDENCE_AREA = 0.2;
-
-/** Area-averaging resize with libvips (much faster than a JS pass on photos). */
-export async function resizeRaster(r: Raster, width: number, height: number): Promise<Raster> {
-  const { data, info } = await sharp(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length), { raw: { width: r.width, height: r.height, channels: r.channels } })
-    .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: r.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-}
 
 const mapFace = (f: Face, sx: number, sy: number, ox: number, oy: number): Face => ({
   ...f,
@@ -137,8 +124,7 @@ async function retryCrop(raster: Raster, detector: FaceDetector, minConfidence: 
   const accept = Math.min(minConfidence, RETRY_SCORE);
   for (const { pad, minSide } of CROP_RETRIES) {
     const prep = prepareForDetection(raster, pad, minSide);
-    const back = (f: Face) => mapFace(f, 1 / prep.scale, 1 / prep.scale, -prep.off[0], -prep.off[1]);
-    const found = (await detector(prep.img, { minConfidence: Math.min(accept, EVIDENCE_SCORE), maxResults })).map(back);
+    const found = (await detector(prep.img, { minConfidence: Math.min(accept, EVIDENCE_SCORE), maxResults })).map((f) => fromPrepared(f, prep));
     const faces = found.filter((f) => f.score >= accept);
     if (faces.length) return { faces, evidence: true };
     evidence ||= found.some((f) => area(clipBox(f.box, raster.width, raster.height)) > EVIDENCE_AREA * raster.width * raster.height);

@@ -7,9 +7,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { tf } from '../../src/engine/backend.js';
 import { decodeImageFile, resizeBilinear, type Raster } from '../../src/data/image.js';
-import { alignFace, alignmentFor, buildAlignedCache, detectFaces, eyeCentres, loadFaceApi, mapToAligned, readAligned, type Face } from '../../src/data/faces.js';
+import { buildAlignedCache } from '../../src/data/aligned-cache.js';
+import { alignFace, alignmentFor, eyeCentres, mapToAligned, type Face } from '../../src/detect/align.js';
+import { faceCropper } from '../../src/detect/crop.js';
+import { detectFaces, loadFaceApi } from '../../src/detect/face-api.js';
 import type { ImageSample } from '../../src/data/types.js';
-import { sharedData, tempDir } from './data-fixtures.js';
+import { sharedData, tempDir } from '../data/data-fixtures.js';
 
 const require = createRequire(import.meta.url);
 const demo = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
@@ -112,19 +115,19 @@ describe('faces (face-api on the ferkit engine)', () => {
       { id: 'photo', image: { kind: 'file', path: join(demo, 'sample1.jpg') }, label: 3 },
       { id: 'ck', image: { kind: 'file', path: ck }, label: 3 },
     ];
-    const first = await buildAlignedCache(samples, { size: 112, root, progress: false });
+    const first = await buildAlignedCache(samples, { size: 112, faces: faceCropper(), root, progress: false });
     assert.deepEqual(first.map((e) => [e.id, e.cached]), [['photo', false], ['ck', false]]);
     assert.equal(first[0].found, true);
     assert.ok(first.every((e) => e.path?.includes(join('.cache', 'ferkit', 'aligned'))));
-    const crop = await readAligned(first[0]);
+    const crop = await decodeImageFile(first[0].path!, { channels: 3 });
     assert.deepEqual([crop.width, crop.height], [112, 112]);
     const t0 = performance.now();
-    const second = await buildAlignedCache(samples, { size: 112, root, progress: false });
+    const second = await buildAlignedCache(samples, { size: 112, faces: faceCropper(), root, progress: false });
     assert.ok(second.every((e) => e.cached), 'all from the cache');
     assert.deepEqual(second.map((e) => e.path), first.map((e) => e.path));
     assert.ok(performance.now() - t0 < 500, 'no detection on the second pass');
-    const other = await buildAlignedCache(samples.slice(1), { size: 64, root, progress: false, noFace: 'resize' });
+    const other = await buildAlignedCache(samples.slice(1), { size: 64, faces: faceCropper(), root, progress: false, noFace: 'resize' });
     assert.notEqual(other[0].path, first[1].path, 'another size is another key');
-    assert.deepEqual([(await readAligned(other[0], 1)).width], [64]);
+    assert.deepEqual([(await decodeImageFile(other[0].path!, { channels: 1 })).width], [64]);
   });
 });

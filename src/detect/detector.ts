@@ -1,17 +1,17 @@
 // Face detector back ends behind one signature (raster in → faces with boxes and 68 landmarks out),
-// so the recognizer (find-faces.ts's one detector call) can swap them. 'onnx': face-api's SSD MobileNet v1 and landmark net exported to ONNX
-// (export/onnx/face-api.ts) on onnxruntime-node; the picture is letterboxed once by sharp (libvips)
+// so face finding (find-faces.ts's one detector call) can swap them. 'onnx': face-api's SSD MobileNet v1 and landmark net exported to ONNX
+// (face-api-onnx.ts) on onnxruntime-node; the picture is letterboxed once by sharp (libvips)
 // to 512x512 — face-api pads its tensor to a square at the bottom/right, then resizes — and each
 // face's crop for the landmark net is cut from the full-resolution picture, resized to fit 112 and
 // padded to the square by sharp; all faces of a picture go through the landmark net in one batch.
 // Non-maximum suppression is face-api's (greedy by score, IoU 0.5). 'tfjs': face-api itself on
-// the TF.js engine (data/faces.ts), also the only home of the TinyFaceDetector.
+// the TF.js engine (face-api.ts), also the only home of the TinyFaceDetector.
 import type * as Ort from 'onnxruntime-node';
-import sharp from 'sharp';
-import { detectFaces, prepareForDetection, type DetectOptions, type Face } from '../data/faces.js';
-import { toRgb, type Raster } from '../data/image.js';
-import { faceApiOnnx, LANDMARK_SIZE, SSD_SIZE } from '../export/onnx/face-api.js';
-import { sessionOptions } from '../infer/onnx-runner.js';
+import { sharpOf, toRgb, type Raster } from '../data/image.js';
+import { importOrt, sessionOptions } from '../onnx/runtime.js';
+import type { Face } from './align.js';
+import { detectFaces, fromPrepared, prepareForDetection, type DetectOptions, type DetectorName } from './face-api.js';
+import { faceApiOnnx, LANDMARK_SIZE, SSD_SIZE } from './face-api-onnx.js';
 
 export interface FaceDetectorBackend {
   /** 'onnxruntime' or 'tfjs'. */
@@ -31,15 +31,13 @@ export const tfjsFaceDetector: FaceDetectorBackend = {
   dispose: async () => undefined,
 };
 
-const rawInput = (r: Raster) => ({ raw: { width: r.width, height: r.height, channels: r.channels } });
-const asBuffer = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length);
 
 /** The picture scaled to fit size×size, at the top left of a black square (face-api's padToSquare). */
 export async function letterbox(r: Raster, size: number): Promise<{ data: Uint8Array; width: number; height: number }> {
   const s = size / Math.max(r.width, r.height);
   const width = Math.max(1, Math.min(size, Math.round(r.width * s)));
   const height = Math.max(1, Math.min(size, Math.round(r.height * s)));
-  const data = await sharp(asBuffer(r.data), rawInput(r))
+  const data = await sharpOf(r)
     .resize(width, height, { fit: 'fill', kernel: 'linear' })
     .extend({ right: size - width, bottom: size - height, background: { r: 0, g: 0, b: 0 } })
     .raw()
@@ -98,18 +96,13 @@ async function landmarkCrop(r: Raster, box: Face['box']): Promise<{ at: Landmark
   const rh = Math.max(1, Math.min(LANDMARK_SIZE, Math.round(h * k)));
   const left = Math.floor((LANDMARK_SIZE - rw) / 2);
   const top = Math.floor((LANDMARK_SIZE - rh) / 2);
-  const data = await sharp(asBuffer(r.data), rawInput(r))
+  const data = await sharpOf(r)
     .extract({ left: x, top: y, width: w, height: h })
     .resize(rw, rh, { fit: 'fill', kernel: 'linear' })
     .extend({ left, top, right: LANDMARK_SIZE - rw - left, bottom: LANDMARK_SIZE - rh - top, background: { r: 0, g: 0, b: 0 } })
     .raw()
     .toBuffer();
   return { at: { x, y, w, h, left, top, rw, rh }, data };
-}
-
-export interface OnnxFaceDetectorOptions {
-  /** Intra-op threads per session (default: the machine's cores). */
-  threads?: number;
 }
 
 /** face-api's SSD + 68 landmarks on onnxruntime-node. */
@@ -123,24 +116,12 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
   ) {}
 
   /** Builds the two graphs from the installed face-api weights and opens them. */
-  static async load(opts: OnnxFaceDetectorOptions = {}): Promise<OnnxFaceDetector> {
-    const ort = await import('onnxruntime-node');
+  static async load(): Promise<OnnxFaceDetector> {
+    const ort = await importOrt();
     const graphs = await faceApiOnnx();
-    const options = sessionOptions(opts.threads);
+    const options = sessionOptions();
     const [ssd, landmarks] = await Promise.all([ort.InferenceSession.create(graphs.ssd, options), ort.InferenceSession.create(graphs.landmarks, options)]);
     return new OnnxFaceDetector(ort, ssd, landmarks);
-  }
-
-  /** Raw SSD outputs for letterboxed pixels [n, 512, 512, 3]. */
-  async runSsd(pixels: Uint8Array, n = 1): Promise<{ boxes: Float32Array; scores: Float32Array }> {
-    const out = await this.ssd.run({ image: new this.ort.Tensor('uint8', pixels, [n, SSD_SIZE, SSD_SIZE, 3]) });
-    return { boxes: out.boxes.data as Float32Array, scores: out.scores.data as Float32Array };
-  }
-
-  /** Raw landmark outputs [n, 136] (relative to the 112 square) for crops [n, 112, 112, 3]. */
-  async runLandmarks(pixels: Uint8Array, n: number): Promise<Float32Array> {
-    const out = await this.landmarkNet.run({ image: new this.ort.Tensor('uint8', pixels, [n, LANDMARK_SIZE, LANDMARK_SIZE, 3]) });
-    return out.landmarks.data as Float32Array;
   }
 
   async detect(raster: Raster, opts: DetectOptions = {}): Promise<Face[]> {
@@ -148,7 +129,8 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
     const prep = prepareForDetection(toRgb(raster), opts.pad ?? 0, opts.minSide ?? 0);
     const img = prep.img;
     const lb = await letterbox(img, SSD_SIZE);
-    const { boxes, scores } = await this.runSsd(lb.data);
+    const ssd = await this.ssd.run({ image: new this.ort.Tensor('uint8', lb.data, [1, SSD_SIZE, SSD_SIZE, 3]) });
+    const [boxes, scores] = [ssd.boxes.data as Float32Array, ssd.scores.data as Float32Array];
     const keep = nonMaxSuppression(boxes, scores, opts.maxResults ?? 100, 0.5, opts.minConfidence ?? 0.5);
     // Relative to the 512 square → relative to the picture → its pixels (face-api's locateFaces).
     const sx = (SSD_SIZE / lb.width) * img.width;
@@ -159,13 +141,9 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
       const left = Math.max(0, x0) * sx;
       return { score: scores[i], box: [left, top, Math.min(1, x1) * sx - left, Math.min(1, y1) * sy - top] as Face['box'] };
     });
-    const back = (x: number, y: number): [number, number] => [x / prep.scale - prep.off[0], y / prep.scale - prep.off[1]];
     return (await this.landmarks(img, found))
       .filter((f): f is Face => f !== undefined)
-      .map((f) => {
-        const [x, y] = back(f.box[0], f.box[1]);
-        return { ...f, box: [x, y, f.box[2] / prep.scale, f.box[3] / prep.scale] as Face['box'], landmarks: f.landmarks.map(([px, py]) => back(px, py)) };
-      })
+      .map((f) => fromPrepared(f, prep))
       .sort((a, b) => b.score - a.score);
   }
 
@@ -181,7 +159,8 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
     const side = LANDMARK_SIZE * LANDMARK_SIZE * 3;
     const batch = new Uint8Array(kept.length * side);
     kept.forEach((f, i) => batch.set(f.data, i * side));
-    const lm = await this.runLandmarks(batch, kept.length);
+    // [n, 136]: the 68 points relative to the 112 square.
+    const lm = (await this.landmarkNet.run({ image: new this.ort.Tensor('uint8', batch, [kept.length, LANDMARK_SIZE, LANDMARK_SIZE, 3]) })).landmarks.data as Float32Array;
     kept.forEach((f, i) => {
       const c = f.crop;
       const landmarks = Array.from({ length: 68 }, (_, p): [number, number] => [
@@ -195,5 +174,19 @@ export class OnnxFaceDetector implements FaceDetectorBackend {
 
   async dispose(): Promise<void> {
     await Promise.all([this.ssd.release(), this.landmarkNet.release()]);
+  }
+}
+
+/** The face detector for a runtime choice: ONNX Runtime unless 'tfjs' or the tiny detector;
+ *  'auto' falls back to TF.js with a note when onnxruntime cannot run it. */
+export async function loadFaceDetector(opts: { runtime?: 'auto' | 'tfjs' | 'onnx'; detector?: DetectorName; onNote?: (note: string) => void } = {}): Promise<FaceDetectorBackend> {
+  const runtime = opts.runtime ?? 'auto';
+  if (runtime === 'tfjs' || opts.detector === 'tiny') return tfjsFaceDetector;
+  try {
+    return await OnnxFaceDetector.load();
+  } catch (e) {
+    if (runtime === 'onnx') throw e;
+    opts.onNote?.(`face detection runs on TF.js: the ONNX detector did not load (${(e as Error).message.split('\n')[0]})`);
+    return tfjsFaceDetector;
   }
 }

@@ -1,7 +1,7 @@
 // Where faces are in a picture, pure (no Node APIs; the browser build shares it): tiles over a big
 // picture, merging the detections of overlapping passes, boxes clipped to the picture, and the
 // reading order faces are numbered in.
-import type { Face } from '../data/align.js';
+import type { Face } from './align.js';
 
 /** At most this many faces per picture or frame unless told otherwise; results count the rest. */
 export const DEFAULT_MAX_FACES = 100;

@@ -6,11 +6,12 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { crop, decodeImageFile, resizeBilinear, type Raster } from '../../src/data/image.js';
-import { detectFaces, type DetectOptions, type Face } from '../../src/data/faces.js';
-import { nonMaxSuppression, OnnxFaceDetector } from '../../src/api/face-detector.js';
+import type { Face } from '../../src/detect/align.js';
+import { detectFaces, type DetectOptions } from '../../src/detect/face-api.js';
+import { nonMaxSuppression, OnnxFaceDetector } from '../../src/detect/detector.js';
 import { loadRecognizer } from '../../src/api/recognizer.js';
 import { iou } from '../../src/api/tracker.js';
-import { ckSequence, demoDir } from './fixtures.js';
+import { ckSequence, demoDir } from '../api/fixtures.js';
 
 /** Every face-api face has an ONNX face over it with nearly the same box, score and landmarks. The
  *  pictures reach the two SSDs resampled differently (libvips' antialiased reduce vs TF.js's

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { loadRecognizer, Recognizer, type FaceResult } from '../../src/api/index.js';
-import { clipBox, mergeDetections, readingOrder, tileStarts } from '../../src/api/find-faces.js';
+import { clipBox, mergeDetections, readingOrder, tileStarts } from '../../src/detect/face-layout.js';
 import { decodeImageFile, resizeBilinear, type Raster } from '../../src/data/image.js';
-import type { Face } from '../../src/data/faces.js';
+import type { Face } from '../../src/detect/align.js';
 import { sharedData } from '../data/data-fixtures.js';
-import { demoDir, samplePhotos } from './fixtures.js';
+import { demoDir, samplePhotos } from '../api/fixtures.js';
 
 /** Face boxes [x, y, w, h] the detector gives on face-api's sample photos (full-size detection). */
 const FACES = {

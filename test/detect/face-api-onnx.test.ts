@@ -9,10 +9,10 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { decodeImageFile, type Raster } from '../../src/data/image.js';
-import { loadFaceApi } from '../../src/data/faces.js';
-import { letterbox } from '../../src/api/face-detector.js';
+import { loadFaceApi } from '../../src/detect/face-api.js';
+import { letterbox } from '../../src/detect/detector.js';
 import { decodeModel } from '../../src/onnx/index.js';
-import { buildLandmarkGraph, buildSsdGraph, faceApiOnnx, LANDMARK_SIZE, readFaceApiWeights, SSD_ANCHORS, SSD_SIZE } from '../../src/export/onnx/face-api.js';
+import { buildLandmarkGraph, buildSsdGraph, faceApiOnnx, LANDMARK_SIZE, readFaceApiWeights, SSD_ANCHORS, SSD_SIZE } from '../../src/detect/face-api-onnx.js';
 import { demoDir } from '../api/fixtures.js';
 
 type FaceApi = Awaited<ReturnType<typeof loadFaceApi>>;
