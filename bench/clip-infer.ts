@@ -12,7 +12,7 @@ import { IAL_SMALL, ialMethod } from '../src/models/ial/method.js';
 import { createConfig } from '../src/models/config.js';
 import { createModel } from '../src/models/io.js';
 import type { MethodDefaults } from '../src/models/methods.js';
-import { Random } from '../src/nn/random.js';
+import { Rng } from '../src/util/rng.js';
 
 export const IAL_BENCH_CONFIGS: Record<string, MethodDefaults> = { small: IAL_SMALL, full: ialMethod.defaults };
 
@@ -30,14 +30,14 @@ export async function benchClipInfer(o: ClipBenchOptions): Promise<[number, numb
   const defaults = IAL_BENCH_CONFIGS[o.config];
   if (!defaults) throw new Error(`unknown IAL configuration "${o.config}"; use ${Object.keys(IAL_BENCH_CONFIGS).join(' or ')}`);
   const classes = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
-  const model = createModel(createConfig('ial', { classes, defaults }), new Random(1)).eval();
+  const model = createModel(createConfig('ial', { classes, defaults }), new Rng(1)).eval();
   const t0 = performance.now();
   const bytes = exportOnnx(model);
   o.log(`ial ${o.config}: exported in ${(performance.now() - t0).toFixed(0)} ms (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
   const runners: ModelRunner[] = [new TfjsRunner(model), await OnnxRunner.create(bytes, model.config, { threads: o.threads })];
   const shape = [o.batch, ...sampleShape(model.config.input)];
   const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  const rng = new Random(7);
+  const rng = new Rng(7);
   for (let i = 0; i < x.length; i++) x[i] = rng.uniform();
   for (const r of runners) await r.run(x, shape); // warm-up
   const rounds = 2;

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { exportOnnx } from '../src/export/onnx/index.js';
 import { OnnxRunner } from '../src/infer/onnx-runner.js';
 import { createModel } from '../src/models/io.js';
-import { Random } from '../src/nn/random.js';
+import { Rng } from '../src/util/rng.js';
 import { createConfig } from '../src/models/config.js';
 
 export interface OnnxBenchOptions {
@@ -29,7 +29,7 @@ export interface OnnxBench {
  *  repeatedly (the benchmark interleaves it with the PyTorch baseline). */
 export async function openOnnxBench(o: OnnxBenchOptions, log: (s: string) => void): Promise<OnnxBench> {
   const config = createConfig('ce', { classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'], backbone: 'resnet18', size: o.size, channels: 3 });
-  const model = createModel(config, new Random(1)).eval();
+  const model = createModel(config, new Rng(1)).eval();
   const t0 = performance.now();
   const bytes = exportOnnx(model);
   model.dispose();
@@ -38,7 +38,7 @@ export async function openOnnxBench(o: OnnxBenchOptions, log: (s: string) => voi
   const runner = await OnnxRunner.create(bytes, config, { threads });
   const shape = [o.batch, o.size, o.size, 3];
   const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  const rng = new Random(7);
+  const rng = new Rng(7);
   for (let i = 0; i < x.length; i++) x[i] = rng.normal();
   for (let i = 0; i < 3; i++) await runner.run(x, shape); // warm-up: kernels, allocations
   return {

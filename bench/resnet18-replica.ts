@@ -3,12 +3,12 @@
 // Every replica builds the same weights from the same seed.
 import { tf } from '../src/engine/backend.js';
 import { resnet18 } from '../src/models/backbones/resnet.js';
-import { Random } from '../src/nn/random.js';
+import { Rng } from '../src/util/rng.js';
 import { SGD } from '../src/train/optim.js';
 import type { Replica } from '../src/train/replica-host.js';
 
 export function createReplica(options: { weightDecay?: number; seed?: number }): Replica {
-  const model = resnet18({ numClasses: 7, rng: new Random(options.seed ?? 1) }).train();
+  const model = resnet18({ numClasses: 7, rng: new Rng(options.seed ?? 1) }).train();
   const variables = model.trainableParameters();
   const optimizer = new SGD(variables, { lr: 0.01, momentum: 0.9, weightDecay: options.weightDecay ?? 1e-4 });
   return {

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { initEngine, tf } from '../src/engine/backend.js';
 import { Registry } from '../src/registry.js';
 import { resnet18 } from '../src/models/backbones/resnet.js';
-import { Random } from '../src/nn/random.js';
+import { Rng } from '../src/util/rng.js';
 import { DataParallelTrainer } from '../src/train/data-parallel.js';
 import { SGD } from '../src/train/optim.js';
 import { trainStep } from '../src/train/step.js';
@@ -158,7 +158,7 @@ benches.register({
   create: async (o) => {
     const engine = await initEngine();
     log(`ferkit: backend ${engine.backend} (${engine.reason}), batch ${o.batch}, ${o.size}x${o.size}, load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
-    const model = resnet18({ numClasses: 7, rng: new Random(1) }).train();
+    const model = resnet18({ numClasses: 7, rng: new Rng(1) }).train();
     const optimizer = new SGD(model.trainableParameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
     const x = tf.randomNormal([o.batch, o.size, o.size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
     const y = tf.oneHot(tf.tensor1d(Array.from({ length: o.batch }, (_, i) => i % 7), 'int32'), 7);
@@ -217,7 +217,7 @@ benches.register({
   create: async (o) => {
     const engine = await initEngine();
     log(`ferkit: backend ${engine.backend} (${engine.reason}), batch ${o.batch}, ${o.size}x${o.size}, load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
-    const model = resnet18({ numClasses: 7, rng: new Random(1) }).eval();
+    const model = resnet18({ numClasses: 7, rng: new Rng(1) }).eval();
     const x = tf.randomNormal([o.batch, o.size, o.size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
     const step = () => {
       const out = model.forward(x);

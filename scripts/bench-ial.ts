@@ -4,7 +4,7 @@
 // `full`: the method defaults (16x112x112 RGB); `small`: IAL_SMALL (3x48x48 grey, CK+48).
 import { cpus, loadavg } from 'node:os';
 import { initEngine, tf } from '../src/engine/backend.js';
-import { Random } from '../src/nn/random.js';
+import { Rng } from '../src/util/rng.js';
 import { methods } from '../src/models/all-methods.js';
 import { createModel } from '../src/models/io.js';
 import { disposeOutput } from '../src/models/model.js';
@@ -23,7 +23,7 @@ if (!defaults) throw new Error(`unknown configuration "${which}"; use full or sm
 
 const info = await initEngine();
 const config = createConfig('ial', { classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'], defaults, methodOptions: { attention } });
-const model = createModel(config, new Random(0));
+const model = createModel(config, new Rng(0));
 const { frames = 1, size, channels } = config.input;
 const x = tf.randomUniform([batch, frames, size[0], size[1], channels], 0, 1, 'float32', 1);
 const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 7), 'int32');

@@ -5,7 +5,8 @@ import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fingerprintTensors, loadModule, loadSafetensors, nonFiniteTensors, saveModule } from '../nn/checkpoint.js';
-import { defaultRandom, type Random } from '../nn/random.js';
+import type { Rng } from '../util/rng.js';
+import { defaultRandom } from '../nn/random.js';
 import { methods } from './all-methods.js';
 import { CONFIG_FILE, WEIGHTS_FILE, bundledModelDir, memberTensors, parseModelRef } from './files.js';
 import type { FerModel, ModelConfig } from './model.js';
@@ -40,7 +41,7 @@ export function checkConfig(raw: unknown, source: string): ModelConfig {
 }
 
 /** Builds a fresh (untrained) model for a config. */
-export function createModel(config: ModelConfig, rng: Random = defaultRandom()): FerModel {
+export function createModel(config: ModelConfig, rng: Rng = defaultRandom()): FerModel {
   return methods.get(config.method).create.createModel(config, rng);
 }
 

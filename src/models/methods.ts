@@ -3,7 +3,7 @@
 // lives in its own folder and registers itself in all-methods.ts.
 import { Registry } from '../registry.js';
 import type { tf } from '../engine/backend.js';
-import type { Random } from '../nn/random.js';
+import type { Rng } from '../util/rng.js';
 import type { ExportContext, ModelValues, ModuleClass, Value } from '../onnx/index.js';
 import type { FerModel, InputSpec, ModelConfig, ModelOutput } from './model.js';
 
@@ -60,7 +60,7 @@ export interface MethodDef {
    *  adjustment shifts them (eval/logit-adjust.ts). */
   logitBiases?(model: FerModel): [tf.Variable, number][];
   defaults: MethodDefaults;
-  createModel(config: ModelConfig, rng?: Random): FerModel;
+  createModel(config: ModelConfig, rng?: Rng): FerModel;
   createObjective(model: FerModel, options: Record<string, unknown>): Objective;
   /** Writes the model's eval forward as ONNX nodes (the method's onnx.ts); absent: no export. */
   onnx?: ModelEmitter;

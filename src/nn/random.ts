@@ -1,8 +1,7 @@
 // The process-wide stream that layers draw from when not given one (like torch.manual_seed).
-// `Random` is the one RNG, src/util/rng.ts, under the name models and train still import.
+// The stream is the one RNG, src/util/rng.ts.
 import { Rng } from '../util/rng.js';
 
-export { Rng as Random };
 
 let global = new Rng(0);
 

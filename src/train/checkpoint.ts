@@ -6,7 +6,7 @@
 import { tf } from '../engine/backend.js';
 import { loadSafetensors, saveSafetensors, type Metadata } from '../nn/checkpoint.js';
 import type { Module } from '../nn/module.js';
-import type { Random } from '../nn/random.js';
+import type { Rng } from '../util/rng.js';
 import type { Optimizer, OptimizerState } from './optim.js';
 
 const OPT = 'optimizer.';
@@ -17,7 +17,7 @@ export interface TrainingState {
   optimizer?: Optimizer;
   /** Further optimizers by name (a name may not contain '.'). */
   optimizers?: Record<string, Optimizer>;
-  rng?: Random;
+  rng?: Rng;
 }
 
 export interface Progress {
@@ -89,7 +89,7 @@ export async function loadTrainingCheckpoint(path: string, state: TrainingState)
       if (want !== have) throw new Error(`${path}: holds optimizers ${have || '(none)'}, this run has ${want}`);
       for (const [name, o] of Object.entries(state.optimizers)) o.loadStateDict({ tensors: named[name] ?? {}, meta: metas[name] }, `${path} (optimizer ${name})`);
     }
-    if (state.rng) state.rng.setState(parse('rng') as ReturnType<Random['getState']>);
+    if (state.rng) state.rng.setState(parse('rng') as ReturnType<Rng['getState']>);
     return { progress: metadata.progress ? (parse('progress') as Progress) : {}, metadata };
   } finally {
     tf.dispose(Object.values(tensors));

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../engine/backend.js';
 import { decodeSafetensors } from '../nn/checkpoint.js';
-import { Random } from '../nn/random.js';
+import { Rng } from '../util/rng.js';
 import { createModel, memberTensors, parseModelRef } from '../models/io.js';
 import { methods } from '../models/all-methods.js';
 import { outputProbs } from '../models/methods.js';
@@ -56,7 +56,7 @@ export function createReplica(options: Record<string, unknown>): Replica {
 
 /** The replica; `prepare` may change the new model first (test fixtures set known weights). */
 export function createMethodReplica(o: MethodReplicaOptions, prepare?: (model: FerModel) => void): Replica {
-  const rng = new Random(o.seed);
+  const rng = new Rng(o.seed);
   const model = createModel(o.config, rng);
   prepare?.(model);
   // Pretrained weights first, so that --init (or a resumed checkpoint) overrides them.

@@ -6,7 +6,8 @@ import { tf } from '../engine/backend.js';
 import { createModel } from '../models/io.js';
 import { outputProbs, type PhasedMethod, type TrainPhase } from '../models/methods.js';
 import type { FerModel, ModelConfig } from '../models/model.js';
-import { manualSeed, type Random } from '../nn/random.js';
+import type { Rng } from '../util/rng.js';
+import { manualSeed } from '../nn/random.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { ReplicaSet, Shard } from './data-parallel.js';
 import { optimizers, type Optimizer, type OptimizerOptions } from './optim.js';
@@ -32,7 +33,7 @@ export class PhasedTrainee implements ReplicaSet {
     readonly model: FerModel,
     readonly phases: TrainPhase[],
     private readonly optimizers: Record<string, Optimizer>,
-    private readonly rng: Random,
+    private readonly rng: Rng,
   ) {}
 
   static async create(method: PhasedMethod, o: PhasedTraineeOptions): Promise<PhasedTrainee> {

@@ -19,7 +19,6 @@ import { createModel, saveModel } from '../models/io.js';
 import type { TrainPhase } from '../models/methods.js';
 import type { ModelConfig } from '../models/model.js';
 import { nonFiniteSafetensors, saveModule } from '../nn/checkpoint.js';
-import { Random } from '../nn/random.js';
 import { tf } from '../engine/backend.js';
 import { loadTrainingCheckpoint } from './checkpoint.js';
 import { DataParallelTrainer, InProcessTrainer, splitRows, type ReplicaSet, type Shard } from './data-parallel.js';
@@ -325,7 +324,7 @@ const phaseMean = (t: { phaseLoss: number[]; phaseCount: number[] }, p: number) 
 /** The frozen prefix's features of the training and validation faces (see feature-cache.ts),
  *  computed once from the initial weights (or the checkpoint being resumed: its prefix is the same). */
 async function cacheFrozenFeatures(o: TrainerOptions, weights: string | undefined, train: BatchBuilder, val: BatchBuilder | undefined, log: (s: string) => void) {
-  const model = createModel(o.config, new Random(o.seed));
+  const model = createModel(o.config, new Rng(o.seed));
   try {
     applyFineTune(model, { ...o.finetune, pretrained: o.finetune?.pretrained && !weights });
     if (weights) initWeights(model, weights);
@@ -383,7 +382,7 @@ function gatherRows(m: Float32Array, idx: ArrayLike<number>, c: number): Float32
  *  when they will train with batch statistics; saved to <out>/pretrained-init.safetensors. */
 async function pretrainedInit(o: TrainerOptions, builder: BatchBuilder): Promise<string> {
   const path = join(o.outDir, 'pretrained-init.safetensors');
-  const model = createModel(o.config, new Random(o.seed));
+  const model = createModel(o.config, new Rng(o.seed));
   try {
     applyFineTune(model, { pretrained: true });
     if ((o.finetune?.bn ?? 'train') === 'train') {

@@ -8,7 +8,7 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { loadNative, NATIVE_BATCH_NORM, NATIVE_SGD_UPDATE, nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native.js';
 import { batchNormTrain } from '../../src/nn/batch-norm-op.js';
 import { maxPoolValid } from '../../src/nn/max-pool-op.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { resnet18 } from '../../src/models/backbones/resnet.js';
 import { SGD } from '../../src/train/optim.js';
 import { trainStep } from '../../src/train/step.js';
@@ -153,7 +153,7 @@ describe('native kernels', { skip }, () => {
     const x = randn([4, 40, 40, 3], 990);
     const labels = [0, 3, 5, 6];
     const run = () => {
-      const model = resnet18({ numClasses: 7, widthMultiplier: 0.25, rng: new Random(4) });
+      const model = resnet18({ numClasses: 7, widthMultiplier: 0.25, rng: new Rng(4) });
       const opt = new SGD(model.trainableParameters(), { lr: 0.05, momentum: 0.9 });
       const xt = tf.tensor(x.data, x.shape);
       const y = tf.tensor1d(labels, 'int32');

@@ -8,7 +8,7 @@ import { adjustLogits, chooseTau, classPriors, normalisePriors, scoreTaus } from
 import { evaluate } from '../../src/eval/evaluate.js';
 import { readImages } from '../../src/data/registry.js';
 import { createModel, loadModel } from '../../src/models/io.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { ferkit } from '../helpers/cli.js';
 import { sharedData, tempDir } from '../data/data-fixtures.js';
 import { config } from '../train/trainer-fixtures.js';
@@ -41,7 +41,7 @@ describe('logit adjustment', () => {
   });
 
   it('shifts the CE classifier bias: logits move by −τ·log π exactly; other methods and a second adjustment are refused', () => {
-    const model = createModel(config('ce'), new Random(1));
+    const model = createModel(config('ce'), new Rng(1));
     model.eval();
     const x = tf.randomNormal([4, 48, 48, 1], 0, 1, 'float32', 3);
     const before = model.forward(x).logits.arraySync();
@@ -51,7 +51,7 @@ describe('logit adjustment', () => {
     after.forEach((row, i) => row.forEach((v, k) => assert.ok(Math.abs(v - before[i]![k]! - shift[k]!) < 1e-5)));
     assert.deepEqual(model.config.info?.logitAdjustment, { tau: 0.7, priors: [0.8, 0.2], chosenOn: 'test faces' });
     assert.throws(() => adjustLogits(model, [0.8, 0.2], 0.5), /already logit-adjusted \(τ = 0.7\)/);
-    const scn = createModel(config('scn', { dropout: 0 }), new Random(1));
+    const scn = createModel(config('scn', { dropout: 0 }), new Rng(1));
     assert.throws(() => adjustLogits(scn, [0.5, 0.5], 1), /method scn has no classifier bias/);
     tf.dispose(x);
     model.dispose();

@@ -20,7 +20,7 @@ import { IAL_SMALL } from '../../src/models/ial/method.js';
 import { createConfig } from '../../src/models/config.js';
 import type { IalModel } from '../../src/models/ial/model.js';
 import { scrambleBatchNorms } from '../helpers/batch-norms.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { buildOnnxGraph, exportOnnx } from '../../src/export/onnx/index.js';
 import { OnnxRunner } from '../../src/infer/onnx-runner.js';
 import { TfjsRunner } from '../../src/infer/tfjs-runner.js';
@@ -107,7 +107,7 @@ describe('ONNX export of clip models (IAL)', () => {
 
   for (const attention of ['gca', 'se', 'cbam']) {
     it(`small configuration with ${attention} attention (random init, BN statistics set): TF.js and onnxruntime agree`, async () => {
-      const model = createModel(createConfig('ial', { classes: CK_CLASSES, defaults: IAL_SMALL, methodOptions: { attention } }), new Random(5));
+      const model = createModel(createConfig('ial', { classes: CK_CLASSES, defaults: IAL_SMALL, methodOptions: { attention } }), new Rng(5));
       scrambleBatchNorms(model, 300);
       model.eval();
       const x = clipsToInput(clips, model.config.input);
@@ -125,7 +125,7 @@ describe('ONNX export of clip models (IAL)', () => {
   it('nr-dfernet: the mean class token and the snippet filter (neutral suppressed) agree', async () => {
     // six frames → five frame tokens → snippets [0:3] and [2:5] (size 3, stride 2)
     const input = { ...IAL_SMALL.input, frames: 6 };
-    const model = createModel(createConfig('ial', { classes: WITH_NEUTRAL, defaults: { ...IAL_SMALL, input }, methodOptions: { variant: 'nr-dfernet' } }), new Random(8)) as IalModel;
+    const model = createModel(createConfig('ial', { classes: WITH_NEUTRAL, defaults: { ...IAL_SMALL, input }, methodOptions: { variant: 'nr-dfernet' } }), new Rng(8)) as IalModel;
     scrambleBatchNorms(model, 500);
     model.eval();
     const x = clipsToInput(

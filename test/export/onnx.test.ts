@@ -20,7 +20,7 @@ import { Module, Sequential } from '../../src/nn/module.js';
 import { BatchNorm2d } from '../../src/nn/norm.js';
 import { Flatten } from '../../src/nn/pool.js';
 import { relu } from '../../src/nn/activations.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { buildOnnxGraph, exportOnnx } from '../../src/export/onnx/index.js';
 import { decodeModel, OPSET } from '../../src/onnx/index.js';
 import { OnnxRunner } from '../../src/infer/onnx-runner.js';
@@ -97,7 +97,7 @@ describe('ONNX export', () => {
 
   it('fer-cnn classifier (48x48 grey, BN statistics set): TF.js and onnxruntime agree on real faces', async () => {
     const cfg = config('fer-cnn', 1, 48, { widthMultiplier: 0.5 });
-    const model = createModel(cfg, new Random(7));
+    const model = createModel(cfg, new Rng(7));
     scrambleBatchNorms(model, 100);
     model.eval();
     const x = await realFaces(cfg, 3);
@@ -112,7 +112,7 @@ describe('ONNX export', () => {
 
   it('ResNet-18 classifier (112x112 RGB): parity on real faces, BatchNorm folded into all 20 convs', async () => {
     const cfg = config('resnet18', 3, 112);
-    const model = createModel(cfg, new Random(3));
+    const model = createModel(cfg, new Rng(3));
     scrambleBatchNorms(model, 500);
     model.eval();
     const g = buildOnnxGraph(model);
@@ -155,7 +155,7 @@ describe('ONNX export', () => {
 
   it('SCN on fer-cnn (logits α·z): parity on real faces', async () => {
     const cfg = { ...config('fer-cnn', 1, 48, { widthMultiplier: 0.5 }), method: 'scn' };
-    const model = createModel(cfg, new Random(21)) as FerModel & { fc: Linear };
+    const model = createModel(cfg, new Rng(21)) as FerModel & { fc: Linear };
     scrambleBatchNorms(model, 300);
     tf.tidy(() => model.fc.weight.assign(tf.mul(model.fc.weight, 20))); // logits big enough to differ per face
     model.eval();
@@ -169,7 +169,7 @@ describe('ONNX export', () => {
     for (const attentionMode of ['batch', 'sample']) {
       const methodOptions = { hiddenSizes: [32], headBatchNorm: true, anchors: 3, anchorInit: 'normal', anchorStd: 0.3, attentionSlots: 2, attentionHeads: 2, attentionMode, temperature: 0.7, delta: 0.5, testTrust: 0.8 };
       const cfg = { ...config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), method: 'arbex', methodOptions };
-      const model = createModel(cfg, new Random(31)) as FerModel & { head: { net: Sequential } };
+      const model = createModel(cfg, new Rng(31)) as FerModel & { head: { net: Sequential } };
       scrambleBatchNorms(model, 700);
       const last = model.head.net.get(-1) as Linear;
       tf.tidy(() => last.weight.assign(tf.mul(last.weight, 20))); // logits big enough to differ per face
@@ -182,8 +182,8 @@ describe('ONNX export', () => {
   });
 
   it('an ensemble (CE and SCN members of different widths, flip TTA built in): logits, probs, embedding parity', async () => {
-    const a = createModel(config('fer-cnn', 1, 48, { widthMultiplier: 0.5 }), new Random(51)) as FerModel & { fc: Linear };
-    const b = createModel({ ...config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), method: 'scn' }, new Random(52)) as FerModel & { fc: Linear };
+    const a = createModel(config('fer-cnn', 1, 48, { widthMultiplier: 0.5 }), new Rng(51)) as FerModel & { fc: Linear };
+    const b = createModel({ ...config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), method: 'scn' }, new Rng(52)) as FerModel & { fc: Linear };
     for (const [m, seed] of [[a, 900], [b, 901]] as const) {
       scrambleBatchNorms(m, seed);
       tf.tidy(() => m.fc.weight.assign(tf.mul(m.fc.weight, 20))); // logits big enough to differ per face
@@ -201,7 +201,7 @@ describe('ONNX export', () => {
 
   it('pattern-map on fer-cnn (masked trunk features → encoder → classifier): parity on real faces', async () => {
     const cfg = { ...config('fer-cnn', 1, 48, { widthMultiplier: 0.5 }), method: 'patternmap', methodOptions: { embeddingDim: 32, encoderHidden: 32, classifierHidden: 16 } };
-    const model = createModel(cfg, new Random(41)) as FerModel & { classifier: { fc2: Linear }; encoder: { conv2: Conv2d } };
+    const model = createModel(cfg, new Rng(41)) as FerModel & { classifier: { fc2: Linear }; encoder: { conv2: Conv2d } };
     scrambleBatchNorms(model, 800);
     // embeddings and logits that differ per face (a fresh model's sigmoid embedding sits near 0.5)
     tf.tidy(() => model.encoder.conv2.weight.assign(tf.mul(model.encoder.conv2.weight, 10)));
@@ -219,7 +219,7 @@ describe('ONNX export', () => {
       readonly head: Linear;
       constructor(readonly config: ModelConfig) {
         super();
-        const rng = new Random(11);
+        const rng = new Rng(11);
         this.body = this.registerModule('body', new Sequential(new Conv2d(1, 4, 3, { stride: 2, padding: 'same', rng }), new BatchNorm2d(4), relu, new Flatten()));
         this.head = this.registerModule('head', new Linear(24 * 24 * 4, config.classes.length, { rng }));
       }
@@ -263,11 +263,11 @@ describe('ONNX export', () => {
         return x;
       }
     }
-    const resnet = createModel(config('resnet18', 3, 64, { widthMultiplier: 0.125 }), new Random(1)) as FerModel & { backbone: { layers: Sequential[] } };
+    const resnet = createModel(config('resnet18', 3, 64, { widthMultiplier: 0.125 }), new Rng(1)) as FerModel & { backbone: { layers: Sequential[] } };
     resnet.backbone.layers[1].append(new Mystery());
     assert.throws(() => exportOnnx(resnet), /no emitter for module "backbone\.layer2\.2" of class Mystery/);
     resnet.dispose();
-    const model = createModel(config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), new Random(1)) as FerModel & { backbone: { stages: Sequential[] } };
+    const model = createModel(config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), new Rng(1)) as FerModel & { backbone: { stages: Sequential[] } };
     model.backbone.stages[1].append(new Mystery());
     assert.throws(() => exportOnnx(model), /fer-cnn block "backbone\.stage2\.2" \(Mystery\) is not a conv \+ bn block/);
     model.dispose();

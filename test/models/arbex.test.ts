@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { loadTorchStateDict } from '../../src/nn/torch-layout.js';
 import { methods } from '../../src/models/all-methods.js';
 import { createModel, loadModel, saveModel } from '../../src/models/io.js';
@@ -35,7 +35,7 @@ function config(methodOptions: Record<string, unknown> = {}, over: Partial<Model
  *  whose bias is log p (weights 0), and an attention whose out-projection bias is log a. */
 function toyModel(methodOptions: Record<string, unknown> = {}): ArbexModel {
   const cfg = config({ hiddenSizes: [], anchors: 2, ...methodOptions }, { backbone: IDENTITY, backboneOptions: { dim: 2 }, classes: CLASSES3 });
-  const model = createModel(cfg, new Random(1)) as ArbexModel;
+  const model = createModel(cfg, new Rng(1)) as ArbexModel;
   model.anchors.assign(tf.tensor3d([[[0, 0], [1, 0]], [[0, 2], [0, 3]], [[3, 0], [3, 1]]]));
   const head = model.head.net.get(0) as unknown as { weight: tf.Variable; bias: tf.Variable };
   head.weight.assign(tf.zeros([2, 3]));
@@ -124,7 +124,7 @@ describe('ARBEx attention against PyTorch SelfAttn (C = 3, Ka = 2, D = 5, 2 head
   const b = (n: number, s: number) => tf.tensor1d(Array.from({ length: n }, (_, o) => 0.1 * Math.cos(1.3 * o + s)));
   const x = () => asInput(Array.from({ length: 3 }, (_, r) => Array.from({ length: 5 }, (_, j) => Math.sin(0.5 * r + 0.8 * j) + 0.2 * j)));
   const model = (attentionMode: string) => {
-    const m = createModel(config({ hiddenSizes: [], attentionSlots: 2, attentionHeads: 2, attentionMode }, { backbone: IDENTITY, backboneOptions: { dim: 5 }, classes: CLASSES3 }), new Random(2)) as ArbexModel;
+    const m = createModel(config({ hiddenSizes: [], attentionSlots: 2, attentionHeads: 2, attentionMode }, { backbone: IDENTITY, backboneOptions: { dim: 5 }, classes: CLASSES3 }), new Rng(2)) as ArbexModel;
     loadTorchStateDict(m.attn, {
       'Q.weight': w(6, 5, 0.1), 'Q.bias': b(6, 0.1), 'K.weight': w(6, 5, 0.2), 'K.bias': b(6, 0.2), 'V.weight': w(6, 5, 0.3), 'V.bias': b(6, 0.3),
       'attn_fn.in_proj_weight': w(18, 6, 0.4), 'attn_fn.in_proj_bias': b(18, 0.4), 'attn_fn.out_proj.weight': w(6, 6, 0.5), 'attn_fn.out_proj.bias': b(6, 0.5),
@@ -159,7 +159,7 @@ describe('ARBEx attention against PyTorch SelfAttn (C = 3, Ka = 2, D = 5, 2 head
 
 describe('ARBEx model on a real backbone', () => {
   it('shapes: logits, probs [N, 7] with rows summing to 1, confidence [N] in [0, 1], embedding [N, featureDim]', () => {
-    const model = createModel(config({ anchorInit: 'normal', anchorStd: 0.5 }), new Random(3)) as ArbexModel;
+    const model = createModel(config({ anchorInit: 'normal', anchorStd: 0.5 }), new Rng(3)) as ArbexModel;
     const out = model.forward(tf.randomNormal([4, 12, 12, 1], 0, 1, 'float32', 5), false);
     assert.deepEqual(out.logits.shape, [4, 7]);
     assert.deepEqual(out.probs!.shape, [4, 7]);
@@ -175,7 +175,7 @@ describe('ARBEx model on a real backbone', () => {
   it('the objective gradient reaches every trainable parameter (batch mode; sample mode leaves only the query/key path unused)', () => {
     const batch = { x: tf.randomNormal([6, 12, 12, 1], 0, 1, 'float32', 6), y: tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32'), index: Int32Array.from([0, 1, 2, 3, 4, 5]), epoch: 0 };
     for (const attentionMode of ['batch', 'sample']) {
-      const model = createModel(config({ anchorInit: 'normal', anchorStd: 0.5, attentionMode, headDropout: 0 }), new Random(4)) as ArbexModel;
+      const model = createModel(config({ anchorInit: 'normal', anchorStd: 0.5, attentionMode, headDropout: 0 }), new Rng(4)) as ArbexModel;
       model.train();
       const obj = methods.get('arbex').create.createObjective(model, { trust: 0.5 });
       const { value, grads } = tf.variableGrads(() => obj.loss(model, batch), model.trainableParameters());
@@ -191,7 +191,7 @@ describe('ARBEx model on a real backbone', () => {
   });
 
   it('save/load through io.ts gives identical probabilities and confidences', async () => {
-    const model = createModel(config({ anchorInit: 'normal', anchorStd: 0.5, attentionMode: 'batch' }), new Random(7)) as ArbexModel;
+    const model = createModel(config({ anchorInit: 'normal', anchorStd: 0.5, attentionMode: 'batch' }), new Rng(7)) as ArbexModel;
     for (let i = 0; i < 2; i++) model.forward(tf.randomNormal([4, 12, 12, 1], 0, 1, 'float32', 10 + i), true);
     model.eval();
     const dir = mkdtempSync(join(tmpdir(), 'ferkit-arbex-'));
@@ -212,7 +212,7 @@ describe('ARBEx model on a real backbone', () => {
   });
 
   it('forward and the objective leave no tensors behind', () => {
-    const model = createModel(config(), new Random(9)) as ArbexModel;
+    const model = createModel(config(), new Rng(9)) as ArbexModel;
     const obj = methods.get('arbex').create.createObjective(model, { trust: 0.5 });
     const x = tf.randomNormal([4, 12, 12, 1], 0, 1, 'float32', 12);
     const y = tf.tensor1d([0, 1, 2, 3], 'int32');
@@ -231,7 +231,7 @@ describe('ARBEx model on a real backbone', () => {
   it('rejects bad options by name', () => {
     assert.throws(() => createModel(config({ attentionMode: 'both' })), /option attentionMode must be one of batch, sample/);
     assert.throws(() => createModel(config({ attentionSlots: 1, attentionHeads: 2 })), /2 heads do not divide the 7-d embedding/);
-    const model = createModel(config(), new Random(1));
+    const model = createModel(config(), new Rng(1));
     assert.throws(() => methods.get('arbex').create.createObjective(model, { trustSteps: 0 }), /option trustSteps must be a positive integer/);
   });
 });

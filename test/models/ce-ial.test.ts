@@ -4,7 +4,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { methods } from '../../src/models/all-methods.js';
 import { ClassifierModel } from '../../src/models/ce/model.js';
 import { createModel } from '../../src/models/io.js';
@@ -28,7 +28,7 @@ function identityModel(): ClassifierModel {
     size: [1, 7],
     input: { mean: [0], std: [1] },
   });
-  const model = createModel(config, new Random(0)) as ClassifierModel;
+  const model = createModel(config, new Rng(0)) as ClassifierModel;
   model.fc.weight.assign(tf.eye(7));
   model.fc.bias!.assign(tf.zeros([7]));
   return model;

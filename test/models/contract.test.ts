@@ -17,7 +17,7 @@ import { IAL_SMALL } from '../../src/models/ial/method.js';
 import { createModel, loadModel, saveModel } from '../../src/models/io.js';
 import { outputProbs } from '../../src/models/methods.js';
 import { disposeOutput, type FerModel, type ModelOutput } from '../../src/models/model.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { tempDir } from '../data/data-fixtures.js';
 import { scrambleBatchNorms } from '../helpers/batch-norms.js';
 
@@ -61,7 +61,7 @@ function build(method: string, backbone: string | undefined, seed: number): FerM
     ...(backbone ? { backbone } : {}),
     backboneOptions: { ...(b.backboneOptions ?? {}), ...(own.backboneOptions ?? {}) },
   });
-  const model = createModel(config, new Random(seed));
+  const model = createModel(config, new Rng(seed));
   scrambleBatchNorms(model, seed * 100);
   return model.eval();
 }

@@ -14,7 +14,7 @@ import { FACE_RESNET_INPUT, FaceResNet } from '../../src/models/backbones/face-r
 import { createModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
 import type { FerModel, ModelConfig } from '../../src/models/model.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { exportOnnx } from '../../src/export/onnx/index.js';
 import { applyFineTune, backbonesOf, calibrateBatchNorms } from '../../src/train/finetune.js';
 import { createMethodReplica } from '../../src/train/method-replica.js';
@@ -106,7 +106,7 @@ describe('face-resnet trunk', () => {
   it('exports to ONNX with parity on real faces at 96 and 64 px (padded down blocks)', async () => {
     for (const size of [96, 64]) {
       const cfg = ceConfig(size);
-      const model = createModel(cfg, new Random(5));
+      const model = createModel(cfg, new Rng(5));
       applyFineTune(model, { pretrained: true });
       model.eval();
       const x = imagesToInput(faces, cfg.input);

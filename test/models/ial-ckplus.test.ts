@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { readDataset } from '../../src/data/registry.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { methods } from '../../src/models/all-methods.js';
 import { createModel } from '../../src/models/io.js';
 import { disposeOutput } from '../../src/models/model.js';
@@ -32,7 +32,7 @@ describe('ial on CK+48 clips', () => {
     assert.deepEqual(shape, [8, 3, 48, 48, 1]);
     const x = tf.tensor(data, shape);
     const y = tf.tensor1d(items.map((s) => wanted.indexOf(s.label)), 'int32');
-    const model = createModel(config, new Random(0));
+    const model = createModel(config, new Rng(0));
     const objective = methods.get('ial').create.createObjective(model, {});
     const optimizer = new AdamW(model.trainableParameters(), { lr: 3e-3, weightDecay: 0 });
     model.train();

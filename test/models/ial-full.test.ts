@@ -4,7 +4,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { createModel } from '../../src/models/io.js';
 import { disposeOutput, type FerModel } from '../../src/models/model.js';
 import { createConfig } from '../../src/models/config.js';
@@ -18,7 +18,7 @@ before(async () => {
 describe('ial full size', () => {
   let model: FerModel;
   before(() => {
-    model = createModel(createConfig('ial', { classes: CLASSES }), new Random(0));
+    model = createModel(createConfig('ial', { classes: CLASSES }), new Rng(0));
   });
   const count = (pred: (name: string) => boolean) =>
     model

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/nn/checkpoint.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { torchStateDict } from '../../src/nn/torch-layout.js';
 import { findTorchPython } from '../helpers/python.js';
 import { createModel } from '../../src/models/io.js';
@@ -35,9 +35,9 @@ describe('ial network vs PyTorch', { skip: python ? false : TORCH_MISSING }, () 
       methodOptions: { layers: [1, 2, 1, 2], reduction: 4, spatialDepth: 1, spatialHeads: 2, spatialDimHead: 4, spatialMlp: 16, temporalDepth: 2, temporalHeads: 2, temporalDimHead: 4, temporalMlp: 16 },
     });
     const config = { ...base, input: { ...base.input, size: [48, 48] as [number, number], frames: 4 } };
-    const model = createModel(config, new Random(21)) as IalModel;
+    const model = createModel(config, new Rng(21)) as IalModel;
     // Non-trivial BN affine parameters and running statistics everywhere.
-    const rng = new Random(5);
+    const rng = new Rng(5);
     for (const [name, v] of [...model.namedParameters(), ...model.namedBuffers()]) {
       const u = () => tf.tensor(Array.from({ length: v.size }, () => rng.uniform()), v.shape);
       if (/bn\d\.|downsample\.1\.|conv1\.1\.|patch_embedding\.1\./.test(name)) {

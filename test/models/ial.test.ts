@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { methods } from '../../src/models/all-methods.js';
 import { createModel, loadModel, saveModel } from '../../src/models/io.js';
 import { disposeOutput, type FerModel, type ModelConfig, type ModelOutput } from '../../src/models/model.js';
@@ -50,7 +50,7 @@ const clips = (n: number, frames: number, side: number, channels: number, seed =
 describe('ial model (tiny configs)', () => {
   for (const attention of ['gca', 'se', 'cbam', 'none']) {
     it(`${attention}: builds and runs in training and eval mode; aux heads only with a descriptor`, () => {
-      const model = createModel(tinyConfig({ attention }), new Random(1));
+      const model = createModel(tinyConfig({ attention }), new Rng(1));
       const x = clips(2, 4, 32, 3);
       for (const training of [true, false]) {
         const out = model.forward(x, training);
@@ -71,7 +71,7 @@ describe('ial model (tiny configs)', () => {
   }
 
   it('GCA weights have the reference layout: whole-map depth-wise kernels, C/r bottleneck', () => {
-    const model = createModel(tinyConfig(), new Random(1));
+    const model = createModel(tinyConfig(), new Rng(1));
     const sd = model.stateDict();
     assert.deepEqual(sd['s_former.layer2.0.attn.gc.0.weight'].shape, [4, 4, 16, 1]);
     assert.deepEqual(sd['s_former.layer3.0.attn.gc.0.weight'].shape, [2, 2, 32, 1]);
@@ -83,7 +83,7 @@ describe('ial model (tiny configs)', () => {
   });
 
   it('depth: layers (from methodOptions) sets the blocks per stage; every block of an attention stage attends', () => {
-    const model = createModel(tinyConfig({ layers: [1, 2, 1, 2] }), new Random(1));
+    const model = createModel(tinyConfig({ layers: [1, 2, 1, 2] }), new Rng(1));
     const names = Object.keys(model.stateDict());
     assert.ok(names.includes('s_former.layer2.1.attn.gc.0.weight'));
     assert.ok(names.includes('s_former.layer2.1.AUX_fc.0.weight'));
@@ -98,7 +98,7 @@ describe('ial model (tiny configs)', () => {
   });
 
   it('clips of a batch are independent in eval mode (GCA and DSF group frames per clip)', () => {
-    const model = createModel(tinyConfig(), new Random(2));
+    const model = createModel(tinyConfig(), new Rng(2));
     model.eval();
     // Train-mode steps first, so the running statistics are not the identity.
     const x = clips(3, 4, 32, 3, 11);
@@ -121,7 +121,7 @@ describe('ial model (tiny configs)', () => {
   });
 
   it('rejects clips of the wrong shape and configs it cannot build, naming the problem', () => {
-    const model = createModel(tinyConfig(), new Random(1));
+    const model = createModel(tinyConfig(), new Rng(1));
     assert.throws(() => model.forward(clips(1, 3, 32, 3)), /expected clips \[N, 4, 32, 32, 3\], got \[1,3,32,32,3\]/);
     model.dispose();
     assert.throws(() => createModel(tinyConfig({ attention: 'eca' })), /option attention must be one of cbam, gca, none, se/);
@@ -131,7 +131,7 @@ describe('ial model (tiny configs)', () => {
 
   for (const variant of ['ial', 'nr-dfernet']) {
     it(`${variant}: the objective's gradient reaches every parameter`, () => {
-      const model = createModel(tinyConfig({ variant }), new Random(3));
+      const model = createModel(tinyConfig({ variant }), new Rng(3));
       model.train();
       const objective = methods.get('ial').create.createObjective(model, { auxWeights: [0.05, 0.05] });
       const x = clips(2, 4, 32, 3, 5);
@@ -199,7 +199,7 @@ describe('ial objective: golden values (methods.md §1.16)', () => {
 
 describe('ial NR-DFERNet variant: snippet filter at test time', () => {
   it('7 tokens → 3 snippets; a confident non-neutral snippet sets the neutral logit to −1000', () => {
-    const model = createModel(tinyConfig({ variant: 'nr-dfernet' }, 8), new Random(4)) as IalModel;
+    const model = createModel(tinyConfig({ variant: 'nr-dfernet' }, 8), new Rng(4)) as IalModel;
     model.eval();
     const x = clips(2, 8, 32, 3, 9);
     // A classifier that says "happy" with certainty everywhere: every snippet is confident,
@@ -232,7 +232,7 @@ describe('ial NR-DFERNet variant: snippet filter at test time', () => {
 describe('ial save/load', () => {
   it('round trip through a model folder gives identical outputs (small CK+48 configuration)', async () => {
     const config = createConfig('ial', { classes: ['angry', 'contempt', 'disgust', 'fear', 'happy', 'sad', 'surprise'], defaults: IAL_SMALL });
-    const model = createModel(config, new Random(5));
+    const model = createModel(config, new Rng(5));
     const x = clips(2, 3, 48, 1, 13);
     disposeOutput(model.forward(x, true)); // move the running statistics off their initial values
     model.eval();

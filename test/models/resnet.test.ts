@@ -6,7 +6,7 @@ import { initEngine, tf } from '../../src/engine/backend.js';
 import { backbones } from '../../src/models/backbones/registry.js';
 import { ResNet, resnet18, resnet34, resnet50 } from '../../src/models/backbones/resnet.js';
 import { BatchNorm } from '../../src/nn/norm.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { torchStateDict } from '../../src/nn/torch-layout.js';
 import { SGD } from '../../src/train/optim.js';
 import { trainStep } from '../../src/train/step.js';
@@ -19,10 +19,10 @@ describe('ResNet', () => {
 
   it("has torchvision's parameter counts (resnet18 11,689,512 / 11,176,512 without fc; resnet34, resnet50)", () => {
     const counts: Array<[() => ResNet, number]> = [
-      [() => resnet18({ numClasses: 1000, rng: new Random(1) }), 11_689_512],
-      [() => resnet18({ rng: new Random(1) }), 11_176_512],
-      [() => resnet34({ numClasses: 1000, rng: new Random(1) }), 21_797_672],
-      [() => resnet50({ numClasses: 1000, rng: new Random(1) }), 25_557_032],
+      [() => resnet18({ numClasses: 1000, rng: new Rng(1) }), 11_689_512],
+      [() => resnet18({ rng: new Rng(1) }), 11_176_512],
+      [() => resnet34({ numClasses: 1000, rng: new Rng(1) }), 21_797_672],
+      [() => resnet50({ numClasses: 1000, rng: new Rng(1) }), 25_557_032],
     ];
     for (const [build, n] of counts) {
       const m = build();
@@ -32,7 +32,7 @@ describe('ResNet', () => {
   });
 
   it("names every tensor like torchvision's state_dict", () => {
-    const m = resnet18({ numClasses: 7, rng: new Random(1) });
+    const m = resnet18({ numClasses: 7, rng: new Rng(1) });
     const keys = Object.keys(m.stateDict());
     assert.equal(keys.length, 122); // 62 parameters + 20 BatchNorms × 3 buffers
     assert.equal(m.namedParameters().length, 62);
@@ -54,7 +54,7 @@ describe('ResNet', () => {
       [48, 1],
       [112, 3],
     ]) {
-      const m = resnet18({ inChannels: ch, numClasses: 7, widthMultiplier: 0.25, rng: new Random(2) });
+      const m = resnet18({ inChannels: ch, numClasses: 7, widthMultiplier: 0.25, rng: new Rng(2) });
       const x = tf.randomNormal([2, size, size, ch]);
       const features = m.features(x, false);
       const logits = m.forward(x, false);
@@ -65,7 +65,7 @@ describe('ResNet', () => {
       tf.dispose([x, features, logits!]);
       m.dispose();
     }
-    const b = backbones.get('resnet-18').create({ inChannels: 1, rng: new Random(3) });
+    const b = backbones.get('resnet-18').create({ inChannels: 1, rng: new Rng(3) });
     assert.equal(b.featureDim, 512);
     const f = b.forward(tf.zeros([1, 48, 48, 1]), false);
     assert.deepEqual(f.shape, [1, 512]);
@@ -78,7 +78,7 @@ describe('ResNet', () => {
       t.skip(TORCH_MISSING);
       return;
     }
-    const rng = new Random(4);
+    const rng = new Rng(4);
     const m = resnet18({ numClasses: 7, rng });
     for (const [, mod] of m.namedModules()) {
       if (mod instanceof BatchNorm) {
@@ -112,8 +112,8 @@ describe('ResNet', () => {
   });
 
   it('trains: SGD steps on a small batch lower the loss, without leaking tensors', () => {
-    const m = resnet18({ inChannels: 1, numClasses: 3, widthMultiplier: 0.25, rng: new Random(5) });
-    const x = tf.tensor(new Random(6).fillNormal(6 * 32 * 32), [6, 32, 32, 1]);
+    const m = resnet18({ inChannels: 1, numClasses: 3, widthMultiplier: 0.25, rng: new Rng(5) });
+    const x = tf.tensor(new Rng(6).fillNormal(6 * 32 * 32), [6, 32, 32, 1]);
     const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3);
     const opt = new SGD(m.trainableParameters(), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
     m.train();

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { methods } from '../../src/models/all-methods.js';
 import { createModel, loadModel, saveModel } from '../../src/models/io.js';
 import { disposeOutput, type ModelConfig } from '../../src/models/model.js';
@@ -31,7 +31,7 @@ function config(over: Partial<ModelConfig> = {}): ModelConfig {
 
 /** An SCN model on the identity backbone whose embedding [logit α, z1..z7] gives α and z exactly. */
 function goldenModel(): ScnModel {
-  const model = createModel(config({ backbone: IDENTITY, backboneOptions: { dim: 8 } }), new Random(1)) as ScnModel;
+  const model = createModel(config({ backbone: IDENTITY, backboneOptions: { dim: 8 } }), new Rng(1)) as ScnModel;
   const w = new Float32Array(8 * 7);
   for (let c = 0; c < 7; c++) w[(c + 1) * 7 + c] = 1;
   model.fc.weight.assign(tf.tensor2d(w, [8, 7]));
@@ -139,7 +139,7 @@ describe('SCN model: golden values through its own heads (methods.md §2.8)', ()
 
 describe('SCN model on a real backbone', () => {
   it('shapes: logits [N, 7], embedding [N, featureDim], α in (0, 1); argmax α·z = argmax z', () => {
-    const model = createModel(config(), new Random(3)) as ScnModel;
+    const model = createModel(config(), new Rng(3)) as ScnModel;
     const x = tf.randomNormal([4, 12, 12, 1], 0, 1, 'float32', 5);
     const out = model.forward(x, false);
     assert.deepEqual(out.logits.shape, [4, 7]);
@@ -150,7 +150,7 @@ describe('SCN model on a real backbone', () => {
   });
 
   it('the objective gradient reaches every trainable parameter', () => {
-    const model = createModel(config(), new Random(4)) as ScnModel;
+    const model = createModel(config(), new Rng(4)) as ScnModel;
     model.train();
     const obj = objective(model, {});
     const batch = { x: tf.randomNormal([6, 12, 12, 1], 0, 1, 'float32', 6), y: tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32'), index: Int32Array.from([0, 1, 2, 3, 4, 5]), epoch: 0 };
@@ -166,7 +166,7 @@ describe('SCN model on a real backbone', () => {
   });
 
   it('save/load through io.ts gives identical outputs', async () => {
-    const model = createModel(config(), new Random(7)) as ScnModel;
+    const model = createModel(config(), new Rng(7)) as ScnModel;
     // A few training-mode passes move the BN running statistics away from their initial values.
     for (let i = 0; i < 2; i++) model.forward(tf.randomNormal([4, 12, 12, 1], 0, 1, 'float32', 10 + i), true);
     model.eval();
@@ -186,7 +186,7 @@ describe('SCN model on a real backbone', () => {
   });
 
   it('forward and the objective leave no tensors behind', () => {
-    const model = createModel(config(), new Random(9)) as ScnModel;
+    const model = createModel(config(), new Rng(9)) as ScnModel;
     const obj = methods.get('scn').create.createObjective(model, { relabelEpoch: 1 });
     const x = tf.randomNormal([4, 12, 12, 1], 0, 1, 'float32', 12);
     const y = tf.tensor1d([0, 1, 2, 3], 'int32');
@@ -203,7 +203,7 @@ describe('SCN model on a real backbone', () => {
   });
 
   it('rejects bad options by name', () => {
-    const model = createModel(config(), new Random(8)) as ScnModel;
+    const model = createModel(config(), new Rng(8)) as ScnModel;
     assert.throws(() => objective(model, { beta: 1.5 }), /option beta must be in \(0, 1\)/);
     assert.throws(() => objective(model, { relabelMode: 'some' }), /option relabelMode must be one of all, low-group/);
   });

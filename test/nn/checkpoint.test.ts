@@ -11,7 +11,7 @@ import { Conv2d } from '../../src/nn/conv.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Sequential } from '../../src/nn/module.js';
 import { BatchNorm2d } from '../../src/nn/norm.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { fromTorchLayout, loadTorchStateDict, toTorchLayout, torchStateDict } from '../../src/nn/torch-layout.js';
 
 /** A safetensors file built by hand, as another writer would. */
@@ -35,7 +35,7 @@ function handMade(entries: Array<{ name: string; dtype: string; shape: number[];
 }
 
 const model = (seed: number) => {
-  const rng = new Random(seed);
+  const rng = new Rng(seed);
   return new Sequential(new Conv2d(3, 4, 3, { stride: 2, padding: 1, rng }), new BatchNorm2d(4), new Conv2d(4, 8, 3, { groups: 4, rng }), new Linear(8, 5, { rng }));
 };
 

@@ -9,10 +9,10 @@ import { Linear } from '../../src/nn/linear.js';
 import { Lambda, type Layer } from '../../src/nn/module.js';
 import { BatchNorm2d, LayerNorm } from '../../src/nn/norm.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../../src/nn/pool.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 
 const EPS = 1e-2;
-const rng = new Random(77);
+const rng = new Rng(77);
 
 /** Checks d/dv of sum(layer(x) · up) at up to 12 coordinates of each of x and the parameters. */
 function check(layer: Layer, x: tf.Tensor, what: string): void {

@@ -10,7 +10,7 @@ import { Linear } from '../../src/nn/linear.js';
 import { Lambda, type Layer } from '../../src/nn/module.js';
 import { BatchNorm1d, BatchNorm2d, LayerNorm } from '../../src/nn/norm.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../../src/nn/pool.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { toTorchLayout, torchStateDict } from '../../src/nn/torch-layout.js';
 import { relDiff, runTorchReference, TORCH_MISSING, torchAvailable, type TorchCase } from '../helpers/torch-reference.js';
 
@@ -24,7 +24,7 @@ interface Case {
   train?: boolean;
 }
 
-const rng = new Random(1234);
+const rng = new Rng(1234);
 const randn = (shape: number[], shift = 0) => tf.add(tf.tensor(rng.fillNormal(shape.reduce((a, b) => a * b, 1)), shape), shift);
 
 function cases(): Case[] {

@@ -1,5 +1,5 @@
 // The module system: dotted names, buffers, train/eval, state dicts and their errors, freezing,
-// disposal; the seeded Random and the initialisers' statistics.
+// disposal; the seeded Rng and the initialisers' statistics.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
@@ -10,12 +10,12 @@ import { kaimingNormal, kaimingUniform } from '../../src/nn/init.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Module, ModuleList, Sequential } from '../../src/nn/module.js';
 import { BatchNorm2d } from '../../src/nn/norm.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 
 class Net extends Module {
   readonly body: Sequential;
   readonly heads: ModuleList<Linear>;
-  constructor(rng: Random) {
+  constructor(rng: Rng) {
     super();
     this.body = this.registerModule('body', new Sequential(new Conv2d(2, 3, 3, { padding: 1, rng }), new BatchNorm2d(3), relu));
     this.heads = this.registerModule('heads', new ModuleList([new Linear(3, 2, { rng }), new Linear(3, 1, { bias: false, rng })]));
@@ -35,7 +35,7 @@ describe('Module', () => {
   });
 
   it('names parameters and buffers with PyTorch dotted paths, in PyTorch order', () => {
-    const net = new Net(new Random(1));
+    const net = new Net(new Rng(1));
     assert.deepEqual(
       net.namedParameters().map(([n]) => n),
       ['body.0.weight', 'body.0.bias', 'body.1.weight', 'body.1.bias', 'heads.0.weight', 'heads.0.bias', 'heads.1.weight'],
@@ -52,7 +52,7 @@ describe('Module', () => {
   });
 
   it('train()/eval() reach every descendant; requiresGrad(false) freezes', () => {
-    const net = new Net(new Random(1));
+    const net = new Net(new Rng(1));
     assert.ok(net.namedModules().every(([, m]) => m.training));
     net.eval();
     assert.ok(net.namedModules().every(([, m]) => !m.training));
@@ -65,8 +65,8 @@ describe('Module', () => {
   });
 
   it('loadStateDict copies values; strict errors name missing, unexpected and mis-shaped keys', () => {
-    const a = new Net(new Random(1));
-    const b = new Net(new Random(2));
+    const a = new Net(new Rng(1));
+    const b = new Net(new Rng(2));
     assert.notDeepEqual(Array.from(a.body.get(0).namedParameters()[0][1].dataSync()), Array.from(b.body.get(0).namedParameters()[0][1].dataSync()));
     const r = b.loadStateDict(a.stateDict());
     assert.deepEqual(r, { missing: [], unexpected: [] });
@@ -85,7 +85,7 @@ describe('Module', () => {
 
   it('Sequential chains layers; dispose frees every variable', () => {
     const before = tf.memory().numTensors;
-    const net = new Net(new Random(3));
+    const net = new Net(new Rng(3));
     const y = tf.tidy(() => net.heads.get(0).forward(tf.mean(net.body.forward(tf.ones([2, 4, 4, 2])), [1, 2])));
     assert.deepEqual(y.shape, [2, 2]);
     y.dispose();
@@ -107,30 +107,30 @@ describe('Module', () => {
   });
 });
 
-describe('Random and init', () => {
+describe('Rng and init', () => {
   it('is reproducible, and a saved state resumes the same stream (Box-Muller spare included)', () => {
-    const a = new Random(42);
-    const b = new Random(42);
+    const a = new Rng(42);
+    const b = new Rng(42);
     assert.deepEqual(a.fillNormal(4), b.fillNormal(4)); // even: no spare left
     a.normal(); // leaves a spare
     const state = a.getState();
     assert.notEqual(state.spare, null);
     const expected = [a.normal(), a.uniform(), a.normal()];
-    const c = new Random(7);
+    const c = new Rng(7);
     c.setState(JSON.parse(JSON.stringify(state)));
     assert.deepEqual([c.normal(), c.uniform(), c.normal()], expected);
     assert.throws(() => c.setState({ s: 'x' } as never), /invalid random state/);
   });
 
   it('normal draws have mean 0 and std 1; permutation is a permutation', () => {
-    const r = new Random(5);
+    const r = new Rng(5);
     const s = stats(tf.tensor(r.fillNormal(40000)));
     assert.ok(Math.abs(s.mean) < 0.02 && Math.abs(s.std - 1) < 0.02, JSON.stringify(s));
     assert.deepEqual([...r.permutation(10)].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it("kaiming normal (fan_out, relu) has std √(2/fan); PyTorch's default kaiming-uniform(√5) bound is 1/√fan_in", () => {
-    const r = new Random(9);
+    const r = new Rng(9);
     const w = kaimingNormal([3, 3, 16, 64], 64 * 9, 'relu', 0, r);
     assert.ok(Math.abs(stats(w).std / Math.sqrt(2 / 576) - 1) < 0.03);
     const u = kaimingUniform([100, 50], 100, Math.sqrt(5), r);
@@ -141,7 +141,7 @@ describe('Random and init', () => {
 
   it('Dropout: identity in eval; in training zeros about p and scales the rest by 1/(1-p), reproducibly', () => {
     const x = tf.ones([20000]);
-    const d = new Dropout(0.25, { rng: new Random(3) });
+    const d = new Dropout(0.25, { rng: new Rng(3) });
     d.eval();
     assert.equal(d.forward(x), x);
     d.train();
@@ -149,7 +149,7 @@ describe('Random and init', () => {
     const zeros = y.filter((v) => v === 0).length / y.length;
     assert.ok(Math.abs(zeros - 0.25) < 0.02, `zero fraction ${zeros}`);
     assert.ok(y.every((v) => v === 0 || Math.abs(v - 4 / 3) < 1e-6));
-    const again = new Dropout(0.25, { rng: new Random(3) }).forward(x).dataSync();
+    const again = new Dropout(0.25, { rng: new Rng(3) }).forward(x).dataSync();
     assert.deepEqual(Array.from(again), Array.from(y));
   });
 });

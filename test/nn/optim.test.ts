@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
 import { Linear } from '../../src/nn/linear.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { Adam, AdamW, optimizers, SGD, type Optimizer } from '../../src/train/optim.js';
 import { clipGradNorm, trainStep, trainStepWithStats } from '../../src/train/step.js';
 
@@ -117,8 +117,8 @@ describe('optimizers', () => {
   });
 
   it('trainStep on a module leaks no tensors over several steps, lowers the loss, and refuses a NaN loss', () => {
-    const lin = new Linear(4, 3, { rng: new Random(1) });
-    const x = tf.tensor(new Random(2).fillNormal(32), [8, 4]);
+    const lin = new Linear(4, 3, { rng: new Rng(1) });
+    const x = tf.tensor(new Rng(2).fillNormal(32), [8, 4]);
     const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
     const opt = new Adam(lin.parameters(), { lr: 0.05 });
     const loss = () => tf.losses.softmaxCrossEntropy(labels, lin.forward(x)) as tf.Scalar;

@@ -14,13 +14,13 @@ import { Linear } from '../../src/nn/linear.js';
 import { Sequential } from '../../src/nn/module.js';
 import { BatchNorm2d } from '../../src/nn/norm.js';
 import { globalAvgPool } from '../../src/nn/pool.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint } from '../../src/train/checkpoint.js';
 import { Adam } from '../../src/train/optim.js';
 import { trainStep } from '../../src/train/step.js';
 
 function setup() {
-  const rng = new Random(11);
+  const rng = new Rng(11);
   const model = new Sequential(new Conv2d(1, 4, 3, { padding: 1, rng }), new BatchNorm2d(4), relu, globalAvgPool, new Dropout(0.3, { rng }), new Linear(4, 3, { rng }));
   const optimizer = new Adam(model.trainableParameters(), { lr: 0.01 });
   return { model, optimizer, rng };
@@ -33,7 +33,7 @@ describe('training checkpoint', () => {
 
   it('resuming after step 2 reproduces steps 3-4 of the uninterrupted run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferkit-train-ckpt-'));
-    const batch = (rng: Random) => ({ x: tf.tensor(rng.fillNormal(4 * 6 * 6), [4, 6, 6, 1]), y: tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3) });
+    const batch = (rng: Rng) => ({ x: tf.tensor(rng.fillNormal(4 * 6 * 6), [4, 6, 6, 1]), y: tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3) });
     const run = (s: ReturnType<typeof setup>, n: number) => {
       const losses: number[] = [];
       for (let i = 0; i < n; i++) {

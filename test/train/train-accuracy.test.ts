@@ -9,7 +9,7 @@ import { createModel } from '../../src/models/io.js';
 import { loadSampleStore } from '../../src/data/sample-store.js';
 import { createMethodReplica } from '../../src/train/method-replica.js';
 import { train } from '../../src/train/trainer.js';
-import { Random } from '../../src/nn/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { BASIC7 } from '../../src/data/types.js';
 import { tempDir } from '../data/data-fixtures.js';
 import { config, options, subset, CLASSES } from './trainer-fixtures.js';
@@ -27,7 +27,7 @@ describe('training accuracy', () => {
     tf.dispose(replica.loss(x, y));
     const counted = replica.takeCorrect!();
     assert.equal(replica.takeCorrect!(), undefined, 'taking resets the count');
-    const model = createModel(cfg, new Random(5)); // the replica's initial weights
+    const model = createModel(cfg, new Rng(5)); // the replica's initial weights
     model.train();
     const pred = tf.tidy(() => tf.argMax(model.forward(x).logits, 1).dataSync());
     const want = Array.from(pred).filter((p, i) => p === y.dataSync()[i]).length;

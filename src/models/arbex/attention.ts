@@ -7,7 +7,7 @@ import { tf } from '../../engine/backend.js';
 import { xavierUniform } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
-import type { Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
 
 export type AttentionMode = 'batch' | 'sample';
 export const ATTENTION_MODES: readonly AttentionMode[] = ['batch', 'sample'];
@@ -21,7 +21,7 @@ export class MultiheadAttention extends Module {
   constructor(
     readonly embedDim: number,
     readonly heads: number,
-    rng: Random,
+    rng: Rng,
   ) {
     super();
     if (!(Number.isInteger(heads) && heads > 0 && embedDim % heads === 0)) {
@@ -65,7 +65,7 @@ export class SelfAttention extends Module {
     readonly slots: number,
     heads: number,
     readonly mode: AttentionMode,
-    rng: Random,
+    rng: Rng,
   ) {
     super();
     const out = classes * slots;

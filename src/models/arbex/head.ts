@@ -6,14 +6,14 @@ import { Dropout } from '../../nn/dropout.js';
 import { Linear } from '../../nn/linear.js';
 import { Module, Sequential } from '../../nn/module.js';
 import { BatchNorm1d } from '../../nn/norm.js';
-import type { Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
 
 export interface MlpHeadOptions {
   /** Hidden widths; [] is a single Linear layer. */
   hidden: number[];
   batchNorm: boolean;
   dropout: number;
-  rng: Random;
+  rng: Rng;
 }
 
 export class MlpHead extends Module {

@@ -5,7 +5,8 @@
 import { tf } from '../../engine/backend.js';
 import { normal } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 import { anchorSimilarities, confidence, reliabilityBalance } from '../../losses/arbex.js';
 import type { Backbone } from '../backbones/registry.js';
 import { buildBackbone } from '../ce/model.js';
@@ -84,7 +85,7 @@ export class ArbexModel extends Module implements FerModel {
 
   constructor(
     readonly config: ModelConfig,
-    rng: Random = defaultRandom(),
+    rng: Rng = defaultRandom(),
   ) {
     super();
     const o = (this.options = arbexModelOptions(config.methodOptions ?? {}));

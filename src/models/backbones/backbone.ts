@@ -7,7 +7,7 @@ import type { Dropout } from '../../nn/dropout.js';
 import type { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import { globalAvgPool } from '../../nn/pool.js';
-import type { Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
 import { registerLayerEmitter, type ExportContext, type ModuleClass, type Value } from '../../onnx/index.js';
 import * as ops from '../../onnx/ops.js';
 
@@ -18,7 +18,7 @@ export interface BackboneOptions {
   widthMultiplier?: number;
   /** Adds a classifier (`fc`); forward then returns logits. 0/absent: pooled features. */
   numClasses?: number;
-  rng?: Random;
+  rng?: Rng;
 }
 
 /** A feature extractor: features = pool(featureMap(x)); forward adds the optional head (dropout,

@@ -23,7 +23,8 @@ import { Linear } from '../../nn/linear.js';
 import { Module, Sequential } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
 import { globalAvgPool, MaxPool2d } from '../../nn/pool.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 import { readTfjsWeights, type TfjsWeight } from '../../nn/tfjs-weights.js';
 import { registerLayerEmitter, type ExportContext, type Value } from '../../onnx/index.js';
 import * as ops from '../../onnx/ops.js';
@@ -49,12 +50,12 @@ const STAGES: [number, number, boolean][] = [
   [256, 1, true],
 ];
 
-const convInit = (shape: number[], _fanIn: number, fanOut: number, rng: Random) => kaimingNormal(shape, fanOut, 'relu', 0, rng);
+const convInit = (shape: number[], _fanIn: number, fanOut: number, rng: Rng) => kaimingNormal(shape, fanOut, 'relu', 0, rng);
 
 export class ConvBn extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm2d;
-  constructor(cin: number, cout: number, kernel: number, stride: number, rng: Random) {
+  constructor(cin: number, cout: number, kernel: number, stride: number, rng: Rng) {
     super();
     // Stride-2 convs are 'valid' in dlib; stride-1 ones keep the size.
     this.conv = this.registerModule('conv', new Conv2d(cin, cout, kernel, { stride, padding: stride === 1 ? (kernel - 1) / 2 : 0, bias: false, rng, weightInit: convInit }));
@@ -90,7 +91,7 @@ export class FaceResidual extends Module {
     readonly cin: number,
     readonly cout: number,
     readonly down: boolean,
-    rng: Random,
+    rng: Rng,
   ) {
     super();
     this.conv1 = this.registerModule('conv1', new ConvBn(cin, cout, 3, down ? 2 : 1, rng));

@@ -10,7 +10,8 @@ import { Module, Sequential } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
 import { MaxPool2d } from '../../nn/pool.js';
 import { Dropout } from '../../nn/dropout.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 import type { ExportContext, Value } from '../../onnx/index.js';
 import { relu } from '../../onnx/ops.js';
 import { Backbone, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
@@ -36,9 +37,9 @@ export const poolsBeforeStage = (i: number, h: number, w: number): boolean => i 
 class ConvBnRelu extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm2d;
-  constructor(cin: number, cout: number, rng: Random) {
+  constructor(cin: number, cout: number, rng: Rng) {
     super();
-    const init = (shape: number[], _fanIn: number, fanOut: number, r: Random) => kaimingNormal(shape, fanOut, 'relu', 0, r);
+    const init = (shape: number[], _fanIn: number, fanOut: number, r: Rng) => kaimingNormal(shape, fanOut, 'relu', 0, r);
     this.conv = this.registerModule('conv', new Conv2d(cin, cout, 3, { padding: 1, bias: false, rng, weightInit: init }));
     this.bn = this.registerModule('bn', new BatchNorm2d(cout));
   }

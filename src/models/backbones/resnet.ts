@@ -10,7 +10,8 @@ import { Linear } from '../../nn/linear.js';
 import { Module, Sequential, type Forward } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
 import { MaxPool2d } from '../../nn/pool.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 import { registerLayerEmitter, type ExportContext, type Value } from '../../onnx/index.js';
 import * as ops from '../../onnx/ops.js';
 import { Backbone, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
@@ -21,9 +22,9 @@ export interface ResNetOptions extends BackboneOptions {
 }
 
 /** torchvision's conv init: kaiming_normal_(mode='fan_out', nonlinearity='relu'). */
-const convInit = (shape: number[], _fanIn: number, fanOut: number, rng: Random) => kaimingNormal(shape, fanOut, 'relu', 0, rng);
+const convInit = (shape: number[], _fanIn: number, fanOut: number, rng: Rng) => kaimingNormal(shape, fanOut, 'relu', 0, rng);
 
-function conv(cin: number, cout: number, k: number, stride: number, rng: Random): Conv2d {
+function conv(cin: number, cout: number, k: number, stride: number, rng: Rng): Conv2d {
   return new Conv2d(cin, cout, k, { stride, padding: Math.floor(k / 2), bias: false, rng, weightInit: convInit });
 }
 
@@ -39,7 +40,7 @@ export class BasicBlock extends Module implements Block {
   readonly bn2: BatchNorm2d;
   readonly downsample?: Sequential;
 
-  constructor(cin: number, width: number, stride: number, rng: Random) {
+  constructor(cin: number, width: number, stride: number, rng: Rng) {
     super();
     this.conv1 = this.registerModule('conv1', conv(cin, width, 3, stride, rng));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(width));
@@ -73,7 +74,7 @@ export class Bottleneck extends Module implements Block {
   readonly bn3: BatchNorm2d;
   readonly downsample?: Sequential;
 
-  constructor(cin: number, width: number, stride: number, rng: Random) {
+  constructor(cin: number, width: number, stride: number, rng: Rng) {
     super();
     const out = width * Bottleneck.expansion;
     this.conv1 = this.registerModule('conv1', conv(cin, width, 1, 1, rng));

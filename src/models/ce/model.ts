@@ -4,7 +4,8 @@ import { tf } from '../../engine/backend.js';
 import { Dropout } from '../../nn/dropout.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 import { crossEntropy, smoothTargets } from '../../losses/ce.js';
 import { intensityAwareLoss } from '../../losses/ial.js';
 import { numberOption, type Options } from '../method-options.js';
@@ -13,7 +14,7 @@ import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
 import type { Objective, TrainBatch } from '../methods.js';
 
 /** Builds the configured backbone without a head (features only). */
-export function buildBackbone(config: ModelConfig, rng: Random): Backbone {
+export function buildBackbone(config: ModelConfig, rng: Rng): Backbone {
   return backbones.get(config.backbone).create({ ...(config.backboneOptions ?? {}), inChannels: config.input.channels, numClasses: 0, rng });
 }
 
@@ -24,7 +25,7 @@ export class ClassifierModel extends Module implements FerModel {
 
   constructor(
     readonly config: ModelConfig,
-    rng: Random = defaultRandom(),
+    rng: Rng = defaultRandom(),
   ) {
     super();
     this.backbone = this.registerModule('backbone', buildBackbone(config, rng));

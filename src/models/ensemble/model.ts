@@ -6,7 +6,8 @@
 // plain fer-cnn (src/models/ce/fold-ensemble.ts).
 import { tf } from '../../engine/backend.js';
 import { Module, ModuleList } from '../../nn/module.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
 import { methods } from '../methods.js';
 
@@ -49,7 +50,7 @@ export class EnsembleModel extends Module implements FerModel {
 
   constructor(
     readonly config: ModelConfig,
-    rng: Random = defaultRandom(),
+    rng: Rng = defaultRandom(),
   ) {
     super();
     const o = ensembleOptions(config);

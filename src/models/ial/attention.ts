@@ -8,7 +8,7 @@ import { relu, sigmoid } from '../../nn/activations.js';
 import { Conv2d } from '../../nn/conv.js';
 import { kaimingNormal } from '../../nn/init.js';
 import { Module, Sequential } from '../../nn/module.js';
-import type { Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
 import { Registry } from '../../registry.js';
 import { gcaScale } from './gca-scale.js';
 
@@ -29,15 +29,15 @@ export interface AttentionOptions {
   map: [number, number];
   /** Channel reduction r of the bottleneck (16 in the reference). */
   reduction: number;
-  rng: Random;
+  rng: Rng;
 }
 
 export type AttentionFactory = (o: AttentionOptions) => ChannelAttention | undefined;
 
 /** PyTorch/reference conv init: kaiming-normal, mode fan_out, ReLU gain. */
-const convInit = (shape: number[], _fanIn: number, fanOut: number, rng: Random) => kaimingNormal(shape, fanOut, 'relu', 0, rng);
+const convInit = (shape: number[], _fanIn: number, fanOut: number, rng: Rng) => kaimingNormal(shape, fanOut, 'relu', 0, rng);
 
-const conv1x1 = (cin: number, cout: number, rng: Random) => new Conv2d(cin, cout, 1, { bias: false, rng, weightInit: convInit });
+const conv1x1 = (cin: number, cout: number, rng: Rng) => new Conv2d(cin, cout, 1, { bias: false, rng, weightInit: convInit });
 
 /** Depth-wise conv whose kernel covers the whole [H, W] map ('valid'): one learned weighted sum
  *  over all positions per channel, [N, H, W, C] → [N, 1, 1, C]. Written as multiply + sum, which
@@ -48,7 +48,7 @@ export class GlobalDepthwiseConv extends Module {
   constructor(
     readonly channels: number,
     readonly map: [number, number],
-    rng: Random,
+    rng: Rng,
   ) {
     super();
     const [h, w] = map;

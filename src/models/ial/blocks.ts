@@ -8,12 +8,12 @@ import { kaimingNormal } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { Module, Sequential } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
-import type { Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
 import { attentions, type ChannelAttention } from './attention.js';
 
-const convInit = (shape: number[], _fanIn: number, fanOut: number, rng: Random) => kaimingNormal(shape, fanOut, 'relu', 0, rng);
+const convInit = (shape: number[], _fanIn: number, fanOut: number, rng: Rng) => kaimingNormal(shape, fanOut, 'relu', 0, rng);
 
-export function conv(cin: number, cout: number, k: number, stride: number, rng: Random): Conv2d {
+export function conv(cin: number, cout: number, k: number, stride: number, rng: Rng): Conv2d {
   return new Conv2d(cin, cout, k, { stride, padding: Math.floor(k / 2), bias: false, rng, weightInit: convInit });
 }
 
@@ -31,7 +31,7 @@ export interface BlockOptions {
   reduction: number;
   /** Classes of the auxiliary classifier; 0 leaves it out. */
   auxClasses: number;
-  rng: Random;
+  rng: Rng;
 }
 
 export interface BlockOutput {

@@ -8,7 +8,7 @@ import { relu } from '../../nn/activations.js';
 import { normal } from '../../nn/init.js';
 import { Module, Sequential } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
-import type { Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
 import { conv, halve, IalStage } from './blocks.js';
 import { Transformer, type TransformerOptions } from './transformer.js';
 
@@ -19,7 +19,7 @@ export interface DsfOptions {
   /** Residual blocks of the dynamic path (3 in the reference). */
   blocks: number;
   spatial: Omit<TransformerOptions, 'dim'>;
-  rng: Random;
+  rng: Rng;
 }
 
 export class DynamicStaticFusion extends Module {

@@ -11,7 +11,8 @@ import { Linear } from '../../nn/linear.js';
 import { Module, Sequential } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
 import { MaxPool2d } from '../../nn/pool.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 import { snippetFilter, SNIPPET_FILTER_DEFAULTS } from '../../losses/snippet-filter.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
 import { conv, halve, IalStage } from './blocks.js';
@@ -36,7 +37,7 @@ export class IalNetwork extends Module {
 
   constructor(
     readonly o: IalNetworkOptions,
-    rng: Random,
+    rng: Rng,
   ) {
     super();
     const [c1, c2, c3] = o.widths;
@@ -121,7 +122,7 @@ export class IalModel extends Module implements FerModel {
 
   constructor(
     readonly config: ModelConfig,
-    rng: Random = defaultRandom(),
+    rng: Rng = defaultRandom(),
   ) {
     super();
     if (config.backbone !== IAL_BACKBONE) {

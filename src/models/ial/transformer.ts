@@ -8,7 +8,7 @@ import { geluTanh } from '../../nn/activations.js';
 import { Linear } from '../../nn/linear.js';
 import { Identity, Module, ModuleList, Sequential, type Forward, type Layer } from '../../nn/module.js';
 import { LayerNorm } from '../../nn/norm.js';
-import type { Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
 
 export interface TransformerOptions {
   dim: number;
@@ -28,7 +28,7 @@ export class Attention extends Module implements Forward {
     readonly dim: number,
     readonly heads: number,
     readonly dimHead: number,
-    rng: Random,
+    rng: Rng,
   ) {
     super();
     this.inner = heads * dimHead;
@@ -56,7 +56,7 @@ export class Attention extends Module implements Forward {
 export class FeedForward extends Module implements Forward {
   readonly net: Sequential;
 
-  constructor(dim: number, hidden: number, rng: Random) {
+  constructor(dim: number, hidden: number, rng: Rng) {
     super();
     // Reference: Sequential(Linear, GELU, Dropout(0), Linear): parameters at net.0 and net.3.
     this.net = this.registerModule('net', new Sequential(new Linear(dim, hidden, { rng }), geluTanh, new Identity(), new Linear(hidden, dim, { rng })));
@@ -102,7 +102,7 @@ export class Transformer extends Module implements Forward {
 
   constructor(
     readonly options: TransformerOptions,
-    rng: Random,
+    rng: Rng,
   ) {
     super();
     const { dim, depth, heads, dimHead, mlpDim } = options;

@@ -4,7 +4,8 @@ import { tf } from '../../engine/backend.js';
 import { Conv2d } from '../../nn/conv.js';
 import { kaimingNormal, uniform } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 
 /** PyTorch ConvTranspose2d (symmetric padding): out = (in − 1)·stride − 2·padding + kernel.
  *  Weight in TF's conv2dTranspose layout [kh, kw, out, in]. */
@@ -17,7 +18,7 @@ export class ConvTranspose2d extends Module {
     readonly kernel: number,
     readonly stride = 1,
     readonly padding = 0,
-    rng: Random = defaultRandom(),
+    rng: Rng = defaultRandom(),
   ) {
     super();
     // He-normal weights over the taps that reach one output (in·k²/stride²) and zero bias: with
@@ -51,7 +52,7 @@ export class ElmanRefiner extends Module {
   readonly by: tf.Variable;
   constructor(
     readonly hidden = 16,
-    rng: Random = defaultRandom(),
+    rng: Rng = defaultRandom(),
   ) {
     super();
     const k = 1 / Math.sqrt(hidden); // torch.nn.RNN's U(−1/√H, 1/√H)
@@ -84,7 +85,7 @@ export class ElmanRefiner extends Module {
 export class PatternEncoder extends Module {
   readonly conv1: Conv2d;
   readonly conv2: Conv2d;
-  constructor(inChannels: number, grid: number, hidden: number, dim: number, rng: Random) {
+  constructor(inChannels: number, grid: number, hidden: number, dim: number, rng: Rng) {
     super();
     if (grid < 4) throw new Error(`pattern-map encoder needs a trunk grid of at least 4x4, got ${grid}x${grid}`);
     this.conv1 = this.registerModule('conv1', new Conv2d(inChannels, hidden, grid - 3, { rng }));
@@ -114,7 +115,7 @@ export function decoderPlan(side: number, layers: number): Array<{ kernel: numbe
 /** EPMG decoder: embedding [N, D] → one-channel pattern map [N, side, side, 1] in (0,1). */
 export class PatternDecoder extends Module {
   readonly layers: ConvTranspose2d[];
-  constructor(inChannels: number, channels: number[], side: number, rng: Random) {
+  constructor(inChannels: number, channels: number[], side: number, rng: Rng) {
     super();
     const plan = decoderPlan(side, channels.length);
     let cin = inChannels;

@@ -7,7 +7,8 @@ import { tf } from '../../engine/backend.js';
 import { Conv2d } from '../../nn/conv.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 import { buildBackbone } from '../ce/model.js';
 import type { Backbone } from '../backbones/backbone.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
@@ -56,7 +57,7 @@ export interface EpmgOutput {
 class EmbeddingClassifier extends Module {
   readonly fc1: Linear;
   readonly fc2: Linear;
-  constructor(dim: number, hidden: number, classes: number, rng: Random) {
+  constructor(dim: number, hidden: number, classes: number, rng: Rng) {
     super();
     this.fc1 = this.registerModule('fc1', new Linear(dim, hidden, { rng }));
     this.fc2 = this.registerModule('fc2', new Linear(hidden, classes, { rng }));
@@ -80,7 +81,7 @@ export class PatternMapModel extends Module implements FerModel {
 
   constructor(
     readonly config: ModelConfig,
-    rng: Random = defaultRandom(),
+    rng: Rng = defaultRandom(),
   ) {
     super();
     const [h, w] = config.input.size;

@@ -6,7 +6,8 @@ import { sigmoid } from '../../nn/activations.js';
 import { Dropout } from '../../nn/dropout.js';
 import { Linear } from '../../nn/linear.js';
 import { Module, Sequential } from '../../nn/module.js';
-import { defaultRandom, type Random } from '../../nn/random.js';
+import type { Rng } from '../../util/rng.js';
+import { defaultRandom } from '../../nn/random.js';
 import type { Backbone } from '../backbones/registry.js';
 import { buildBackbone } from '../ce/model.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
@@ -27,7 +28,7 @@ export class ScnModel extends Module implements FerModel {
 
   constructor(
     readonly config: ModelConfig,
-    rng: Random = defaultRandom(),
+    rng: Rng = defaultRandom(),
   ) {
     super();
     const o = config.methodOptions ?? {};
