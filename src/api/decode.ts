@@ -9,7 +9,7 @@ export interface DecodeBytesOptions {
   maxPixels?: number;
 }
 
-export const DEFAULT_MAX_PIXELS = 40_000_000;
+const DEFAULT_MAX_PIXELS = 40_000_000;
 
 /** Decodes image bytes (JPEG, PNG, WebP, GIF, TIFF, AVIF ...) to RGB, EXIF orientation applied. */
 export async function decodeImageBytes(bytes: Uint8Array, name = 'image', opts: DecodeBytesOptions = {}): Promise<Raster> {

@@ -47,7 +47,7 @@ interface TrackState {
 }
 
 /** A frame's look in brief: mean grey level of an 8x8 grid of cells (every 4th pixel read). */
-export function frameSignature(r: Raster): Float32Array {
+function frameSignature(r: Raster): Float32Array {
   const sig = new Float32Array(64);
   const count = new Float32Array(64);
   const c = r.channels;
@@ -67,9 +67,9 @@ export function frameSignature(r: Raster): Float32Array {
 
 /** Mean absolute difference of grid cells, 0-255, above which consecutive frames are a scene cut
  *  (a camera pan moves a frame's cells by a few grey levels; a cut to another shot by tens). */
-export const SCENE_CUT = 30;
+const SCENE_CUT = 30;
 
-export function isSceneCut(a: Float32Array, b: Float32Array): boolean {
+function isSceneCut(a: Float32Array, b: Float32Array): boolean {
   let d = 0;
   for (let k = 0; k < 64; k++) d += Math.abs(a[k] - b[k]);
   return d / 64 > SCENE_CUT;
@@ -102,7 +102,7 @@ function boxOn(f: Face, a: Anchor): Face['box'] {
 
 /** A followed face whose new box overlaps where it was by less than this (IoU) is taken as lost. */
 const FOLLOW_MIN_IOU = 0.3;
-export const DEFAULT_DETECT_INTERVAL = 0.2;
+const DEFAULT_DETECT_INTERVAL = 0.2;
 
 /** A frame located (faces found or followed, crops cut) and waiting for its classification. */
 interface Located {

@@ -13,7 +13,7 @@ import { openVideo, type VideoFrame } from '../data/video.js';
 import { FrameAnalyser, summarise, type FrameRecognizer, type TemporalOptions } from './frames.js';
 import type { FrameResult, TrackedFace, VideoResult } from './types.js';
 
-export { DEFAULT_DETECT_INTERVAL, FrameAnalyser, frameSignature, isSceneCut, SCENE_CUT, summarise, type FrameRecognizer, type TemporalOptions } from './frames.js';
+export { FrameAnalyser, summarise, type FrameRecognizer, type TemporalOptions } from './frames.js';
 
 export interface VideoOptions extends TemporalOptions {
   /** Frames per second to analyse (default: the video's rate, at most 15; a slower video is
@@ -49,8 +49,8 @@ export interface VideoFrames {
 /** A frame of a live stream; time defaults to seconds since the stream's first frame. */
 export type StreamFrame = Raster | { image: Raster; time?: number };
 
-export const DEFAULT_VIDEO_FPS = 15;
-export const DEFAULT_VIDEO_MAX_SIDE = 1280;
+const DEFAULT_VIDEO_FPS = 15;
+const DEFAULT_VIDEO_MAX_SIDE = 1280;
 /** Frames of a video classified together in one model call. */
 export const VIDEO_BATCH_FRAMES = 8;
 

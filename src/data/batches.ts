@@ -20,7 +20,7 @@ export function mixSeed(...parts: number[]): number {
   return h;
 }
 
-export function clipSampling(input: InputSpec, framesPerSegment = input.framesPerSegment ?? 1): ClipSampling {
+function clipSampling(input: InputSpec, framesPerSegment = input.framesPerSegment ?? 1): ClipSampling {
   const t = input.frames ?? 1;
   if (!Number.isInteger(framesPerSegment) || framesPerSegment < 1 || t % framesPerSegment !== 0) {
     throw new Error(`clip sampling: ${t} frames cannot be cut into segments of ${framesPerSegment} frames`);

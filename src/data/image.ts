@@ -9,7 +9,7 @@ import type { ImageSource } from './types.js';
 import { toGrey, withChannels, type ChannelMode, type Raster } from './raster.js';
 
 export { toGrey, toRgb, withChannels, resizeBilinear, crop, rastersToFloat, IMAGENET_MEAN } from './raster.js';
-export type { Raster, ChannelMode, TensorOptions } from './raster.js';
+export type { Raster } from './raster.js';
 
 // Every decode is a one-off: libvips' operation cache only costs memory here.
 sharp.cache(false);
@@ -17,12 +17,6 @@ sharp.cache(false);
 export interface DecodeOptions {
   /** 1 = grey, 3 = RGB, 'keep' = whatever the file holds (grey stays grey). Default 3. */
   channels?: ChannelMode;
-}
-
-export function sourceName(src: ImageSource): string {
-  if (src.kind === 'pixels') return src.origin;
-  if (src.kind === 'video-frame') return `${src.path}#frame${src.index}`;
-  return src.path;
 }
 
 /** Checks a raster's fields agree with its buffer; names `origin` in the error. */
@@ -104,13 +98,6 @@ export function sharpOf(r: Raster): Sharp {
 /** Encodes a raster to a file; the format follows the extension (png, jpg, webp, tiff). */
 export async function writeImage(r: Raster, path: string): Promise<void> {
   await sharpOf(r).toFile(path);
-}
-
-/** Encodes a raster to PNG bytes (content hashes, caches). */
-export async function encodePng(r: Raster): Promise<Buffer> {
-  return sharpOf(r)
-    .png()
-    .toBuffer();
 }
 
 /** Area-averaging resize with libvips (much faster than a JS bilinear pass on photos), of the

@@ -20,7 +20,7 @@ export function ffmpegPath(): string {
 }
 
 /** ffprobe binary: FERKIT_FFPROBE, else beside FERKIT_FFMPEG, else `ffprobe` on PATH. */
-export function ffprobePath(): string {
+function ffprobePath(): string {
   if (process.env.FERKIT_FFPROBE) return process.env.FERKIT_FFPROBE;
   const ff = process.env.FERKIT_FFMPEG;
   if (ff && ff.includes('/')) return join(dirname(ff), basename(ff).replace(/ffmpeg/, 'ffprobe'));
@@ -151,7 +151,7 @@ export async function probeVideo(path: string, name = path): Promise<VideoInfo> 
 
 
 /** Seconds the video plays: the container's duration, else the counted frames at the stream's rate. */
-export function playLength(info: VideoInfo): number {
+function playLength(info: VideoInfo): number {
   if (Number.isFinite(info.duration)) return info.duration;
   const rate = Number.isFinite(info.fps) && info.fps > 0 ? info.fps : info.baseFps;
   return info.frameCount / rate;

@@ -31,7 +31,7 @@ export interface CvSummary {
 }
 
 /** The paper's Table 4 columns: canonical class → header. */
-export const TABLE4_CLASSES: ReadonlyArray<[string, string]> = [
+const TABLE4_CLASSES: ReadonlyArray<[string, string]> = [
   ['happy', 'Happiness'],
   ['sad', 'Sadness'],
   ['neutral', 'Neutral'],
@@ -55,7 +55,7 @@ export function table4Order(classes: Iterable<string>): string[] {
   return [...known.filter((c) => have.has(c)), ...[...have].filter((c) => !known.includes(c)).sort()];
 }
 
-export function header(cls: string): string {
+function header(cls: string): string {
   return TABLE4_CLASSES.find(([c]) => c === cls)?.[1] ?? cls.charAt(0).toUpperCase() + cls.slice(1);
 }
 

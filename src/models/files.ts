@@ -10,7 +10,7 @@ export const WEIGHTS_FILE = 'model.safetensors';
 /** The model's ONNX graph (`ferkit export --format onnx`), run by ONNX Runtime. */
 export const ONNX_FILE = 'model.onnx';
 /** The model ferkit uses when none is given (rebuilt from FER2013 by `scripts/train-bundled.sh`). */
-export const BUNDLED_MODEL = 'fer2013-cnn';
+const BUNDLED_MODEL = 'fer2013-cnn';
 
 /** Folder of a model that ships with ferkit (`models/<name>`). */
 export function bundledModelDir(name = BUNDLED_MODEL): string {

@@ -12,7 +12,7 @@ import { CONFIG_FILE, WEIGHTS_FILE, bundledModelDir, memberTensors, parseModelRe
 import type { FerModel, ModelConfig } from './model.js';
 import { ensembleOptions } from './ensemble/model.js';
 
-export { CONFIG_FILE, WEIGHTS_FILE, ONNX_FILE, BUNDLED_MODEL, bundledModelDir, memberTensors, parseModelRef } from './files.js';
+export { bundledModelDir, memberTensors, parseModelRef } from './files.js';
 
 /** Checks a parsed config and says what is wrong with it, naming the file. */
 export function checkConfig(raw: unknown, source: string): ModelConfig {

@@ -8,7 +8,7 @@ type IAttributeProto = onnxProto.onnx.IAttributeProto;
 type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
 
 export const OPSET = 13;
-export const IR_VERSION = 8;
+const IR_VERSION = 8;
 const AttrType = onnx.AttributeProto.AttributeType;
 const DataType = onnx.TensorProto.DataType;
 

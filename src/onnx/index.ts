@@ -4,7 +4,7 @@
 // Methods and backbones register emitters for their own modules beside their code.
 import './nn-emitters.js';
 
-export { ExportContext, registerLayerEmitter, type LayerEmitter, type ModelValues, type ModuleClass } from './emitters.js';
+export { ExportContext, registerLayerEmitter, type ModelValues, type ModuleClass } from './emitters.js';
 export { GraphBuilder, type Value } from './graph.js';
 export { decodeModel, encodeModel, OPSET } from './encode.js';
 export { foldBatchNorms } from './fold.js';

@@ -6,7 +6,7 @@ import type { BatchBuilder } from '../data/batches.js';
 import { predictAll } from '../eval/predict.js';
 import type { FerModel, ModelOutput } from '../models/model.js';
 
-export interface Example {
+interface Example {
   index: number;
   label: number;
   /** The grey input face in [0,1] (channel mean for RGB), input size. */

@@ -60,7 +60,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const img = (file: string, alt: string) => `<img src="${file}" alt="${esc(alt)}">`;
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
-export const sections = new Registry<Section>('report section');
+const sections = new Registry<Section>('report section');
 /** Page order; sections registered elsewhere follow, by name. */
 const SECTION_ORDER = ['accuracy', 'embedding', 'reliability', 'arbex', 'patternmap', 'gca'];
 
@@ -180,7 +180,7 @@ sections.register({
 });
 
 /** Runs the model over the builder's samples and writes the report; returns the scores. */
-export async function generateReport(model: FerModel, builder: BatchBuilder, labels: Int32Array, options: ReportOptions): Promise<ReportSummary> {
+async function generateReport(model: FerModel, builder: BatchBuilder, labels: Int32Array, options: ReportOptions): Promise<ReportSummary> {
   const o: Required<ReportOptions> = { title: model.config.method, examplesPerClass: 4, maxPoints: 1500, seed: 0, ...options };
   await mkdir(o.outDir, { recursive: true });
   const data = await collect(model, builder, labels, o.examplesPerClass);

@@ -18,11 +18,11 @@ import { loadTrainingCheckpoint } from './checkpoint.js';
 import { loadSampleStore } from '../data/sample-store.js';
 import { BEST_DIR, CHECKPOINT_FILE, train, type TrainerOptions } from './trainer.js';
 
-export const CV_SETTINGS_FILE = 'cv.json';
-export const FOLD_RESULT_FILE = 'result.json';
-export const SUMMARY_JSON = 'summary.json';
-export const SUMMARY_MD = 'summary.md';
-export const LAST_DIR = 'last';
+const CV_SETTINGS_FILE = 'cv.json';
+const FOLD_RESULT_FILE = 'result.json';
+const SUMMARY_JSON = 'summary.json';
+const SUMMARY_MD = 'summary.md';
+const LAST_DIR = 'last';
 
 export interface CrossValidateOptions {
   plan: FoldPlan;
@@ -73,7 +73,7 @@ async function pinSettings(outDir: string, pinned: Record<string, unknown>): Pro
 }
 
 /** Every fold result in `outDir`, by fold. */
-export async function readFoldResults(outDir: string): Promise<FoldResult[]> {
+async function readFoldResults(outDir: string): Promise<FoldResult[]> {
   const dirs = existsSync(outDir) ? readdirSync(outDir).filter((d) => /^fold-\d+$/.test(d)) : [];
   const files = dirs.map((d) => join(outDir, d, FOLD_RESULT_FILE)).filter((f) => existsSync(f));
   const results = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as FoldResult));

@@ -38,7 +38,7 @@ export interface ArbexModelOptions {
   testTrust: number;
 }
 
-export function arbexModelOptions(o: Options): ArbexModelOptions {
+function arbexModelOptions(o: Options): ArbexModelOptions {
   const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
   const temperature = numberOption(o, 'temperature', 1, (v) => v > 0, 'positive');
   return {

@@ -82,9 +82,9 @@ function avgPool2(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** The output side of a down block for an input side s (also what the ONNX emitter uses). */
-export const downSide = (s: number): number => Math.max(1, Math.floor(s / 2));
+const downSide = (s: number): number => Math.max(1, Math.floor(s / 2));
 
-export class FaceResidual extends Module {
+class FaceResidual extends Module {
   readonly conv1: ConvBn;
   readonly conv2: ConvBn;
   constructor(
@@ -225,7 +225,7 @@ export class FaceResNet extends Backbone {
 }
 
 /** face-api's manifest of the face-recognition weights (read from disk, never fetched). */
-export function faceRecognitionManifest(): string {
+function faceRecognitionManifest(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model', 'face_recognition_model-weights_manifest.json');
 }

@@ -23,7 +23,7 @@ export interface FerCnnOptions extends BackboneOptions {
   dropout?: number;
 }
 
-export const FER_CNN_STAGES = [
+const FER_CNN_STAGES = [
   [32, 32],
   [64, 64],
   [128, 128],
@@ -48,7 +48,7 @@ class ConvBnRelu extends Module {
   }
 }
 
-export class FerCnn extends Backbone {
+class FerCnn extends Backbone {
   readonly featureDim: number;
   readonly stages: Sequential[] = [];
   readonly maxpool = new MaxPool2d(2);

@@ -32,7 +32,7 @@ interface Block extends Forward {
   readonly lastBn: BatchNorm2d;
 }
 
-export class BasicBlock extends Module implements Block {
+class BasicBlock extends Module implements Block {
   static readonly expansion = 1;
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
@@ -64,7 +64,7 @@ export class BasicBlock extends Module implements Block {
 }
 
 /** torchvision's Bottleneck (ResNet v1.5: the stride sits on the 3x3 conv). */
-export class Bottleneck extends Module implements Block {
+class Bottleneck extends Module implements Block {
   static readonly expansion = 4;
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
@@ -104,7 +104,7 @@ export class Bottleneck extends Module implements Block {
 
 type BlockClass = (typeof BasicBlock | typeof Bottleneck) & { expansion: number };
 
-export const RESNET_LAYOUTS: Record<number, { block: BlockClass; layers: [number, number, number, number] }> = {
+const RESNET_LAYOUTS: Record<number, { block: BlockClass; layers: [number, number, number, number] }> = {
   18: { block: BasicBlock, layers: [2, 2, 2, 2] },
   34: { block: BasicBlock, layers: [3, 4, 6, 3] },
   50: { block: Bottleneck, layers: [3, 4, 6, 3] },

@@ -16,7 +16,7 @@ export function ialObjectiveOptions(o: Options): IalLossOptions {
 }
 
 /** The aux logits of an output in stage order (extras aux1..aux3). */
-export function auxLogits(out: ModelOutput): tf.Tensor2D[] {
+function auxLogits(out: ModelOutput): tf.Tensor2D[] {
   return Object.keys(out.extras ?? {})
     .filter((k) => /^aux\d$/.test(k))
     .sort()

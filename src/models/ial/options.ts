@@ -6,10 +6,10 @@ import { booleanOption, choiceOption, numberListOption, numberOption, type Optio
 import type { ModelConfig } from '../model.js';
 import { attentions } from './attention.js';
 
-export const IAL_VARIANTS = ['ial', 'nr-dfernet'] as const;
-export type IalVariant = (typeof IAL_VARIANTS)[number];
+const IAL_VARIANTS = ['ial', 'nr-dfernet'] as const;
+type IalVariant = (typeof IAL_VARIANTS)[number];
 
-export interface TransformerSize {
+interface TransformerSize {
   depth: number;
   heads: number;
   dimHead: number;

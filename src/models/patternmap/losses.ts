@@ -21,9 +21,9 @@ export interface PatternMapLossWeights {
   gamma: number; // margin on embeddings
 }
 
-export const SEED_CODE_WEIGHTS: PatternMapLossWeights = { l1: 2, l2: 100, l3: 100, l4: 60, l5: 40, l6: 1, l7: 1, alpha: 0.2, beta: 0.2, gamma: 0.2 };
+const SEED_CODE_WEIGHTS: PatternMapLossWeights = { l1: 2, l2: 100, l3: 100, l4: 60, l5: 40, l6: 1, l7: 1, alpha: 0.2, beta: 0.2, gamma: 0.2 };
 /** The seed's hyper-parameter paragraph for CK+/AffectNet (l4 = l5 = 1e-4). */
-export const SEED_PAPER_AFFECTNET_WEIGHTS: PatternMapLossWeights = { ...SEED_CODE_WEIGHTS, l2: 1e-2, l3: 1e-2, l4: 1e-4, l5: 1e-4 };
+const SEED_PAPER_AFFECTNET_WEIGHTS: PatternMapLossWeights = { ...SEED_CODE_WEIGHTS, l2: 1e-2, l3: 1e-2, l4: 1e-4, l5: 1e-4 };
 
 export function lossWeights(o: Record<string, unknown> = {}): PatternMapLossWeights {
   const base = o.weights === 'affectnet' ? SEED_PAPER_AFFECTNET_WEIGHTS : SEED_CODE_WEIGHTS;
@@ -56,12 +56,6 @@ export function greyTarget(x: tf.Tensor4D, input: InputSpec): tf.Tensor4D {
 
 const triplet = (x: tf.Tensor, labels: ArrayLike<number>, margin: number) =>
   batchHardTriplet(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D, labels, { ...PATTERN_MAP_TRIPLET, margin });
-
-export interface StepLoss {
-  total: tf.Scalar;
-  /** Each term's value (unweighted), for logs. */
-  parts: Record<string, number>;
-}
 
 function scalars(t: Record<string, tf.Scalar>): Record<string, number> {
   return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]]));

@@ -15,7 +15,7 @@ import { patternMapPhases } from './phases.js';
 import { patternMapOnnx } from './onnx.js';
 
 /** L_EFE + L_EMR + L_EPMG in one step (gradients reach every module). */
-export class JointPatternMapObjective implements Objective {
+class JointPatternMapObjective implements Objective {
   constructor(private readonly w: PatternMapLossWeights) {}
   loss(model: FerModel, batch: TrainBatch): tf.Scalar {
     const m = model as PatternMapModel;

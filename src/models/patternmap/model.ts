@@ -23,9 +23,9 @@ export interface PatternMapShape {
   decoderChannels: number[];
 }
 
-export const PATTERN_MAP_SHAPE: PatternMapShape = { maskHidden: 16, embeddingDim: 128, encoderHidden: 256, classifierHidden: 64, decoderChannels: [64, 32, 16, 8, 4, 2, 1] };
+const PATTERN_MAP_SHAPE: PatternMapShape = { maskHidden: 16, embeddingDim: 128, encoderHidden: 256, classifierHidden: 64, decoderChannels: [64, 32, 16, 8, 4, 2, 1] };
 
-export function patternMapShape(o: Record<string, unknown> = {}): PatternMapShape {
+function patternMapShape(o: Record<string, unknown> = {}): PatternMapShape {
   const pos = (v: number) => Number.isInteger(v) && v > 0;
   const d = PATTERN_MAP_SHAPE;
   const decoderChannels = numberListOption(o, 'decoderChannels', d.decoderChannels)!;
