@@ -127,6 +127,12 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     const instead = phased?.instead?.[key];
     if (instead && o[key] !== undefined) throw new Error(`the ${method.name} method does not take ${flag}; use ${instead}`);
   }
+  // The phases train the model as built: fine-tuning controls they do not apply are refused, not ignored.
+  if (phased) {
+    const f = o.finetune;
+    const asked = [f?.pretrained && '--pretrained', f?.freeze?.length && '--freeze', f?.bn === 'frozen' && '--bn frozen', (f?.backboneLrScale ?? 1) !== 1 && '--backbone-lr-scale', o.cacheFrozen && '--cache-frozen'].filter(Boolean);
+    if (asked.length) throw new Error(`the ${method.name} method does not apply ${asked.join(', ')} (its phases train the whole model as built)`);
+  }
   await mkdir(o.outDir, { recursive: true });
   const ckpt = join(o.outDir, CHECKPOINT_FILE);
   const logFile = join(o.outDir, 'log.jsonl');
