@@ -130,16 +130,18 @@ export async function inputFrom(flags: TrainingFlags, d: MethodDefaults): Promis
 }
 
 /** Whether an RGB model should see grey faces: --greyscale / --no-greyscale, else whether the
- *  training images are grey (16 of them, spread over the set, decoded as they are). */
+ *  training images (or clips' first frames) are grey (16 of them, spread over the set, decoded as
+ *  they are). */
 async function greyscaleFor(flags: TrainingFlags, input: InputSpec, samples: readonly (ImageSample | ClipSample)[]): Promise<boolean> {
   if (input.channels !== 3 || flags.greyscale === false) return false;
   if (flags.greyscale === true) return true;
-  const images = samples.filter((s): s is ImageSample => 'image' in s);
+  // A clip's first frame stands for it (video clips are not decoded here: colour is assumed).
+  const images = samples.flatMap((s) => ('image' in s ? [s.image] : Array.isArray(s.frames) && s.frames.length ? [s.frames[0]!] : []));
   if (images.length === 0) return false;
   const { decodeImage } = await import('../data/image.js');
   const step = Math.max(1, Math.floor(images.length / 16));
   for (let i = 0; i < images.length; i += step) {
-    const r = await decodeImage(images[i]!.image, { channels: 'keep' });
+    const r = await decodeImage(images[i]!, { channels: 'keep' });
     if (r.channels === 1) continue;
     for (let p = 0; p < r.data.length; p += 3) if (r.data[p] !== r.data[p + 1] || r.data[p] !== r.data[p + 2]) return false;
   }

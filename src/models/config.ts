@@ -30,7 +30,8 @@ export interface ConfigChoices {
 /** The input of `backbone` under the method defaults `d`: the method's, then the backbone's own
  *  (a pretrained trunk's channels and normalisation), then the choices. */
 export function configInput(d: MethodDefaults, backbone: string, o: Omit<ConfigChoices, 'classes'> = {}): InputSpec {
-  const own = d.input.kind === 'image' && backbones.has(backbone) ? backbones.get(backbone).input : undefined;
+  // Image or clip method alike: a clip model's frame encoder can be a registered backbone (ial on face-resnet).
+  const own = backbones.has(backbone) ? backbones.get(backbone).input : undefined;
   if (own?.channels && o.channels !== undefined && o.channels !== own.channels) throw new Error(`input channels ${o.channels}: backbone ${backbone} takes ${own.channels} channels`);
   const size = typeof o.size === 'number' ? ([o.size, o.size] as [number, number]) : o.size;
   return {

@@ -72,13 +72,15 @@ export function applyFineTune(model: Module, o: FineTuneOptions, source = 'the m
 }
 
 /**
- * Re-expresses the backbone's BatchNorms around the statistics of `x` without changing the
- * eval-mode function: each gets running mean/var = the batch moments of its input, with γ and β
- * rescaled to compensate. A pretrained trunk whose BatchNorms were folded into affine layers
+ * Re-expresses the backbone's BatchNorms around the statistics of `x` (images, or clips whose
+ * frames the backbone encodes) without changing the eval-mode function: each gets running
+ * mean/var = the batch moments of its input, with γ and β rescaled to compensate. A pretrained trunk whose BatchNorms were folded into affine layers
  * (dlib's) then trains with batch statistics from a sensible start: on a batch like `x`,
  * training mode computes what eval mode does.
  */
 export function calibrateBatchNorms(backbone: Module, x: tf.Tensor): void {
+  // Clips [N, T, H, W, C]: the backbone is their frame encoder and sees N·T frames.
+  const images = x.rank === 5 ? tfns.reshape(x, [x.shape[0]! * x.shape[1]!, ...x.shape.slice(2)]) : x;
   const bns = batchNorms(backbone);
   const seen = new Map<BatchNorm, { mean: tf.Tensor; variance: tf.Tensor }>();
   const originals = bns.map((bn) => bn.forward.bind(bn));
@@ -94,7 +96,7 @@ export function calibrateBatchNorms(backbone: Module, x: tf.Tensor): void {
   try {
     backbone.eval();
     tfns.tidy(() => {
-      (backbone as unknown as Backbone).features(x);
+      (backbone as unknown as Backbone).features(images);
     });
   } finally {
     bns.forEach((bn) => delete (bn as { forward?: unknown }).forward);
@@ -114,4 +116,5 @@ export function calibrateBatchNorms(backbone: Module, x: tf.Tensor): void {
     }
   });
   for (const m of seen.values()) tfns.dispose([m.mean, m.variance]);
+  if (images !== x) images.dispose();
 }

@@ -133,6 +133,9 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     const asked = [f?.pretrained && '--pretrained', f?.freeze?.length && '--freeze', f?.bn === 'frozen' && '--bn frozen', (f?.backboneLrScale ?? 1) !== 1 && '--backbone-lr-scale', o.cacheFrozen && '--cache-frozen'].filter(Boolean);
     if (asked.length) throw new Error(`the ${method.name} method does not apply ${asked.join(', ')} (its phases train the whole model as built)`);
   }
+  if (o.cacheFrozen && method.create.kind === 'clip') {
+    throw new Error(`--cache-frozen keeps one map per face and enters the backbone's features mid-trunk; the ${method.name} clip model runs its frame encoder per clip (attention blocks with clip context between the stages, then frame differences), so it does not take cached maps: use --freeze without --cache-frozen`);
+  }
   await mkdir(o.outDir, { recursive: true });
   const ckpt = join(o.outDir, CHECKPOINT_FILE);
   const logFile = join(o.outDir, 'log.jsonl');

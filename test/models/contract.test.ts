@@ -1,7 +1,8 @@
 // The contract every registered method meets on every backbone it takes: output shapes, no
 // tensor left behind by a forward pass (eval or training), a save/load round trip that gives the
 // same outputs, and an ONNX export that onnxruntime-node runs to the TF.js outputs. Image methods
-// take every registered backbone; a method with its own network (ial, ensemble) its own. A new
+// take every registered backbone; a method with its own network (ial, ensemble) its own, and the
+// backbones it also takes as its encoder (ial on face-resnet). A new
 // method or backbone is covered by registering it; one that needs a special small setting adds a
 // line to SMALL below.
 import { before, describe, it } from 'node:test';
@@ -44,8 +45,15 @@ const SMALL: Record<string, (backbone: string) => Omit<ConfigChoices, 'classes'>
     // ResNets reach a 4x4 grid at 128 px; face-resnet keeps two stages (64 px → 7x7).
     ...(backbone.startsWith('resnet') ? { size: 128 } : backbone === 'face-resnet' ? { backboneOptions: { stages: 2 } } : {}),
   }),
-  ial: () => ({ defaults: IAL_SMALL, backboneOptions: { widthMultiplier: 0.125 }, size: 32 }),
+  // On face-resnet: two stages at 64 px (14x14 and 7x7 maps carry GCA), one dynamic block.
+  ial: (backbone) =>
+    backbone === 'face-resnet'
+      ? { defaults: IAL_SMALL, backboneOptions: { stages: 2 }, methodOptions: { layers: [1, 1, 1, 1] }, size: 64 }
+      : { defaults: IAL_SMALL, backboneOptions: { widthMultiplier: 0.125 }, size: 32 },
 };
+
+/** Registered backbones a method with its own network also takes as its encoder (ial's frames). */
+const ALSO_ON: Record<string, string[]> = { ial: ['face-resnet'] };
 
 function build(method: string, backbone: string | undefined, seed: number): FerModel {
   if (method === 'ensemble') {
@@ -69,7 +77,9 @@ function build(method: string, backbone: string | undefined, seed: number): FerM
 /** The method × backbone pairs: image methods on every registered backbone, others on their own. */
 function pairs(): [string, string | undefined][] {
   return methods.list().flatMap(({ name, create }) =>
-    create.kind === 'image' && backbones.has(create.defaults.backbone) ? backbones.names().map((b): [string, string | undefined] => [name, b]) : [[name, undefined]],
+    create.kind === 'image' && backbones.has(create.defaults.backbone)
+      ? backbones.names().map((b): [string, string | undefined] => [name, b])
+      : [[name, undefined], ...(ALSO_ON[name] ?? []).map((b): [string, string | undefined] => [name, b])],
   );
 }
 

@@ -34,6 +34,9 @@ export abstract class Backbone extends Module {
   /** Runs parts [from, to) of `parts()` on x (part 0 takes images): cached frozen features enter
    *  at the first trainable part. */
   runParts?(x: tf.Tensor, from: number, to?: number): tf.Tensor4D;
+  /** [h, w, C] of each part's output for an input of [height, width] (a clip model's frame
+   *  encoder sizes the blocks it attaches between parts from them). */
+  partShapes?(size: [number, number]): [number, number, number][];
   /** Pooled features from the output of parts [0, from): `features(x)` resumed at part `from`. */
   featuresFrom?(map: tf.Tensor, from: number): tf.Tensor2D;
   /** Loads the weights the backbone was pretrained with (face-resnet: dlib's face recognition). */
@@ -67,10 +70,12 @@ export abstract class Backbone extends Module {
   }
 }
 
-/** A backbone's ONNX form: its feature map, and its pooling when not global average pooling. */
+/** A backbone's ONNX form: its feature map, its pooling when not global average pooling, and
+ *  parts [from, to) of `parts()` when it has them (blocks attached between parts). */
 export interface BackboneEmitter<B extends Backbone> {
   featureMap(ctx: ExportContext, b: B, x: Value): Value;
   pool?(ctx: ExportContext, b: B, map: Value): Value;
+  runParts?(ctx: ExportContext, b: B, x: Value, from: number, to: number): Value;
 }
 
 const backboneEmitters = new Map<ModuleClass, BackboneEmitter<Backbone>>();
@@ -86,9 +91,20 @@ export function registerBackboneEmitter<B extends Backbone>(cls: ModuleClass<B>,
   });
 }
 
-/** The last stage's NCHW feature map of a backbone, as Backbone.featureMap (pattern-map). */
-export function emitFeatureMap(ctx: ExportContext, b: Backbone, x: Value): Value {
+function emitterOf(ctx: ExportContext, b: Backbone): BackboneEmitter<Backbone> {
   const e = [...backboneEmitters].find(([cls]) => b instanceof cls)?.[1];
   if (!e) throw new Error(`ONNX export: no feature-map emitter for backbone "${ctx.path(b)}" of class ${b.constructor.name}`);
-  return e.featureMap(ctx, b, x);
+  return e;
+}
+
+/** The last stage's NCHW feature map of a backbone, as Backbone.featureMap (pattern-map). */
+export function emitFeatureMap(ctx: ExportContext, b: Backbone, x: Value): Value {
+  return emitterOf(ctx, b).featureMap(ctx, b, x);
+}
+
+/** Parts [from, to) of a backbone in NCHW, as Backbone.runParts (the IAL frame encoder). */
+export function emitParts(ctx: ExportContext, b: Backbone, x: Value, from: number, to: number): Value {
+  const e = emitterOf(ctx, b);
+  if (!e.runParts) throw new Error(`ONNX export: backbone "${ctx.path(b)}" of class ${b.constructor.name} has no emitter for its parts`);
+  return e.runParts(ctx, b, x, from, to);
 }

@@ -172,6 +172,20 @@ export class FaceResNet extends Backbone {
     });
   }
 
+  /** [h, w, C] after the stem and each kept stage: 'valid' 7x7/2 conv and 3x3/2 pool, then each
+   *  down block halves (downSide). */
+  override partShapes([h, w]: [number, number]): [number, number, number][] {
+    const valid = (s: number, k: number) => Math.floor((s - k) / 2) + 1;
+    let side: [number, number] = [valid(valid(h, 7), 3), valid(valid(w, 7), 3)];
+    if (side[0] < 1 || side[1] < 1) throw new Error(`face-resnet: an input of ${h}x${w} is too small (64 px or more)`);
+    const out: [number, number, number][] = [[side[0], side[1], 32]];
+    STAGES.slice(0, this.stageList.length).forEach(([width, , down]) => {
+      if (down) side = [downSide(side[0]), downSide(side[1])];
+      out.push([side[0], side[1], width]);
+    });
+    return out;
+  }
+
   override featuresFrom(map: tf.Tensor, from: number): tf.Tensor2D {
     return tf.tidy(() => this.pool(this.runParts(map, from)));
   }
@@ -260,13 +274,23 @@ registerLayerEmitter(FaceResidual, (ctx, m, x) => {
   return ops.relu(ctx, ops.add(ctx, y, skip, ctx.name(m, 'add')), ctx.name(m, 'relu'));
 });
 
-registerBackboneEmitter(FaceResNet, {
-  featureMap: (ctx, m, x) => {
-    let h = ops.relu(ctx, ctx.emit(m.stem.bn, ctx.emit(m.stem.conv, x)), ctx.name(m.stem, 'relu'));
+/** Parts [from, to) (0: the stem with its max-pool, i: stage i), as FaceResNet.runParts. */
+function emitFaceParts(ctx: ExportContext, m: FaceResNet, x: Value, from: number, to: number): Value {
+  let h = x;
+  for (let i = from; i < to; i++) {
+    if (i > 0) {
+      h = ctx.emit(m.stageList[i - 1]!, h);
+      continue;
+    }
+    h = ops.relu(ctx, ctx.emit(m.stem.bn, ctx.emit(m.stem.conv, h)), ctx.name(m.stem, 'relu'));
     h = ops.maxPool(ctx, h, m.maxpool.kernel, m.maxpool.stride, m.maxpool.padding, ctx.name(m, 'maxpool'));
-    for (const stage of m.stageList) h = ctx.emit(stage, h);
-    return h;
-  },
+  }
+  return h;
+}
+
+registerBackboneEmitter(FaceResNet, {
+  featureMap: (ctx, m, x) => emitFaceParts(ctx, m, x, 0, m.stageList.length + 1),
+  runParts: emitFaceParts,
   pool: (ctx, m, map) => {
     const f = ops.globalAvgPool(ctx, map, ctx.name(m, 'avgpool'));
     return m.descriptor ? ops.linear(ctx, m.descriptor, f) : f;

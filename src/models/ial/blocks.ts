@@ -20,6 +20,11 @@ export function conv(cin: number, cout: number, k: number, stride: number, rng: 
 /** Output side of a k=3, s=2, p=1 conv or max-pool (PyTorch's floor rule). */
 export const halve = (n: number): number => Math.floor((n - 1) / 2) + 1;
 
+/** AUX_fc: Linear(C→2C) → Linear(2C→K), both bias-free, no activation (§1.6). */
+function auxHead(c: number, classes: number, rng: Rng): Sequential {
+  return new Sequential(new Linear(c, 2 * c, { bias: false, rng }), new Linear(2 * c, classes, { bias: false, rng }));
+}
+
 export interface BlockOptions {
   cin: number;
   cout: number;
@@ -61,12 +66,7 @@ export class IalBlock extends Module {
     const attn = attentions.get(o.attention).create({ channels: o.cout, map: o.map, reduction: o.reduction, rng: o.rng });
     if (attn) {
       this.attn = this.registerModule('attn', attn);
-      if (o.auxClasses > 0) {
-        this.AUX_fc = this.registerModule(
-          'AUX_fc',
-          new Sequential(new Linear(o.cout, 2 * o.cout, { bias: false, rng: o.rng }), new Linear(2 * o.cout, o.auxClasses, { bias: false, rng: o.rng })),
-        );
-      }
+      if (o.auxClasses > 0) this.AUX_fc = this.registerModule('AUX_fc', auxHead(o.cout, o.auxClasses, o.rng));
     }
   }
 
@@ -112,5 +112,37 @@ export class IalStage extends Module {
       h = out.y;
     }
     return { y: h, aux };
+  }
+}
+
+/**
+ * The attention block (and its aux head) on a whole stage's output, for a pretrained frame encoder
+ * (face-resnet). The reference's stages are single blocks whose GCA rescales the residual branch
+ * just before the skip, so GCA ends each attended stage; dlib's stages are 3-4 pretrained blocks,
+ * and rescaling the output of a stage's last block is the equivalent that leaves every pretrained
+ * block as dlib trained it (its weights load, freeze and export unchanged). The one difference:
+ * the scale applies after the last block's skip and ReLU rather than to its branch alone.
+ */
+export class StageAttention extends Module {
+  readonly attn: ChannelAttention;
+  readonly AUX_fc?: Sequential;
+
+  constructor(o: Omit<BlockOptions, 'cin' | 'stride'>) {
+    super();
+    const attn = attentions.get(o.attention).create({ channels: o.cout, map: o.map, reduction: o.reduction, rng: o.rng });
+    if (!attn) throw new Error(`StageAttention: attention "${o.attention}" has no block`);
+    this.attn = this.registerModule('attn', attn);
+    if (o.auxClasses > 0) this.AUX_fc = this.registerModule('AUX_fc', auxHead(o.cout, o.auxClasses, o.rng));
+  }
+
+  /** x: a stage's output [clips·frames, H, W, C]. */
+  forward(x: tf.Tensor4D, frames: number): BlockOutput {
+    let aux: tf.Tensor2D | undefined;
+    const y = tf.tidy(() => {
+      const a = this.attn.apply(x, frames);
+      if (a.descriptor && this.AUX_fc) aux = tf.keep(this.AUX_fc.forward(a.descriptor) as tf.Tensor2D);
+      return a.y;
+    });
+    return { y, aux };
   }
 }

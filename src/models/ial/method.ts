@@ -15,7 +15,8 @@ export const ialMethod: MethodDef = {
     // layers (blocks in layer1-3 and the dynamic path) default to the reference's [1, 1, 1, 3];
     // give them in methodOptions from the CLI (--method-options '{"layers":[1,1,1,1]}').
     backboneOptions: { widthMultiplier: 1 },
-    methodOptions: { variant: 'ial', attention: 'gca', attentionStages: [2, 3], lambda: 0.1, auxWeights: [0.05, 0] },
+    // attentionStages defaults to the encoder's last two stages ([2, 3] of the own trunk).
+    methodOptions: { variant: 'ial', attention: 'gca', lambda: 0.1, auxWeights: [0.05, 0] },
     input: { kind: 'clip', size: [112, 112], channels: 3, frames: 16, mean: [0, 0, 0], std: [1, 1, 1] },
     trainAugment: 'ial-train',
     testAugment: 'ial-test',

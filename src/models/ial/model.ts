@@ -1,5 +1,7 @@
 // The IAL + GCA dynamic FER network (Li et al., AAAI 2023; spec §1.4): per frame a residual stem
-// and three stages (GCA in layer2 and layer3, with auxiliary classifiers on their descriptors),
+// and three stages (GCA in layer2 and layer3, with auxiliary classifiers on their descriptors) or a
+// registered backbone as the frame encoder (face-resnet, face-pretrained; GCA and the aux heads on
+// its last two stages' outputs),
 // dynamic-static fusion over adjacent frames, a temporal transformer over the T−1 fused frame
 // tokens, their mean and a linear classifier. The NR-DFERNet variant (§1.13) replaces the mean by
 // a mean class token and, at test time, filters neutral with per-snippet predictions.
@@ -15,20 +17,25 @@ import type { Rng } from '../../util/rng.js';
 import { defaultRandom } from '../../nn/random.js';
 import { snippetFilter, SNIPPET_FILTER_DEFAULTS } from '../../losses/snippet-filter.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
-import { conv, halve, IalStage } from './blocks.js';
+import { backbones, type Backbone } from '../backbones/registry.js';
+import { conv, halve, IalStage, StageAttention } from './blocks.js';
 import { DynamicStaticFusion } from './dsf.js';
-import { ialNetworkOptions, type IalNetworkOptions } from './options.js';
+import { IAL_BACKBONE, ialNetworkOptions, type IalNetworkOptions } from './options.js';
 import { Transformer } from './transformer.js';
 
-/** The `backbone` name of IAL configs: the trunk is part of the method, not the backbones registry. */
-export const IAL_BACKBONE = 'ial-resnet';
+export { IAL_BACKBONE } from './options.js';
 
 /** Everything before the classifier (the reference's `s_former`): clip → frame tokens. */
 export class IalNetwork extends Module {
-  readonly conv1: Sequential;
-  readonly bn1: BatchNorm2d;
+  /** The own trunk (backbone ial-resnet): stem, max-pool and layer1-3. */
+  readonly conv1?: Sequential;
+  readonly bn1?: BatchNorm2d;
   readonly maxpool = new MaxPool2d(3, 2, 1);
   readonly stages: IalStage[] = [];
+  /** Or a registered backbone as the frame encoder, with attention blocks after some of its parts
+   *  (keyed by part index: 0 the stem, i stage i). */
+  encoder?: Backbone;
+  readonly stageAttention = new Map<number, StageAttention>();
   readonly dsf: DynamicStaticFusion;
   readonly temporal_transformer: Transformer;
   readonly pos_embedding: tf.Variable;
@@ -40,39 +47,98 @@ export class IalNetwork extends Module {
     rng: Rng,
   ) {
     super();
-    const [c1, c2, c3] = o.widths;
-    // Stem: conv3×3 s2 → BN → ReLU → conv3×3 → (bn1 → ReLU → max-pool s2).
-    this.conv1 = this.registerModule('conv1', new Sequential(conv(o.inChannels, c1, 3, 2, rng), new BatchNorm2d(c1), relu, conv(c1, c1, 3, 1, rng)));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(c1));
-    let map: [number, number] = [halve(halve(o.size[0])), halve(halve(o.size[1]))];
-    let cin = c1;
-    [c1, c2, c3].forEach((cout, i) => {
-      const stride = i === 0 ? 1 : 2;
-      if (stride === 2) map = [halve(map[0]), halve(map[1])];
-      const attend = o.attentionStages.includes(i + 1);
-      const stage = new IalStage({
-        cin,
-        cout,
-        stride,
-        blocks: o.layers[i],
-        map,
-        attention: attend ? o.attention : 'none',
-        reduction: o.reduction,
-        auxClasses: attend && o.aux ? o.numClasses : 0,
-        rng,
+    let map: [number, number];
+    let channels: number;
+    if (o.backbone === IAL_BACKBONE) {
+      const [c1, c2, c3] = o.widths;
+      // Stem: conv3×3 s2 → BN → ReLU → conv3×3 → (bn1 → ReLU → max-pool s2).
+      this.conv1 = this.registerModule('conv1', new Sequential(conv(o.inChannels, c1, 3, 2, rng), new BatchNorm2d(c1), relu, conv(c1, c1, 3, 1, rng)));
+      this.bn1 = this.registerModule('bn1', new BatchNorm2d(c1));
+      map = [halve(halve(o.size[0])), halve(halve(o.size[1]))];
+      let cin = c1;
+      [c1, c2, c3].forEach((cout, i) => {
+        const stride = i === 0 ? 1 : 2;
+        if (stride === 2) map = [halve(map[0]), halve(map[1])];
+        const attend = o.attentionStages!.includes(i + 1);
+        const stage = new IalStage({
+          cin,
+          cout,
+          stride,
+          blocks: o.layers[i],
+          map,
+          attention: attend ? o.attention : 'none',
+          reduction: o.reduction,
+          auxClasses: attend && o.aux ? o.numClasses : 0,
+          rng,
+        });
+        this.stages.push(this.registerModule(`layer${i + 1}`, stage));
+        cin = cout;
       });
-      this.stages.push(this.registerModule(`layer${i + 1}`, stage));
-      cin = cout;
-    });
-    this.dsf = this.registerModule('dsf', new DynamicStaticFusion({ channels: c3, map, blocks: o.layers[3], spatial: o.spatial, rng }));
-    this.tokenDim = c3 * this.dsf.outMap[0] * this.dsf.outMap[1];
+      channels = c3;
+    } else {
+      ({ map, channels } = this.buildEncoder(o, rng));
+    }
+    this.dsf = this.registerModule('dsf', new DynamicStaticFusion({ channels, map, blocks: o.layers[3], spatial: o.spatial, rng }));
+    this.tokenDim = channels * this.dsf.outMap[0] * this.dsf.outMap[1];
     this.temporal_transformer = this.registerModule('temporal_transformer', new Transformer({ dim: this.tokenDim, ...o.temporal }, rng));
     // One row per frame (the reference's 16; the mean variant uses T−1, the class-token one T).
     this.pos_embedding = this.registerParameter('pos_embedding', normal([1, o.frames, this.tokenDim], 0, 1, rng));
   }
 
+  /** A registered backbone (its stages as dlib or torchvision lay them out) as the frame encoder,
+   *  with the attention block and aux head after each attended stage (default: the last two). */
+  private buildEncoder(o: IalNetworkOptions, rng: Rng): { map: [number, number]; channels: number } {
+    const encoder = backbones.get(o.backbone).create({ ...o.backboneOptions, inChannels: o.inChannels, rng });
+    if (!encoder.parts || !encoder.runParts || !encoder.partShapes) {
+      encoder.dispose();
+      throw new Error(`ial: backbone ${o.backbone} cannot be the frame encoder (it has no named parts with known map sizes); use ${IAL_BACKBONE} or face-resnet`);
+    }
+    this.encoder = this.registerModule('encoder', encoder);
+    const parts = encoder.parts();
+    const shapes = encoder.partShapes(o.size);
+    const last = parts.length - 1;
+    const attended = o.attentionStages ?? (last >= 2 ? [last - 1, last] : [last]);
+    if (!attended.every((s) => Number.isInteger(s) && s >= 1 && s <= last)) {
+      throw new Error(`option attentionStages lists stages of the ${o.backbone} encoder, 1-${last} (${parts.slice(1).map((p) => p[0]).join(', ')}), got ${JSON.stringify(attended)}`);
+    }
+    if (o.attention !== 'none') {
+      for (const s of [...attended].sort((a, b) => a - b)) {
+        const [h, w, c] = shapes[s]!;
+        const block = new StageAttention({ cout: c, map: [h, w], attention: o.attention, reduction: o.reduction, auxClasses: o.aux ? o.numClasses : 0, rng });
+        this.stageAttention.set(s, this.registerModule(`${parts[s]![0]}_attention`, block));
+      }
+    }
+    const [h, w, channels] = shapes[last]!;
+    return { map: [h, w], channels };
+  }
+
+  /** Frames [N·T, H, W, C] → the encoder's last map, and the aux logits keyed aux<stage>. */
+  private frameMaps(x: tf.Tensor4D, frames: number, aux: Record<string, tf.Tensor2D>): tf.Tensor4D {
+    if (this.encoder) {
+      let h = x;
+      const parts = this.encoder.parts!().length;
+      for (let i = 0; i < parts; i++) {
+        h = this.encoder.runParts!(h, i, i + 1);
+        const attention = this.stageAttention.get(i);
+        if (!attention) continue;
+        const out = attention.forward(h, frames);
+        h = out.y;
+        if (out.aux) aux[`aux${i}`] = tf.keep(out.aux);
+      }
+      return h;
+    }
+    const stem = this.conv1!.forward(x);
+    let h = this.maxpool.forward(this.bn1!.forwardRelu(stem)) as tf.Tensor4D;
+    this.stages.forEach((stage, i) => {
+      const out = stage.forward(h, frames);
+      h = out.y;
+      if (out.aux) aux[`aux${i + 1}`] = tf.keep(out.aux);
+    });
+    return h;
+  }
+
   /** x: [N, T, H, W, C] → frame tokens [N, T−1, tokenDim] (before positional embedding) and the
-   *  aux logits of the attention stages, keyed aux1..aux3 by stage. */
+   *  aux logits of the attention stages, keyed aux<stage> (aux2, aux3 for the reference's). */
   forward(x: tf.Tensor): { tokens: tf.Tensor3D; aux: Record<string, tf.Tensor2D> } {
     const { frames, size, inChannels } = this.o;
     if (x.rank !== 5 || x.shape[1] !== frames || x.shape[2] !== size[0] || x.shape[3] !== size[1] || x.shape[4] !== inChannels) {
@@ -81,13 +147,7 @@ export class IalNetwork extends Module {
     const n = x.shape[0];
     const aux: Record<string, tf.Tensor2D> = {};
     const tokens = tf.tidy(() => {
-      const stem = this.conv1.forward(tf.reshape(x, [n * frames, size[0], size[1], inChannels]));
-      let h = this.maxpool.forward(this.bn1.forwardRelu(stem)) as tf.Tensor4D;
-      this.stages.forEach((stage, i) => {
-        const out = stage.forward(h, frames);
-        h = out.y;
-        if (out.aux) aux[`aux${i + 1}`] = tf.keep(out.aux);
-      });
+      const h = this.frameMaps(tf.reshape(x, [n * frames, size[0], size[1], inChannels]) as tf.Tensor4D, frames, aux);
       const fused = this.dsf.forward(h, frames); // [N·(T−1), H', W', C]
       // Channel-major flatten (c·H'W' + h·W' + w) as the reference's reshape of NCHW maps, so
       // pos_embedding and fc_f weights have PyTorch's meaning.
@@ -125,8 +185,8 @@ export class IalModel extends Module implements FerModel {
     rng: Rng = defaultRandom(),
   ) {
     super();
-    if (config.backbone !== IAL_BACKBONE) {
-      throw new Error(`ial: the network has its own residual trunk; backbone must be "${IAL_BACKBONE}", got "${config.backbone}" (shape it with --width and backboneOptions.layers)`);
+    if (config.backbone !== IAL_BACKBONE && !backbones.has(config.backbone)) {
+      throw new Error(`ial: backbone "${config.backbone}" is neither the method's own trunk "${IAL_BACKBONE}" nor a registered backbone (face-resnet: the face-pretrained frame encoder)`);
     }
     this.options = ialNetworkOptions(config);
     this.s_former = this.registerModule('s_former', new IalNetwork(this.options, rng));

@@ -1,5 +1,6 @@
 // The IAL clip model (src/models/ial) at inference: per-frame residual trunk with its attention
-// blocks (gca, se, cbam or none), dynamic-static fusion, the temporal transformer and the
+// blocks (gca, se, cbam or none) or a backbone's parts (its registered emitter) with the blocks
+// after the attended stages, dynamic-static fusion, the temporal transformer and the
 // classifier; for nr-dfernet the mean class token and the test-time snippet filter. Auxiliary
 // heads are training-only and not written. The model emitter gets the clip's frames as NCHW
 // [N·T, C, H, W], frames of a clip contiguous (src/export/onnx/export.ts); everything fits opset 13.
@@ -8,6 +9,7 @@ import { toTorchLayout } from '../../nn/torch-layout.js';
 import type { Module } from '../../nn/module.js';
 import { registerLayerEmitter, type ExportContext, type ModuleClass, type Value } from '../../onnx/index.js';
 import { add, binary, constant, relu, reshape, softmax } from '../../onnx/ops.js';
+import { emitParts } from '../backbones/backbone.js';
 import { modelEmitter } from '../methods.js';
 import { CbamAttention, GcaAttention, GlobalDepthwiseConv, SeAttention } from './attention.js';
 import { IalBlock, IalStage } from './blocks.js';
@@ -125,12 +127,29 @@ function emitFusion(ctx: ExportContext, m: DynamicStaticFusion, f: Value, frames
   return binary(ctx, 'Add', reshape(ctx, spatial, [-1, c, oh, ow], ctx.name(m, 'static')), dynamic, dynamic.shape, ctx.name(m, 'fused'));
 }
 
+/** The encoder's last map of frames [N·T, C, H, W]: the own trunk, or a backbone's parts with
+ *  the attention blocks after the attended ones (IalNetwork.frameMaps). */
+function emitFrameMaps(ctx: ExportContext, net: IalNetwork, x: Value, frames: number): Value {
+  if (net.encoder) {
+    let h = x;
+    const parts = net.encoder.parts!().length;
+    for (let i = 0; i < parts; i++) {
+      h = emitParts(ctx, net.encoder, h, i, i + 1);
+      const attention = net.stageAttention.get(i);
+      if (attention) h = emitAttention(ctx, attention.attn, h, frames);
+    }
+    return h;
+  }
+  let h = relu(ctx, ctx.emit(net.bn1!, ctx.emit(net.conv1!, x)), ctx.name(net, 'relu'));
+  h = ctx.emit(net.maxpool, h);
+  for (const stage of net.stages) h = emitStage(ctx, stage, h, frames);
+  return h;
+}
+
 /** Frames [N·T, C, H, W] → frame tokens [N, T−1, tokenDim], channel-major as IalNetwork.forward. */
 function emitTokens(ctx: ExportContext, net: IalNetwork, x: Value): Value {
   const frames = net.o.frames;
-  let h = relu(ctx, ctx.emit(net.bn1, ctx.emit(net.conv1, x)), ctx.name(net, 'relu'));
-  h = ctx.emit(net.maxpool, h);
-  for (const stage of net.stages) h = emitStage(ctx, stage, h, frames);
+  const h = emitFrameMaps(ctx, net, x, frames);
   return reshape(ctx, emitFusion(ctx, net.dsf, h, frames), [-1, frames - 1, net.tokenDim], ctx.name(net, 'tokens'));
 }
 

@@ -6,6 +6,9 @@ import { booleanOption, choiceOption, numberListOption, numberOption, type Optio
 import type { ModelConfig } from '../model.js';
 import { attentions } from './attention.js';
 
+/** The `backbone` name of IAL configs with the method's own trunk (not in the backbones registry). */
+export const IAL_BACKBONE = 'ial-resnet';
+
 const IAL_VARIANTS = ['ial', 'nr-dfernet'] as const;
 type IalVariant = (typeof IAL_VARIANTS)[number];
 
@@ -17,17 +20,23 @@ interface TransformerSize {
 }
 
 export interface IalNetworkOptions {
+  /** The frame encoder: IAL's own residual trunk (`ial-resnet`) or a registered backbone with
+   *  named parts (face-resnet), whose options are the config's backboneOptions. */
+  backbone: string;
+  backboneOptions: Record<string, unknown>;
   frames: number;
   size: [number, number];
   inChannels: number;
   numClasses: number;
   /** Channels of the stem/layer1, layer2, layer3 (= DSF); reference 64, 128, 256. */
   widths: [number, number, number];
-  /** Blocks in layer1, layer2, layer3 and the dynamic path (layer4); reference [1, 1, 1, 3]. */
+  /** Blocks in layer1, layer2, layer3 and the dynamic path (layer4); reference [1, 1, 1, 3]. A
+   *  backbone encoder has its own stages: only the dynamic path's count applies. */
   layers: [number, number, number, number];
   attention: string;
-  /** Stages (1-3) whose blocks carry the attention block and an aux head; reference [2, 3]. */
-  attentionStages: number[];
+  /** Stages whose blocks (own trunk, 1-3) or outputs (a backbone's stages) carry the attention
+   *  block and an aux head; absent: the encoder's last two stages (reference [2, 3]). */
+  attentionStages?: number[];
   reduction: number;
   aux: boolean;
   spatial: TransformerSize;
@@ -61,10 +70,14 @@ export function ialNetworkOptions(config: ModelConfig): IalNetworkOptions {
   if (layers.length !== 4 || !layers.every(positiveInt)) throw new Error(`option layers must be four positive integers (layer1-3 and the dynamic path), got ${JSON.stringify(layers)}`);
   const attention = String(m.attention ?? 'gca');
   if (!attentions.has(attention)) throw new Error(`option attention must be one of ${attentions.names().join(', ')}, got ${JSON.stringify(attention)}`);
-  const attentionStages = numberListOption(m, 'attentionStages', [2, 3])!;
-  if (!attentionStages.every((s) => [1, 2, 3].includes(s))) throw new Error(`option attentionStages lists stages 1-3, got ${JSON.stringify(attentionStages)}`);
+  const own = config.backbone === IAL_BACKBONE;
+  // A backbone's stage count is known once it is built: its stages are checked there.
+  const attentionStages = numberListOption(m, 'attentionStages', own ? [2, 3] : undefined);
+  if (own && !attentionStages!.every((s) => [1, 2, 3].includes(s))) throw new Error(`option attentionStages lists stages 1-3, got ${JSON.stringify(attentionStages)}`);
   const widths: [number, number, number] = [w(64), w(128), w(256)];
   return {
+    backbone: config.backbone,
+    backboneOptions: b,
     frames,
     size: config.input.size,
     inChannels: config.input.channels,
