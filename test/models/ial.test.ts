@@ -125,7 +125,8 @@ describe('ial model (tiny configs)', () => {
     assert.throws(() => model.forward(clips(1, 3, 32, 3)), /expected clips \[N, 4, 32, 32, 3\], got \[1,3,32,32,3\]/);
     model.dispose();
     assert.throws(() => createModel(tinyConfig({ attention: 'eca' })), /option attention must be one of cbam, gca, none, se/);
-    assert.throws(() => createModel({ ...tinyConfig(), backbone: 'resnet18' }), /backbone must be "ial-resnet"/);
+    assert.throws(() => createModel({ ...tinyConfig(), backbone: 'resnet18' }), /backbone resnet18 cannot be the frame encoder \(it has no named parts with known map sizes\); use ial-resnet or face-resnet/);
+    assert.throws(() => createModel({ ...tinyConfig(), backbone: 'vgg' }), /backbone "vgg" is neither the method's own trunk "ial-resnet" nor a registered backbone/);
     assert.throws(() => createModel(tinyConfig({}, 1)), /at least 2 frames/);
   });
 
