@@ -263,7 +263,7 @@ describe('pattern-map save/load and training', () => {
     back.dispose();
   });
 
-  it("refuses the generic trainer's --init, --iterations and --clip-grad-norm, naming its own form, and fine-tuning controls it does not apply", async () => {
+  it("refuses the generic trainer's --init, --iterations and --clip-grad-norm, naming its own form, and --cache-frozen", async () => {
     const config = smallConfig(['happy', 'surprise']);
     const base = {
       config,
@@ -279,8 +279,7 @@ describe('pattern-map save/load and training', () => {
     await assert.rejects(train({ ...base, init: 'models/fer2013-cnn' }), /does not take --init; use --objective '\{"init":"DIR"\}'/);
     await assert.rejects(train({ ...base, iterations: 5 }), /does not take --iterations/);
     await assert.rejects(train({ ...base, clipGradNorm: 1 }), /does not take --clip-grad-norm; use the clipEfe/);
-    // Fine-tuning controls the phases do not apply are refused; the CLI's defaults (nothing asked) pass this check.
-    await assert.rejects(train({ ...base, finetune: { pretrained: true, freeze: ['stem'], bn: 'train', backboneLrScale: 1 } }), /does not apply --pretrained, --freeze \(its phases/);
+    // --cache-frozen is refused (the steps need the images); the fine-tuning controls apply (test/models/patternmap-pretrained.test.ts).
     await assert.rejects(train({ ...base, cacheFrozen: true }), /does not apply --cache-frozen/);
     await assert.rejects(train({ ...base, finetune: { pretrained: false, freeze: [], bn: 'train', backboneLrScale: 1 } }), /training set has 0 samples/);
   });
