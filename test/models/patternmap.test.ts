@@ -128,11 +128,14 @@ describe('pattern-map losses', () => {
     closeAll(greyTarget(g, { ...input, channels: 1, mean: [0.5], std: [0.25] }).dataSync(), [0, 0.5, 1], 1e-6, 'grey');
   });
 
-  it('weights: the seed code by default, the AffectNet paragraph on request, overrides checked', () => {
+  it("weights: the seed code by default, the paper's per-dataset values on request (CK+/AffectNet: small decoder weights), overrides checked", () => {
     assert.deepEqual([lossWeights().l1, lossWeights().l2, lossWeights().l3, lossWeights().l4, lossWeights().l5], [2, 100, 100, 60, 40]);
     const a = lossWeights({ weights: 'affectnet', l7: 3 });
     assert.deepEqual([a.l2, a.l3, a.l4, a.l5, a.l7], [1e-2, 1e-2, 1e-4, 1e-4, 3]);
     assert.throws(() => lossWeights({ l4: -1 }), /option l4 must be a non-negative number/);
+    assert.deepEqual(lossWeights({ weights: 'ckplus' }), lossWeights({ weights: 'affectnet' }), "the paper gives CK+ and AffectNet the same values");
+    assert.deepEqual(lossWeights({ weights: 'code' }), lossWeights());
+    assert.throws(() => lossWeights({ weights: 'ck+' }), /option weights must be one of code, ckplus, affectnet \(/);
   });
 
   it('L_EMR and L_EPMG are the weighted sums of their terms; terms match their definitions', () => {
