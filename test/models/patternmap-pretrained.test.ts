@@ -1,7 +1,8 @@
 // Pattern-map on the face-pretrained trunk: --pretrained puts dlib's weights (BatchNorms
 // calibrated) into the EFE trunk, --freeze keeps the named parts and their BatchNorm statistics
 // through all three steps, --backbone-lr-scale gives the trunk its own lr in the steps that train
-// it, the method's own init wins over --pretrained, and --cache-frozen is refused with the reason.
+// it, the method's own init wins over --pretrained, a resumed run is bit-identical, and
+// --cache-frozen is refused with the reason.
 // Real CK+48 faces, face-resnet cut after stage 1 at 64 px (a 14x14 grid), one short epoch.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,5 +107,21 @@ describe('pattern-map on the face-pretrained trunk', () => {
     assert.ok(!same(end['backbone.stage1.0.conv1.conv.weight'], (await tensorsOf(join(first, 'pretrained-init.safetensors')))['backbone.stage1.0.conv1.conv.weight']), "the init's trunk is not dlib's");
     tf.dispose([...Object.values(want), ...Object.values(end)]);
     await assert.rejects(train({ ...base, outDir: tempDir('pm-pre-cache'), cacheFrozen: true, finetune: { freeze: ['stem'] } }), /does not apply --cache-frozen: its steps need the face images themselves/);
+  });
+
+  it('a run stopped after every batch and resumed equals the uninterrupted one (pretrained, frozen stem, scaled trunk lr)', async () => {
+    const finetune = { pretrained: true, freeze: ['stem'], bn: 'train' as const, backboneLrScale: 0.5 };
+    const run = (outDir: string, over: Partial<TrainerOptions> = {}) => train({ ...base, outDir, finetune, trainAugment: 'fer-train', ...over });
+    const full = tempDir('pm-pre-full');
+    const cut = tempDir('pm-pre-cut');
+    await run(full);
+    let calls = 1;
+    for (let r = await run(cut, { timeBudgetSec: 0 }); !r.finished; calls++) r = await run(cut, { timeBudgetSec: 0, resume: true });
+    assert.equal(calls, 5, 'one call per batch (1 + 2 + 2)');
+    const a = await tensorsOf(join(full, 'checkpoint.safetensors'));
+    const b = await tensorsOf(join(cut, 'checkpoint.safetensors'));
+    assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+    for (const k of Object.keys(a)) assert.ok(same(b[k], a[k]), `${k} differs after resuming`);
+    tf.dispose([...Object.values(a), ...Object.values(b)]);
   });
 });
