@@ -1,7 +1,9 @@
 // A phased method's model in the main thread (models/methods.ts PhasedMethod: pattern-map), driven
 // by the trainer like its replicas: `step` trains the current `phase` with that phase's optimizer
-// and per-group gradient clipping. Checkpoints hold the model, every phase's optimizer (under the
-// phase's lower-case name) and the RNG.
+// and per-group gradient clipping. Fine-tuning controls apply to every phase: frozen trunk parts
+// (no gradient, BatchNorm statistics kept) and BatchNorm mode from the start, the trunk's lr scale
+// in each phase that trains it (two parameter groups there), pretrained weights for a new run.
+// Checkpoints hold the model, every phase's optimizer (under the phase's lower-case name) and the RNG.
 import { tf } from '../engine/backend.js';
 import { createModel } from '../models/io.js';
 import { outputProbs, type PhasedMethod, type TrainPhase } from '../models/methods.js';
@@ -12,6 +14,10 @@ import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoint.js'
 import type { ReplicaSet, Shard } from './data-parallel.js';
 import { optimizers, type Optimizer, type OptimizerOptions } from './optim.js';
 import { groupStep } from './step.js';
+import { applyFineTune, backbonesOf, type FineTuneOptions } from './finetune.js';
+import { initWeights } from './method-replica.js';
+import type { GroupSpec } from './optim.js';
+import type { Module } from '../nn/module.js';
 
 interface PhasedTraineeOptions {
   config: ModelConfig;
@@ -20,6 +26,11 @@ interface PhasedTraineeOptions {
   seed: number;
   /** Resuming: skip the method's init (the checkpoint holds newer weights). */
   resuming: boolean;
+  /** Frozen parts, BatchNorm mode, the trunk's lr scale (`pretrained` is ignored: see below). */
+  finetune?: FineTuneOptions;
+  /** A new run's pretrained weights (a weights file, BatchNorms calibrated), made on demand: loaded
+   *  unless the method's own init sets the model (as --init wins over --pretrained elsewhere). */
+  pretrained?: () => Promise<string>;
   log: (line: string) => void;
 }
 
@@ -41,12 +52,30 @@ export class PhasedTrainee implements ReplicaSet {
     const rng = manualSeed(o.seed);
     const model = createModel(o.config, rng);
     try {
+      applyFineTune(model, { ...o.finetune, pretrained: false });
       if (!o.resuming) {
         const said = await method.init?.(model, o.objective ?? {});
-        if (said) o.log(said);
+        if (said) o.log(said + (o.pretrained ? ' (--pretrained not applied: this init sets the trunk)' : ''));
+        else if (o.pretrained) {
+          const file = await o.pretrained();
+          initWeights(model, file);
+          o.log(`initialised the trunk from its pretrained weights (${file})`);
+        }
       }
-      const phases = method.phases(model, o.objective ?? {});
-      const opt = Object.fromEntries(phases.map((p) => [p.name.toLowerCase(), optimizers.get(o.optimizer.name).create(p.groups.flatMap((g) => g.vars), { ...o.optimizer, lr: p.lr })]));
+      // Frozen parameters (--freeze) leave every phase's groups: no gradient, no optimizer slots.
+      const phases = method.phases(model, o.objective ?? {}).map((p) => ({ ...p, groups: p.groups.map((g) => ({ ...g, vars: g.vars.filter((v) => v.trainable) })) }));
+      const scale = o.finetune?.backboneLrScale ?? 1;
+      const inTrunk = new Set(backbonesOf(model).flatMap(({ backbone }) => (backbone as unknown as Module).parameters()));
+      // A phase that trains trunk parameters gives them its lr × scale (a second parameter group).
+      const paramGroups = (p: TrainPhase): GroupSpec[] => {
+        const vars = p.groups.flatMap((g) => g.vars);
+        if (scale === 1) return [{ params: vars }];
+        return [
+          { params: vars.filter((v) => !inTrunk.has(v)), lr: p.lr },
+          { params: vars.filter((v) => inTrunk.has(v)), lr: p.lr * scale },
+        ].filter((g) => g.params.length > 0);
+      };
+      const opt = Object.fromEntries(phases.map((p) => [p.name.toLowerCase(), optimizers.get(o.optimizer.name).create(paramGroups(p), { ...o.optimizer, lr: p.lr })]));
       return new PhasedTrainee(model, phases, opt, rng);
     } catch (e) {
       model.dispose();

@@ -127,12 +127,9 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     const instead = phased?.instead?.[key];
     if (instead && o[key] !== undefined) throw new Error(`the ${method.name} method does not take ${flag}; use ${instead}`);
   }
-  // The phases train the model as built: fine-tuning controls they do not apply are refused, not ignored.
-  if (phased) {
-    const f = o.finetune;
-    const asked = [f?.pretrained && '--pretrained', f?.freeze?.length && '--freeze', f?.bn === 'frozen' && '--bn frozen', (f?.backboneLrScale ?? 1) !== 1 && '--backbone-lr-scale', o.cacheFrozen && '--cache-frozen'].filter(Boolean);
-    if (asked.length) throw new Error(`the ${method.name} method does not apply ${asked.join(', ')} (its phases train the whole model as built)`);
-  }
+  // The phases take images (step 3's L_pattern compares the pattern map with the input face), so
+  // cached trunk maps cannot feed them.
+  if (phased && o.cacheFrozen) throw new Error(`the ${method.name} method does not apply --cache-frozen: its steps need the face images themselves (the pattern map is trained against the input face), not cached trunk maps`);
   if (o.cacheFrozen && method.create.kind === 'clip') {
     throw new Error(`--cache-frozen keeps one map per face and enters the backbone's features mid-trunk; the ${method.name} clip model runs its frame encoder per clip (attention blocks with clip context between the stages, then frame differences), so it does not take cached maps: use --freeze without --cache-frozen`);
   }
@@ -164,15 +161,15 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   // A pretrained trunk is loaded (and its BatchNorms calibrated) once here, then handed to every
   // replica as initial weights, so that all replicas start identical.
   const resuming = o.resume === true && existsSync(ckpt);
-  const pretrained = !phased && o.finetune?.pretrained && !o.init && !resuming;
-  let replicaOptions: TrainerOptions = pretrained ? { ...o, init: await pretrainedInit(o, trainImages), finetune: { ...o.finetune, pretrained: false } } : o;
-  if (o.cacheFrozen && !phased) {
+  const pretrained = o.finetune?.pretrained && !o.init && !resuming;
+  let replicaOptions: TrainerOptions = pretrained && !phased ? { ...o, init: await pretrainedInit(o, trainImages), finetune: { ...o.finetune, pretrained: false } } : o;
+  if (o.cacheFrozen) {
     const cached = await cacheFrozenFeatures(replicaOptions, resuming ? ckpt : replicaOptions.init, trainImages, valImages, log);
     trainBuilder = cached.train;
     valBuilder = cached.val;
     replicaOptions = { ...replicaOptions, startPart: cached.from };
   }
-  const trainee = phased ? await PhasedTrainee.create(phased, { ...o, resuming, log }) : await openReplicas(replicaOptions);
+  const trainee = phased ? await PhasedTrainee.create(phased, { ...o, resuming, log, pretrained: pretrained ? () => pretrainedInit(o, trainImages) : undefined }) : await openReplicas(replicaOptions);
   // One phase (the method's objective) unless the method brings several.
   const phases: Array<Pick<TrainPhase, 'name' | 'batches'> & { lr?: number }> = trainee instanceof PhasedTrainee ? trainee.phases : [{ name: 'loss', batches: 'shuffled' }];
   const key = (p: number) => phases[p].name.toLowerCase();

@@ -128,11 +128,14 @@ describe('pattern-map losses', () => {
     closeAll(greyTarget(g, { ...input, channels: 1, mean: [0.5], std: [0.25] }).dataSync(), [0, 0.5, 1], 1e-6, 'grey');
   });
 
-  it('weights: the seed code by default, the AffectNet paragraph on request, overrides checked', () => {
+  it("weights: the seed code by default, the paper's per-dataset values on request (CK+/AffectNet: small decoder weights), overrides checked", () => {
     assert.deepEqual([lossWeights().l1, lossWeights().l2, lossWeights().l3, lossWeights().l4, lossWeights().l5], [2, 100, 100, 60, 40]);
     const a = lossWeights({ weights: 'affectnet', l7: 3 });
     assert.deepEqual([a.l2, a.l3, a.l4, a.l5, a.l7], [1e-2, 1e-2, 1e-4, 1e-4, 3]);
     assert.throws(() => lossWeights({ l4: -1 }), /option l4 must be a non-negative number/);
+    assert.deepEqual(lossWeights({ weights: 'ckplus' }), lossWeights({ weights: 'affectnet' }), "the paper gives CK+ and AffectNet the same values");
+    assert.deepEqual(lossWeights({ weights: 'code' }), lossWeights());
+    assert.throws(() => lossWeights({ weights: 'ck+' }), /option weights must be one of code, ckplus, affectnet \(/);
   });
 
   it('L_EMR and L_EPMG are the weighted sums of their terms; terms match their definitions', () => {
@@ -263,7 +266,7 @@ describe('pattern-map save/load and training', () => {
     back.dispose();
   });
 
-  it("refuses the generic trainer's --init, --iterations and --clip-grad-norm, naming its own form, and fine-tuning controls it does not apply", async () => {
+  it("refuses the generic trainer's --init, --iterations and --clip-grad-norm, naming its own form, and --cache-frozen", async () => {
     const config = smallConfig(['happy', 'surprise']);
     const base = {
       config,
@@ -279,8 +282,7 @@ describe('pattern-map save/load and training', () => {
     await assert.rejects(train({ ...base, init: 'models/fer2013-cnn' }), /does not take --init; use --objective '\{"init":"DIR"\}'/);
     await assert.rejects(train({ ...base, iterations: 5 }), /does not take --iterations/);
     await assert.rejects(train({ ...base, clipGradNorm: 1 }), /does not take --clip-grad-norm; use the clipEfe/);
-    // Fine-tuning controls the phases do not apply are refused; the CLI's defaults (nothing asked) pass this check.
-    await assert.rejects(train({ ...base, finetune: { pretrained: true, freeze: ['stem'], bn: 'train', backboneLrScale: 1 } }), /does not apply --pretrained, --freeze \(its phases/);
+    // --cache-frozen is refused (the steps need the images); the fine-tuning controls apply (test/models/patternmap-pretrained.test.ts).
     await assert.rejects(train({ ...base, cacheFrozen: true }), /does not apply --cache-frozen/);
     await assert.rejects(train({ ...base, finetune: { pretrained: false, freeze: [], bn: 'train', backboneLrScale: 1 } }), /training set has 0 samples/);
   });

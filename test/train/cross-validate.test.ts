@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { foldPlan } from '../../src/data/fold-plan.js';
+import { cvFoldPlan } from '../../src/cli/commands/cv.js';
 import { meanSd, summarize, table4Markdown, table4Order } from '../../src/eval/cv-summary.js';
 import { IAL_SMALL } from '../../src/models/ial/method.js';
 import { ckSequences, sharedData, tempDir, writeFrames } from '../data/data-fixtures.js';
@@ -134,6 +135,26 @@ describe('ferkit cv', () => {
     }
     assert.equal(seen.size, 223);
     await assert.rejects(foldPlan('dfew', '/nonexistent', { folds: 3 }), /dataset dfew ships its own 5 folds; --folds 3 does not apply/);
+  });
+
+  it('--fold-seed fixes the fold plan across training seeds (default: --seed)', async () => {
+    const root = sharedData('ckplus48');
+    const testIds = async (seed: string, foldSeed?: string) => {
+      const plan = await cvFoldPlan({ dataset: 'ckplus', root, folds: '10', seed, foldSeed });
+      const out: string[][] = [];
+      for (let k = 1; k <= plan.count; k++) out.push((await plan.load(k)).test.map((s) => s.id).sort());
+      return { how: plan.how, out };
+    };
+    const a = await testIds('1', '7');
+    const b = await testIds('2', '7');
+    assert.deepEqual(b, a, 'same fold seed, other training seed: the same plan');
+    assert.match(a.how, /10 subject-independent folds, seed 7/);
+    const c = await testIds('1', '8');
+    assert.notDeepEqual(c.out, a.out, 'another fold seed: another plan');
+    assert.equal(c.out.flat().length, a.out.flat().length);
+    // Without --fold-seed the plan is drawn from --seed, as before the flag (earlier runs keep their folds).
+    assert.deepEqual(await testIds('7'), a);
+    await assert.rejects(cvFoldPlan({ dataset: 'ckplus', root, folds: '10', seed: '1', foldSeed: '1.5' }), /--fold-seed must be an integer/);
   });
 
   it('mean ± sd and the Table-4 order', () => {

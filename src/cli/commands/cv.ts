@@ -12,6 +12,7 @@ interface CvFlags extends TrainingFlags {
   dataset: string;
   root: string;
   folds?: string;
+  foldSeed?: string;
   onlyFolds?: string;
   pick: 'last' | 'best';
   label?: string;
@@ -30,10 +31,18 @@ function parseFoldList(spec: string): number[] {
   return [...new Set(out)].sort((x, y) => x - y);
 }
 
+/** The fold plan of a cv run: computed folds are drawn from --fold-seed (default --seed, so earlier
+ *  runs keep their folds); several --seed values on one --fold-seed train on the same folds. */
+export async function cvFoldPlan(flags: Pick<CvFlags, 'dataset' | 'root' | 'folds' | 'seed' | 'foldSeed' | 'skipBad' | 'minFrames'>, warn?: (s: string) => void) {
+  const { foldPlan } = await import('../../data/fold-plan.js');
+  const seed = numberFlag(flags.foldSeed, 'fold-seed') ?? Number(flags.seed);
+  if (!Number.isInteger(seed)) throw new Error(`--fold-seed must be an integer, got ${flags.foldSeed}`);
+  return foldPlan(flags.dataset, flags.root, { folds: numberFlag(flags.folds, 'folds'), seed, skipBad: flags.skipBad, minFrames: numberFlag(flags.minFrames, 'min-frames'), warn });
+}
+
 async function run(flags: CvFlags, cmd: Command): Promise<void> {
   const { quiet } = globalOptions(cmd);
   await startEngine(cmd);
-  const { foldPlan } = await import('../../data/fold-plan.js');
   const { methods } = await import('../../models/all-methods.js');
   const { crossValidate } = await import('../../train/cross-validate.js');
   const { availableParallelism } = await import('node:os');
@@ -43,13 +52,7 @@ async function run(flags: CvFlags, cmd: Command): Promise<void> {
   if (flags.pick !== 'last' && flags.pick !== 'best') throw new Error(`--pick must be last or best, got "${flags.pick}"`);
   const method = methods.get(flags.method);
   const d = method.create.defaults;
-  const plan = await foldPlan(flags.dataset, flags.root, {
-    folds: numberFlag(flags.folds, 'folds'),
-    seed: Number(flags.seed),
-    skipBad: flags.skipBad,
-    minFrames: numberFlag(flags.minFrames, 'min-frames'),
-    warn: say,
-  });
+  const plan = await cvFoldPlan(flags, say);
   if ((plan.kind === 'clip') !== (method.create.kind === 'clip')) {
     throw new Error(`method ${method.name} trains on ${method.create.kind}s, but dataset "${plan.dataset}" gives ${plan.kind}s`);
   }
@@ -94,6 +97,7 @@ export function register(program: Command): void {
     .requiredOption('--dataset <name>', 'dataset reader: one with its own folds (dfew) or any other (computed folds)')
     .requiredOption('--root <dir>', 'dataset root folder')
     .option('--folds <k>', 'folds to compute for datasets without their own (default 5; subject-independent when samples have subjects)')
+    .option('--fold-seed <n>', 'seed of the computed fold plan (default: --seed); keep it fixed to compare training seeds on the same folds')
     .option('--only-folds <list>', 'run only these folds, e.g. 1,2 or 1-3 (the summary covers every finished fold in --out)')
     .option('--pick <model>', 'score each fold with the last epoch (honest) or the best epoch on the test fold (the reference, optimistic)', 'last')
     .option('--label <text>', 'row label of the Table-4 Markdown (default: method and sampling)')

@@ -22,11 +22,19 @@ export interface PatternMapLossWeights {
 }
 
 const SEED_CODE_WEIGHTS: PatternMapLossWeights = { l1: 2, l2: 100, l3: 100, l4: 60, l5: 40, l6: 1, l7: 1, alpha: 0.2, beta: 0.2, gamma: 0.2 };
-/** The seed's hyper-parameter paragraph for CK+/AffectNet (l4 = l5 = 1e-4). */
-const SEED_PAPER_AFFECTNET_WEIGHTS: PatternMapLossWeights = { ...SEED_CODE_WEIGHTS, l2: 1e-2, l3: 1e-2, l4: 1e-4, l5: 1e-4 };
+/** The seed's hyper-parameter paragraph for CK+ and AffectNet (l2 = l3 = 1e-2, l4 = l5 = 1e-4). The
+ *  code's weights suit neither at our map sizes: L_pattern and L_sim are sums over the map's pixels
+ *  (about 1,000 per face at 112 px), so 60·L_pattern makes the EPMG gradient some 10^4 times the
+ *  classifier's, and per-group clipping then leaves the classifier (the recognition output) almost
+ *  no step; likewise 100·L_mask swamps L_EFE's gradient in the trunk during step 2. */
+const SEED_PAPER_CKPLUS_WEIGHTS: PatternMapLossWeights = { ...SEED_CODE_WEIGHTS, l2: 1e-2, l3: 1e-2, l4: 1e-4, l5: 1e-4 };
+
+const WEIGHT_PRESETS: Record<string, PatternMapLossWeights> = { code: SEED_CODE_WEIGHTS, ckplus: SEED_PAPER_CKPLUS_WEIGHTS, affectnet: SEED_PAPER_CKPLUS_WEIGHTS };
 
 export function lossWeights(o: Record<string, unknown> = {}): PatternMapLossWeights {
-  const base = o.weights === 'affectnet' ? SEED_PAPER_AFFECTNET_WEIGHTS : SEED_CODE_WEIGHTS;
+  const name = o.weights ?? 'code';
+  const base = typeof name === 'string' ? WEIGHT_PRESETS[name] : undefined;
+  if (!base) throw new Error(`option weights must be one of ${Object.keys(WEIGHT_PRESETS).join(', ')} (the seed's code, or its paper's values for CK+ and AffectNet), got ${JSON.stringify(name)}`);
   const nonNeg = (v: number) => v >= 0;
   const out = { ...base };
   for (const k of Object.keys(base) as (keyof PatternMapLossWeights)[]) out[k] = numberOption(o, k, base[k], nonNeg, 'a non-negative number');
