@@ -63,10 +63,7 @@ export class GraphBuilder {
   }
 
   weight(base: string, data: Float32Array, dims: number[]): string {
-    checkSize(base, data.length, dims);
-    const name = this.fresh(base);
-    this.initializers.set(name, { name, dims, data });
-    return name;
+    return this.initializer(base, data, dims);
   }
 
   int64s(base: string, values: number[]): string {
@@ -76,6 +73,11 @@ export class GraphBuilder {
   }
 
   int8s(base: string, data: Int8Array, dims: number[]): string {
+    return this.initializer(base, data, dims);
+  }
+
+  /** A tensor initializer under a fresh name, its size checked against dims. */
+  private initializer(base: string, data: Float32Array | Int8Array, dims: number[]): string {
     checkSize(base, data.length, dims);
     const name = this.fresh(base);
     this.initializers.set(name, { name, dims, data });
