@@ -12,12 +12,10 @@ import type { Rng } from '../util/rng.js';
 import { manualSeed } from '../nn/random.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoint.js';
 import type { ReplicaSet, Shard } from './data-parallel.js';
-import { optimizers, type Optimizer, type OptimizerOptions } from './optim.js';
+import { optimizers, type GroupSpec, type Optimizer, type OptimizerOptions } from './optim.js';
 import { groupStep } from './step.js';
-import { applyFineTune, backbonesOf, type FineTuneOptions } from './finetune.js';
+import { applyFineTune, type FineTuneOptions } from './finetune.js';
 import { initWeights } from './method-replica.js';
-import type { GroupSpec } from './optim.js';
-import type { Module } from '../nn/module.js';
 
 interface PhasedTraineeOptions {
   config: ModelConfig;
@@ -52,7 +50,7 @@ export class PhasedTrainee implements ReplicaSet {
     const rng = manualSeed(o.seed);
     const model = createModel(o.config, rng);
     try {
-      applyFineTune(model, { ...o.finetune, pretrained: false });
+      const { groups: fineTune } = applyFineTune(model, { ...o.finetune, pretrained: false });
       if (!o.resuming) {
         const said = await method.init?.(model, o.objective ?? {});
         if (said) o.log(said + (o.pretrained ? ' (--pretrained not applied: this init sets the trunk)' : ''));
@@ -64,16 +62,16 @@ export class PhasedTrainee implements ReplicaSet {
       }
       // Frozen parameters (--freeze) leave every phase's groups: no gradient, no optimizer slots.
       const phases = method.phases(model, o.objective ?? {}).map((p) => ({ ...p, groups: p.groups.map((g) => ({ ...g, vars: g.vars.filter((v) => v.trainable) })) }));
-      const scale = o.finetune?.backboneLrScale ?? 1;
-      const inTrunk = new Set(backbonesOf(model).flatMap(({ backbone }) => (backbone as unknown as Module).parameters()));
-      // A phase that trains trunk parameters gives them its lr × scale (a second parameter group).
+      // Each phase's parameters fall into the fine-tune groups (head; trunk at lr × scale when
+      // scaled): a phase that trains trunk parameters gets a second group at its lr × scale.
       const paramGroups = (p: TrainPhase): GroupSpec[] => {
         const vars = p.groups.flatMap((g) => g.vars);
-        if (scale === 1) return [{ params: vars }];
-        return [
-          { params: vars.filter((v) => !inTrunk.has(v)), lr: p.lr },
-          { params: vars.filter((v) => inTrunk.has(v)), lr: p.lr * scale },
-        ].filter((g) => g.params.length > 0);
+        return fineTune
+          .map((g) => {
+            const own = new Set(g.params);
+            return { params: vars.filter((v) => own.has(v)), lr: p.lr * g.lrScale };
+          })
+          .filter((g) => g.params.length > 0);
       };
       const opt = Object.fromEntries(phases.map((p) => [p.name.toLowerCase(), optimizers.get(o.optimizer.name).create(paramGroups(p), { ...o.optimizer, lr: p.lr })]));
       return new PhasedTrainee(model, phases, opt, rng);
