@@ -1,5 +1,6 @@
 // Native kernels for ferkit's TF.js engine: NHWC conv2d forward, filter gradient and input
 // gradient as im2col + OpenBLAS sgemm (multi-threaded, AVX2/AVX-512 where the CPU has it); the
+// depthwise conv's two gradients; the
 // max-pool gradient; training-mode batch norm (ReLU optionally fused) and its gradient; the SGD
 // momentum update of every parameter in one call.
 // The JavaScript side (src/engine/native.ts) passes views of the wasm heap, so no tensor data is
@@ -157,6 +158,65 @@ napi_value Conv(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, nullptr, "ferkit native conv: mode must be 0, 1 or 2");
     return nullptr;
   }
+  return nullptr;
+}
+
+// (mode, geometry, a, b, out), depthwise with channel multiplier 1 (cin = cout = C): mode 1 filter
+// grad (x, dy → dw [kh, kw, C]), 2 input grad (dy, w → dx). Direct loops over NHWC rows, C
+// innermost so they vectorise: the wasm backend has neither gradient and composing them from
+// forward depthwise convs cost ten times the forward pass (face-expression trunk, 112 px).
+napi_value Depthwise(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 5) {
+    napi_throw_type_error(env, nullptr, "ferkit native depthwise: (mode, geometry, a, b, out)");
+    return nullptr;
+  }
+  int32_t mode;
+  napi_get_value_int32(env, argv[0], &mode);
+  Geometry g;
+  if (!getGeometry(env, argv[1], &g)) return nullptr;
+  float *a, *b, *out;
+  size_t la, lb, lo;
+  if (!getFloats(env, argv[2], &a, &la) || !getFloats(env, argv[3], &b, &lb) || !getFloats(env, argv[4], &out, &lo)) return nullptr;
+  const int C = g.cin;
+  const size_t xSize = (size_t)g.n * g.h * g.w * C, ySize = (size_t)g.rows() * C, wSize = (size_t)g.kh * g.kw * C;
+  if (g.cout != C || (mode == 1 ? la != xSize || lb != ySize || lo != wSize : la != ySize || lb != wSize || lo != xSize)) {
+    napi_throw_range_error(env, nullptr, "ferkit native depthwise: array sizes do not match the geometry (multiplier 1)");
+    return nullptr;
+  }
+  if (mode != 1 && mode != 2) {
+    napi_throw_range_error(env, nullptr, "ferkit native depthwise: mode must be 1 or 2");
+    return nullptr;
+  }
+  std::memset(out, 0, sizeof(float) * lo);
+  for (int bi = 0; bi < g.n; bi++)
+    for (int oy = 0; oy < g.oh; oy++)
+      for (int ox = 0; ox < g.ow; ox++) {
+        const int64_t yo = (((int64_t)bi * g.oh + oy) * g.ow + ox) * C;
+        for (int ky = 0; ky < g.kh; ky++) {
+          const int iy = oy * g.sh - g.pt + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (int kx = 0; kx < g.kw; kx++) {
+            const int ix = ox * g.sw - g.pl + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const int64_t xo = (((int64_t)bi * g.h + iy) * g.w + ix) * C;
+            const int64_t wo = ((int64_t)ky * g.kw + kx) * C;
+            if (mode == 1) {
+              const float* __restrict x = a + xo;
+              const float* __restrict dy = b + yo;
+              float* __restrict dw = out + wo;
+              for (int c = 0; c < C; c++) dw[c] += x[c] * dy[c];
+            } else {
+              const float* __restrict dy = a + yo;
+              const float* __restrict w = b + wo;
+              float* __restrict dx = out + xo;
+              for (int c = 0; c < C; c++) dx[c] += dy[c] * w[c];
+            }
+          }
+        }
+      }
   return nullptr;
 }
 
@@ -388,6 +448,7 @@ NAPI_MODULE_INIT() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwise", nullptr, Depthwise, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTrain", nullptr, BatchNormTrain, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTrainGrad", nullptr, BatchNormTrainGrad, nullptr, nullptr, nullptr, napi_default, nullptr},

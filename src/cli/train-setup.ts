@@ -74,7 +74,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--init <model>', 'start from these weights (a model folder of the same architecture, DIR#N for member N of an ensemble such as models/fer2013-cnn#1, or a checkpoint): fine-tuning')
     .option('--clip-grad-norm <x>', 'clip the gradient to this global L2 norm (as PyTorch clip_grad_norm_)')
     .option('--backbone <name>', "backbone (default: the method's)")
-    .option('--pretrained', "start the backbone from its pretrained weights (face-resnet: dlib's face recognition, shipped in @vladmandic/face-api)")
+    .option('--pretrained', "start the backbone from its pretrained weights, shipped in @vladmandic/face-api (face-resnet: dlib's face recognition; face-expression: face-api.js's expression net, classifier included)")
     .option('--freeze <parts>', 'backbone parts to freeze, comma-separated (stem, stage1, ...): no gradient, BatchNorm statistics kept')
     .option('--bn <mode>', "backbone BatchNorm statistics: train (batch statistics) or frozen (running statistics, not updated)", 'train')
     .option('--cache-frozen', 'compute the frozen leading parts (--freeze) once per face and train the rest on their cached features (mirroring is the only augmentation left)')

@@ -1,5 +1,6 @@
 // Optional native kernels (native/conv.cc): im2col + OpenBLAS sgemm convolutions (multi-threaded)
-// registered over the wasm backend's Conv2D and its two gradients; ferkit's own kernels for the
+// registered over the wasm backend's Conv2D and its two gradients; the depthwise conv's two
+// gradients (channel multiplier 1; others keep the composed kernels); ferkit's own kernels for the
 // max-pool gradient, training-mode batch norm (+ ReLU) and its gradient, and the SGD update. The kernels read and write the
 // wasm heap in place. When the addon is not built (scripts/build-native.mjs needs g++ and
 // libopenblas-dev) or FERKIT_NATIVE=0, nothing changes: the wasm kernels run.
@@ -13,6 +14,7 @@ import { packageRoot } from '../util/package-root.js';
 
 interface NativeAddon {
   conv(mode: 0 | 1 | 2, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
+  depthwise(mode: 1 | 2, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
   maxPoolGrad(geometry: number[], x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   batchNormTrain(c: number, eps: number, relu: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array): void;
   batchNormTrainGrad(c: number, relu: number, x: Float32Array, dy: Float32Array, mean: Float32Array, invstd: Float32Array, gamma: Float32Array, beta: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
@@ -65,7 +67,7 @@ function heapView(b: WasmBackendInternals, t: TensorInfo): Float32Array {
   return new Float32Array(b.wasm.HEAPU8.buffer, data.memoryOffset, size);
 }
 
-function info(xShape: number[], filterShape: number[], attrs: NamedAttrMap): backend_util.Conv2DInfo {
+function info(xShape: number[], filterShape: number[], attrs: NamedAttrMap, depthwise = false): backend_util.Conv2DInfo {
   const format = (attrs.dataFormat as string | undefined) ?? 'NHWC';
   if (format !== 'NHWC' && format !== 'channelsLast') throw new Error(`native conv: NHWC only, got ${format}`);
   return backend_util.computeConv2DInfo(
@@ -75,7 +77,7 @@ function info(xShape: number[], filterShape: number[], attrs: NamedAttrMap): bac
     (attrs.dilations as number | [number, number] | undefined) ?? 1,
     attrs.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
     attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    false,
+    depthwise,
   );
 }
 
@@ -121,6 +123,44 @@ function nativeConvKernels(backendName = 'wasm'): KernelConfig[] {
         const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
         const inputShape = attrs!.inputShape as number[];
         return runConv(backend, 2, info(inputShape, filter.shape, attrs!), dy, filter, inputShape);
+      },
+    },
+  ];
+}
+
+/** The kernels the native ones replaced, by name: a depthwise gradient with a channel multiplier
+ *  other than 1 falls back to them. */
+const previousKernels = new Map<string, KernelConfig>();
+
+function depthwiseGradKernels(backendName = 'wasm'): KernelConfig[] {
+  const run = (name: string, mode: 1 | 2, args: Parameters<KernelConfig['kernelFunc']>[0], c: backend_util.Conv2DInfo, a: TensorInfo, b: TensorInfo, outShape: number[]) => {
+    if (c.outChannels !== c.inChannels) {
+      const previous = previousKernels.get(name);
+      if (!previous) throw new Error(`native ${name}: channel multiplier ${c.outChannels / c.inChannels} has no kernel`);
+      return previous.kernelFunc(args) as TensorInfo;
+    }
+    const be = args.backend as WasmBackendInternals;
+    const out = be.makeOutput(outShape, 'float32');
+    addon!.depthwise(mode, geometry(c), heapView(be, a), heapView(be, b), heapView(be, out));
+    return out;
+  };
+  return [
+    {
+      kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+      backendName,
+      kernelFunc: (args) => {
+        const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+        const filterShape = args.attrs!.filterShape as number[];
+        return run(tf.DepthwiseConv2dNativeBackpropFilter, 1, args, info(x.shape, filterShape, args.attrs!, true), x, dy, filterShape);
+      },
+    },
+    {
+      kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+      backendName,
+      kernelFunc: (args) => {
+        const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+        const inputShape = args.attrs!.inputShape as number[];
+        return run(tf.DepthwiseConv2dNativeBackpropInput, 2, args, info(inputShape, filter.shape, args.attrs!, true), dy, filter, inputShape);
       },
     },
   ];
@@ -209,10 +249,11 @@ export function registerNativeKernels(): NativeStatus {
   const s = loadNative();
   if (!s.available || replaced) return s;
   replaced = [];
-  for (const config of [...nativeConvKernels('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) {
+  for (const config of [...nativeConvKernels('wasm'), ...depthwiseGradKernels('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) {
     const previous = tf.getKernel(config.kernelName, 'wasm');
     if (previous) {
       replaced.push(previous);
+      previousKernels.set(config.kernelName, previous);
       tf.unregisterKernel(config.kernelName, 'wasm');
     }
     tf.registerKernel(config);
@@ -223,9 +264,10 @@ export function registerNativeKernels(): NativeStatus {
 /** Puts the kernels the native ones replaced back (tests compare both paths). */
 export function unregisterNativeKernels(): void {
   if (!replaced) return;
-  for (const config of [...nativeConvKernels('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) tf.unregisterKernel(config.kernelName, 'wasm');
+  for (const config of [...nativeConvKernels('wasm'), ...depthwiseGradKernels('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) tf.unregisterKernel(config.kernelName, 'wasm');
   for (const config of replaced) tf.registerKernel(config);
   replaced = undefined;
+  previousKernels.clear();
 }
 
 export function nativeKernelsActive(): boolean {

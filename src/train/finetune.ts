@@ -5,7 +5,8 @@
 import { tf as tfns, type tf } from '../engine/backend.js';
 import type { Module } from '../nn/module.js';
 import { BatchNorm } from '../nn/norm.js';
-import type { Backbone } from '../models/backbones/backbone.js';
+import { Linear } from '../nn/linear.js';
+import type { Backbone, PretrainedHead } from '../models/backbones/backbone.js';
 import type { GroupSpec } from './optim.js';
 
 export interface FineTuneOptions {
@@ -35,15 +36,19 @@ export function backbonesOf(model: Module): { path: string; backbone: Backbone }
 const batchNorms = (m: Module): BatchNorm[] => m.namedModules().flatMap(([, x]) => (x instanceof BatchNorm ? [x] : []));
 
 /** Applies the options to a fresh model; returns the parameter groups its optimizer should take
- *  (one group unless the backbone's lr is scaled), with each group's lr scale. */
-export function applyFineTune(model: Module, o: FineTuneOptions, source = 'the model'): { groups: (GroupSpec & { lrScale: number })[] } {
+ *  (one group unless the backbone's lr is scaled), with each group's lr scale, and notes on what
+ *  --pretrained loaded beyond the trunk (a pretrained classifier) for the log. */
+export function applyFineTune(model: Module, o: FineTuneOptions, source = 'the model'): { groups: (GroupSpec & { lrScale: number })[]; notes: string[] } {
   const found = backbonesOf(model);
+  const notes: string[] = [];
   const needsBackbone = o.pretrained || (o.freeze?.length ?? 0) > 0 || o.bn === 'frozen' || (o.backboneLrScale ?? 1) !== 1;
   if (needsBackbone && found.length === 0) throw new Error(`${source} has no backbone to pretrain, freeze or scale`);
   for (const { backbone } of found) {
     if (o.pretrained) {
-      if (!backbone.loadPretrained) throw new Error(`backbone ${backbone.constructor.name} has no pretrained weights (--pretrained); face-resnet has`);
+      if (!backbone.loadPretrained) throw new Error(`backbone ${backbone.constructor.name} has no pretrained weights (--pretrained); face-resnet and face-expression have`);
       backbone.loadPretrained();
+      const head = backbone.pretrainedHead?.();
+      if (head) notes.push(loadPretrainedHead(model, backbone, head));
     }
     if (o.bn === 'frozen') for (const bn of batchNorms(backbone)) bn.frozenStats = true;
     if (o.freeze?.length) {
@@ -61,14 +66,42 @@ export function applyFineTune(model: Module, o: FineTuneOptions, source = 'the m
   const trainable = model.trainableParameters();
   const scale = o.backboneLrScale ?? 1;
   if (!(scale >= 0)) throw new Error(`--backbone-lr-scale must be ≥ 0, got ${scale}`);
-  if (scale === 1) return { groups: [{ params: trainable, lrScale: 1 }] };
+  if (scale === 1) return { groups: [{ params: trainable, lrScale: 1 }], notes };
   const inBackbone = new Set<tf.Variable>(found.flatMap(({ backbone }) => (backbone as unknown as Module).trainableParameters()));
   return {
     groups: [
       { params: trainable.filter((v) => !inBackbone.has(v)), lrScale: 1 },
       { params: trainable.filter((v) => inBackbone.has(v)), lrScale: scale },
     ],
+    notes,
   };
+}
+
+/** Starts the model's classifier (`fc` on the backbone's features) from the backbone's pretrained
+ *  one, class by class by name; classes the pretrained head lacks (contempt) keep their init. */
+function loadPretrainedHead(model: Module, backbone: Backbone, head: PretrainedHead): string {
+  const fc = (model as unknown as { fc?: unknown }).fc;
+  const classes = (model as unknown as { config?: { classes?: string[] } }).config?.classes;
+  if (!(fc instanceof Linear) || !classes || fc.inFeatures !== backbone.featureDim || fc.outFeatures !== classes.length || !fc.bias) {
+    return 'the pretrained classifier was not loaded: the model has no linear head on the backbone features';
+  }
+  const k = head.classes.length;
+  const from = classes.map((c) => head.classes.indexOf(c));
+  if (from.every((i) => i < 0)) return 'the pretrained classifier was not loaded: it shares no class with the model';
+  const w = fc.weight.dataSync().slice();
+  const b = fc.bias.dataSync().slice();
+  const c = classes.length;
+  from.forEach((i, j) => {
+    if (i < 0) return;
+    for (let r = 0; r < fc.inFeatures; r++) w[r * c + j] = head.weight[r * k + i]!;
+    b[j] = head.bias[i]!;
+  });
+  tfns.tidy(() => {
+    fc.weight.assign(tfns.tensor(w, fc.weight.shape));
+    fc.bias!.assign(tfns.tensor(b));
+  });
+  const missing = classes.filter((_, j) => from[j]! < 0);
+  return `the classifier starts from the pretrained one${missing.length ? ` (${missing.join(', ')}: not in it, initialised as usual)` : ''}`;
 }
 
 /**

@@ -162,14 +162,14 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   // replica as initial weights, so that all replicas start identical.
   const resuming = o.resume === true && existsSync(ckpt);
   const pretrained = o.finetune?.pretrained && !o.init && !resuming;
-  let replicaOptions: TrainerOptions = pretrained && !phased ? { ...o, init: await pretrainedInit(o, trainImages), finetune: { ...o.finetune, pretrained: false } } : o;
+  let replicaOptions: TrainerOptions = pretrained && !phased ? { ...o, init: await pretrainedInit(o, trainImages, log), finetune: { ...o.finetune, pretrained: false } } : o;
   if (o.cacheFrozen) {
     const cached = await cacheFrozenFeatures(replicaOptions, resuming ? ckpt : replicaOptions.init, trainImages, valImages, log);
     trainBuilder = cached.train;
     valBuilder = cached.val;
     replicaOptions = { ...replicaOptions, startPart: cached.from };
   }
-  const trainee = phased ? await PhasedTrainee.create(phased, { ...o, resuming, log, pretrained: pretrained ? () => pretrainedInit(o, trainImages) : undefined }) : await openReplicas(replicaOptions);
+  const trainee = phased ? await PhasedTrainee.create(phased, { ...o, resuming, log, pretrained: pretrained ? () => pretrainedInit(o, trainImages, log) : undefined }) : await openReplicas(replicaOptions);
   // One phase (the method's objective) unless the method brings several.
   const phases: Array<Pick<TrainPhase, 'name' | 'batches'> & { lr?: number }> = trainee instanceof PhasedTrainee ? trainee.phases : [{ name: 'loss', batches: 'shuffled' }];
   const key = (p: number) => phases[p].name.toLowerCase();
@@ -386,11 +386,11 @@ function gatherRows(m: Float32Array, idx: ArrayLike<number>, c: number): Float32
 
 /** The model with its backbone's pretrained weights, BatchNorms calibrated on 128 training faces
  *  when they will train with batch statistics; saved to <out>/pretrained-init.safetensors. */
-async function pretrainedInit(o: TrainerOptions, builder: BatchBuilder): Promise<string> {
+async function pretrainedInit(o: TrainerOptions, builder: BatchBuilder, log: (s: string) => void): Promise<string> {
   const path = join(o.outDir, 'pretrained-init.safetensors');
   const model = createModel(o.config, new Rng(o.seed));
   try {
-    applyFineTune(model, { pretrained: true });
+    for (const note of applyFineTune(model, { pretrained: true }).notes) log(`--pretrained: ${note}`);
     if ((o.finetune?.bn ?? 'train') === 'train') {
       const n = o.train.labels.length;
       const idx = permutation(n, new Rng(mixSeed(o.seed, 3))).slice(0, Math.min(128, n));

@@ -5,7 +5,7 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import { tf } from '../../src/engine/backend.js';
 import { trainingKernels } from '../../src/engine/kernels/index.js';
 import { randn, relMaxDiff, runOn } from '../helpers/backends.js';
-import { convCases, label, outHW, parity, TOL, type Pad } from '../helpers/conv-cases.js';
+import { convCases, depthwiseCases, label, outHW, parity, TOL } from '../helpers/conv-cases.js';
 import { unregisterNativeKernels } from '../../src/engine/native.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { naiveFilterGrad, naiveInputGrad } from '../helpers/naive-conv.js';
@@ -89,17 +89,7 @@ describe('wasm kernels registered by ferkit', () => {
 
   it('depthwise conv gradients match cpu over strides, pads, dilations and multipliers', async () => {
     let seed = 100;
-    const cases: Array<{ n: number; h: number; w: number; c: number; m: number; k: number; s: number; d: number; pad: Pad }> = [
-      { n: 2, h: 8, w: 8, c: 3, m: 1, k: 3, s: 1, d: 1, pad: 'same' },
-      { n: 1, h: 9, w: 7, c: 2, m: 2, k: 3, s: 2, d: 1, pad: 'same' },
-      { n: 3, h: 9, w: 9, c: 4, m: 1, k: 3, s: 2, d: 1, pad: 'valid' },
-      { n: 2, h: 8, w: 9, c: 2, m: 1, k: 3, s: 1, d: 2, pad: 'same' },
-      { n: 1, h: 10, w: 10, c: 3, m: 3, k: 2, s: 1, d: 2, pad: 'valid' },
-      { n: 2, h: 8, w: 8, c: 3, m: 1, k: 3, s: 2, d: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
-      // GCA's global depth-wise conv: one kernel the size of the whole map.
-      { n: 4, h: 7, w: 7, c: 8, m: 1, k: 7, s: 1, d: 1, pad: 'valid' },
-      { n: 2, h: 14, w: 14, c: 5, m: 1, k: 14, s: 1, d: 1, pad: 'valid' },
-    ];
+    const cases = depthwiseCases();
     for (const c of cases) {
       const attrs = { strides: c.s, dilations: c.d, pad: c.pad, dataFormat: 'NHWC' };
       const filterShape = [c.k, c.k, c.c, c.m];

@@ -86,3 +86,31 @@ export function label(c: ConvCase): string {
   return `n${c.n} ${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k.join('x')} s${c.stride} pad ${JSON.stringify(c.pad)}`;
 }
 
+export interface DepthwiseCase {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  m: number;
+  k: number;
+  s: number;
+  d: number;
+  pad: Pad;
+}
+
+/** Depthwise conv cases: strides, pads, dilations, channel multipliers, GCA's map-sized kernels. */
+export function depthwiseCases(): DepthwiseCase[] {
+  return [
+    { n: 2, h: 8, w: 8, c: 3, m: 1, k: 3, s: 1, d: 1, pad: 'same' },
+    { n: 1, h: 9, w: 7, c: 2, m: 2, k: 3, s: 2, d: 1, pad: 'same' },
+    { n: 3, h: 9, w: 9, c: 4, m: 1, k: 3, s: 2, d: 1, pad: 'valid' },
+    { n: 2, h: 8, w: 9, c: 2, m: 1, k: 3, s: 1, d: 2, pad: 'same' },
+    { n: 1, h: 10, w: 10, c: 3, m: 3, k: 2, s: 1, d: 2, pad: 'valid' },
+    { n: 2, h: 8, w: 8, c: 3, m: 1, k: 3, s: 2, d: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+    // GCA's global depth-wise conv: one kernel the size of the whole map.
+    { n: 4, h: 7, w: 7, c: 8, m: 1, k: 7, s: 1, d: 1, pad: 'valid' },
+    { n: 2, h: 14, w: 14, c: 5, m: 1, k: 14, s: 1, d: 1, pad: 'valid' },
+    // face-expression's separable convs: TF 'same' stride 2 on an even map (the odd pixel after).
+    { n: 3, h: 12, w: 12, c: 16, m: 1, k: 3, s: 2, d: 1, pad: 'same' },
+  ];
+}

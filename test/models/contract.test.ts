@@ -33,6 +33,7 @@ const BACKBONE: Record<string, Omit<ConfigChoices, 'classes'>> = {
   resnet34: { backboneOptions: { widthMultiplier: 0.125 }, size: 64 },
   resnet50: { backboneOptions: { widthMultiplier: 0.0625 }, size: 64 },
   'face-resnet': { size: 64 },
+  'face-expression': { size: 64 },
 };
 
 /** Method settings that keep a model small; pattern-map needs a ≥ 4x4 feature grid. */

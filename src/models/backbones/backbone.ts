@@ -11,6 +11,13 @@ import type { Rng } from '../../util/rng.js';
 import { registerLayerEmitter, type ExportContext, type ModuleClass, type Value } from '../../onnx/index.js';
 import * as ops from '../../onnx/ops.js';
 
+/** A pretrained classifier: weight [featureDim, classes.length] row-major, canonical class names. */
+export interface PretrainedHead {
+  classes: string[];
+  weight: Float32Array;
+  bias: Float32Array;
+}
+
 export interface BackboneOptions {
   /** 3 for RGB, 1 for grey images. */
   inChannels?: number;
@@ -41,6 +48,9 @@ export abstract class Backbone extends Module {
   featuresFrom?(map: tf.Tensor, from: number): tf.Tensor2D;
   /** Loads the weights the backbone was pretrained with (face-resnet: dlib's face recognition). */
   loadPretrained?(): void;
+  /** The classifier the weights were pretrained with, when they come with one over expression
+   *  classes (face-expression): a model's head over the same classes can start from it. */
+  pretrainedHead?(): PretrainedHead;
 
   protected abstract map(x: tf.Tensor): tf.Tensor4D;
 
