@@ -1,6 +1,6 @@
 // Native kernels for ferkit's TF.js engine: NHWC conv2d forward, filter gradient and input
 // gradient as im2col + OpenBLAS sgemm (multi-threaded, AVX2/AVX-512 where the CPU has it); the
-// depthwise conv's two gradients; the
+// depthwise conv's two gradients; the sum over all axes but the last; the
 // max-pool gradient; training-mode batch norm (ReLU optionally fused) and its gradient; the SGD
 // momentum update of every parameter in one call.
 // The JavaScript side (src/engine/native.ts) passes views of the wasm heap, so no tensor data is
@@ -419,6 +419,34 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// (x [R·C], c, out [C]): out[j] = Σ_r x[r, j], the sum over every axis but the last (a bias's
+// gradient). Row by row, so the inner loop runs over contiguous channels and vectorises; the wasm
+// Sum transposes the whole tensor first when the kept axis is the innermost one.
+napi_value ColumnSum(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t c;
+  float *x, *out;
+  size_t lx, lo;
+  if (argc != 3 || !getFloats(env, argv[0], &x, &lx) || napi_get_value_int32(env, argv[1], &c) != napi_ok || !getFloats(env, argv[2], &out, &lo)) {
+    napi_throw_type_error(env, nullptr, "ferkit native columnSum: (x, c, out)");
+    return nullptr;
+  }
+  if (c <= 0 || lo != (size_t)c || lx % (size_t)c != 0) {
+    napi_throw_range_error(env, nullptr, "ferkit native columnSum: sizes do not match");
+    return nullptr;
+  }
+  std::memset(out, 0, sizeof(float) * c);
+  const size_t rows = lx / c;
+  for (size_t r = 0; r < rows; r++) {
+    const float* __restrict row = x + r * c;
+    float* __restrict o = out;
+    for (int j = 0; j < c; j++) o[j] += row[j];
+  }
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -449,6 +477,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"depthwise", nullptr, Depthwise, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"columnSum", nullptr, ColumnSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTrain", nullptr, BatchNormTrain, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTrainGrad", nullptr, BatchNormTrainGrad, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,6 +1,7 @@
 // Optional native kernels (native/conv.cc): im2col + OpenBLAS sgemm convolutions (multi-threaded)
 // registered over the wasm backend's Conv2D and its two gradients; the depthwise conv's two
-// gradients (channel multiplier 1; others keep the composed kernels); ferkit's own kernels for the
+// gradients (channel multiplier 1; others keep the composed kernels); Sum over every axis but the
+// last (bias gradients; other sums keep the wasm kernel); ferkit's own kernels for the
 // max-pool gradient, training-mode batch norm (+ ReLU) and its gradient, and the SGD update. The kernels read and write the
 // wasm heap in place. When the addon is not built (scripts/build-native.mjs needs g++ and
 // libopenblas-dev) or FERKIT_NATIVE=0, nothing changes: the wasm kernels run.
@@ -15,6 +16,7 @@ import { packageRoot } from '../util/package-root.js';
 interface NativeAddon {
   conv(mode: 0 | 1 | 2, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
   depthwise(mode: 1 | 2, geometry: number[], a: Float32Array, b: Float32Array, out: Float32Array): void;
+  columnSum(x: Float32Array, c: number, out: Float32Array): void;
   maxPoolGrad(geometry: number[], x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   batchNormTrain(c: number, eps: number, relu: number, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, invstd: Float32Array): void;
   batchNormTrainGrad(c: number, relu: number, x: Float32Array, dy: Float32Array, mean: Float32Array, invstd: Float32Array, gamma: Float32Array, beta: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
@@ -166,6 +168,27 @@ function depthwiseGradKernels(backendName = 'wasm'): KernelConfig[] {
   ];
 }
 
+/** Sum over every axis but the last (how a broadcast bias's gradient is reduced); any other Sum
+ *  goes to the kernel it replaced. */
+function columnSumKernel(backendName = 'wasm'): KernelConfig {
+  return {
+    kernelName: tf.Sum,
+    backendName,
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: TensorInfo };
+      const rank = x.shape.length;
+      const axes = tf.util.parseAxisParam(args.attrs!.axis as number | number[], x.shape).sort((a, b) => a - b);
+      const leading = rank >= 2 && x.dtype === 'float32' && axes.length === rank - 1 && axes.every((a, i) => a === i);
+      if (!leading) return previousKernels.get(tf.Sum)!.kernelFunc(args) as TensorInfo;
+      const c = x.shape[rank - 1]!;
+      const be = args.backend as WasmBackendInternals;
+      const out = be.makeOutput(args.attrs!.keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c], 'float32');
+      addon!.columnSum(heapView(be, x), c, heapView(be, out));
+      return out;
+    },
+  };
+}
+
 /** Kernel name of the native max-pool gradient (see src/nn/max-pool-op.ts): inputs {x (padded
  *  NHWC), dy}, attrs {kernel, stride, padding}; 'valid' pooling of x; the gradient of the input
  *  before padding (x's size less the padding). */
@@ -249,7 +272,7 @@ export function registerNativeKernels(): NativeStatus {
   const s = loadNative();
   if (!s.available || replaced) return s;
   replaced = [];
-  for (const config of [...nativeConvKernels('wasm'), ...depthwiseGradKernels('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) {
+  for (const config of [...nativeConvKernels('wasm'), ...depthwiseGradKernels('wasm'), columnSumKernel('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) {
     const previous = tf.getKernel(config.kernelName, 'wasm');
     if (previous) {
       replaced.push(previous);
@@ -264,7 +287,7 @@ export function registerNativeKernels(): NativeStatus {
 /** Puts the kernels the native ones replaced back (tests compare both paths). */
 export function unregisterNativeKernels(): void {
   if (!replaced) return;
-  for (const config of [...nativeConvKernels('wasm'), ...depthwiseGradKernels('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) tf.unregisterKernel(config.kernelName, 'wasm');
+  for (const config of [...nativeConvKernels('wasm'), ...depthwiseGradKernels('wasm'), columnSumKernel('wasm'), maxPoolGradKernel('wasm'), ...trainingKernels('wasm')]) tf.unregisterKernel(config.kernelName, 'wasm');
   for (const config of replaced) tf.registerKernel(config);
   replaced = undefined;
   previousKernels.clear();

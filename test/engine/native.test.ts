@@ -77,6 +77,15 @@ describe('native kernels', { skip }, () => {
     }
   });
 
+  it('Sum over all axes but the last (bias gradients) matches cpu; other sums still do', async () => {
+    const x = randn([3, 5, 7, 6], 990);
+    await parity('sum over leading axes', [x], (a) => tf.sum(a, [0, 1, 2]));
+    await parity('sum over leading axes, kept dims, axes unordered', [x], (a) => tf.sum(a, [2, 0, 1], true));
+    await parity('sum over the last axis (not native)', [x], (a) => tf.sum(a, -1));
+    await parity('sum of a matrix over rows', [randn([40, 9], 991)], (a) => tf.sum(a, 0));
+    await parity('bias gradient', [x, randn([6], 992)], (a, b) => tf.grad((v: tf.Tensor) => tf.add(a, v).square().sum())(b));
+  });
+
   it('max-pool gradient equals the composed (wasm) routing, ties and -inf padding included', async () => {
     // The last two pad inside (-inf, ResNet's stem pooling), so the gradient is the unpadded input's.
     const cases: Array<[number[], [number, number], [number, number], [number, number]]> = [
