@@ -18,7 +18,8 @@ import { methods } from '../models/all-methods.js';
 import { createModel, saveModel } from '../models/io.js';
 import type { TrainPhase } from '../models/methods.js';
 import type { ModelConfig } from '../models/model.js';
-import { nonFiniteSafetensors, saveModule } from '../nn/checkpoint.js';
+import { nonFiniteSafetensors } from '../nn/checkpoint.js';
+import { WEIGHTS_FILE } from '../models/files.js';
 import { tf } from '../engine/backend.js';
 import { loadTrainingCheckpoint } from './checkpoint.js';
 import { DataParallelTrainer, InProcessTrainer, splitRows, type ReplicaSet, type Shard } from './data-parallel.js';
@@ -385,10 +386,13 @@ function gatherRows(m: Float32Array, idx: ArrayLike<number>, c: number): Float32
 }
 
 /** The model with its backbone's pretrained weights, BatchNorms calibrated on 128 training faces
- *  when they will train with batch statistics; saved to <out>/pretrained-init.safetensors. */
+ *  when they will train with batch statistics; saved as the model folder <out>/pretrained (the
+ *  start a weight average with the trained model interpolates from: `ferkit ensemble --average`).
+ *  Returns its weights file. */
 async function pretrainedInit(o: TrainerOptions, builder: BatchBuilder, log: (s: string) => void): Promise<string> {
-  const path = join(o.outDir, 'pretrained-init.safetensors');
-  const model = createModel(o.config, new Rng(o.seed));
+  const dir = join(o.outDir, 'pretrained');
+  const info = { description: `the pretrained start of the run in ${o.outDir}: ${o.config.backbone}'s weights as --pretrained loads them, before any training step` };
+  const model = createModel({ ...o.config, info }, new Rng(o.seed));
   try {
     for (const note of applyFineTune(model, { pretrained: true }).notes) log(`--pretrained: ${note}`);
     if ((o.finetune?.bn ?? 'train') === 'train') {
@@ -399,11 +403,11 @@ async function pretrainedInit(o: TrainerOptions, builder: BatchBuilder, log: (s:
       for (const { backbone } of backbonesOf(model)) calibrateBatchNorms(backbone, t);
       t.dispose();
     }
-    await saveModule(path, model, { method: o.config.method });
+    await saveModel(dir, model);
   } finally {
     model.dispose();
   }
-  return path;
+  return join(dir, WEIGHTS_FILE);
 }
 
 /** Replica 0's weights (with its BatchNorm statistics) as a model folder. */

@@ -60,7 +60,7 @@ describe('pattern-map on the face-pretrained trunk', () => {
     assert.equal(r.finished, true);
     const dlib = new FaceResNet({ stages: 1 });
     dlib.loadPretrained();
-    const init = await tensorsOf(join(out, 'pretrained-init.safetensors'));
+    const init = await tensorsOf(join(out, 'pretrained', 'model.safetensors'));
     const end = await tensorsOf(join(out, 'checkpoint.safetensors'));
     // Conv weights are dlib's as loaded (calibration changes only the BatchNorms).
     for (const k of ['stem.conv.weight', 'stage1.0.conv1.conv.weight', 'stage1.2.conv2.conv.weight']) assert.ok(same(init[`backbone.${k}`], dlib.stateDict()[k]), `${k} is dlib's`);
@@ -83,7 +83,7 @@ describe('pattern-map on the face-pretrained trunk', () => {
   it('--backbone-lr-scale 0 leaves the trunk as loaded while the EFE mask and head train; --bn frozen keeps every trunk statistic', async () => {
     const out = tempDir('pm-pre0');
     await train({ ...base, outDir: out, finetune: { pretrained: true, freeze: [], bn: 'frozen', backboneLrScale: 0 } });
-    const init = await tensorsOf(join(out, 'pretrained-init.safetensors'));
+    const init = await tensorsOf(join(out, 'pretrained', 'model.safetensors'));
     const end = await tensorsOf(join(out, 'checkpoint.safetensors'));
     for (const k of Object.keys(init).filter((k) => k.startsWith('backbone.'))) assert.ok(same(end[k], init[k]), `${k} changed`);
     assert.ok(!same(end['maskNet.weight'], init['maskNet.weight']) && !same(end['efeHead.weight'], init['efeHead.weight']), 'mask net and EFE head train');
@@ -104,7 +104,7 @@ describe('pattern-map on the face-pretrained trunk', () => {
     const want = await tensorsOf(join(src, 'model.safetensors'));
     const end = await tensorsOf(join(out, 'checkpoint.safetensors'));
     for (const k of Object.keys(want).filter((k) => k.startsWith('backbone.'))) assert.ok(same(end[k], want[k]), `${k}: not the init's (every trunk part is frozen)`);
-    assert.ok(!same(end['backbone.stage1.0.conv1.conv.weight'], (await tensorsOf(join(first, 'pretrained-init.safetensors')))['backbone.stage1.0.conv1.conv.weight']), "the init's trunk is not dlib's");
+    assert.ok(!same(end['backbone.stage1.0.conv1.conv.weight'], (await tensorsOf(join(first, 'pretrained', 'model.safetensors')))['backbone.stage1.0.conv1.conv.weight']), "the init's trunk is not dlib's");
     tf.dispose([...Object.values(want), ...Object.values(end)]);
     await assert.rejects(train({ ...base, outDir: tempDir('pm-pre-cache'), cacheFrozen: true, finetune: { freeze: ['stem'] } }), /does not apply --cache-frozen: its steps need the face images themselves/);
   });

@@ -2,7 +2,9 @@
 // classifiers behind one model folder whose logits are the weighted mean of theirs, with
 // model.onnx beside it unless --no-onnx. By default the members are kept as they are
 // (src/models/ensemble); --fold merges fer-cnn CE members into one plain fer-cnn
-// (src/models/ce/fold-ensemble.ts). --mirror builds horizontal-flip test-time augmentation in.
+// (src/models/ce/fold-ensemble.ts); --average merges models of one architecture into one whose
+// weights are the weighted mean of theirs (WiSE-FT with a run's pretrained start, a model soup
+// otherwise). --mirror builds horizontal-flip test-time augmentation in.
 import type { Command } from 'commander';
 import { globalOptions, startEngine } from '../global-options.js';
 
@@ -13,6 +15,7 @@ interface EnsembleFlags {
   onnx: boolean;
   mirror?: boolean;
   fold?: boolean;
+  average?: boolean;
 }
 
 async function run(flags: EnsembleFlags, cmd: Command): Promise<void> {
@@ -30,8 +33,18 @@ async function run(flags: EnsembleFlags, cmd: Command): Promise<void> {
   const members = [];
   for (const dir of flags.model) members.push(await loadModel(dir));
   const options = { weights, names: flags.model, mirror: flags.mirror };
+  if (flags.fold && flags.average) throw new Error('--fold and --average are two ways to merge: choose one');
   let folded;
-  if (flags.fold) {
+  if (flags.average) {
+    const { averageWeights } = await import('../../models/ensemble/average.js');
+    const averaged = averageWeights(members, options);
+    say(`averaged the weights of ${members.length} models (weights ${JSON.stringify((averaged.config.info!.averaged as { weight: number }[]).map((a) => Number(a.weight.toFixed(4))))})`);
+    if (flags.mirror) {
+      const { buildEnsemble } = await import('../../models/ensemble/build.js');
+      folded = buildEnsemble([averaged], { names: ['the weight average'], mirror: true });
+      averaged.dispose();
+    } else folded = averaged;
+  } else if (flags.fold) {
     const { foldEnsemble } = await import('../../models/ce/fold-ensemble.js');
     folded = foldEnsemble(members, options);
     const stages = (folded.config.backboneOptions as { stages: number[][] }).stages;
@@ -60,6 +73,7 @@ export function register(program: Command): void {
     .option('--weights <list>', 'comma-separated relative weight per member, scaled to sum to 1 (default: equal)')
     .option('--mirror', 'also run each member on the mirrored face (flip test-time augmentation built in; twice the compute)')
     .option('--fold', 'merge fer-cnn cross-entropy members into one plain fer-cnn (block-diagonal convs; its weights hold the zero blocks)')
+    .option('--average', "merge models of one architecture into one whose weights are the weighted mean of theirs (with a run's <out>/pretrained start: WiSE-FT)")
     .requiredOption('--out <dir>', 'model folder to write')
     .option('--no-onnx', 'do not write model.onnx beside the weights')
     .action((flags: EnsembleFlags, cmd: Command) => run(flags, cmd));
