@@ -82,6 +82,15 @@ function bilinearTaps(inSize: number, outSize: number, inStart = 0, inExtent = i
   return taps;
 }
 
+/** resizeBilinear's filter along one axis as a dense [outSize × inSize] row-major matrix (no
+ *  8-bit rounding): the same resize as a linear map, for graphs that resize inside the model. */
+export function bilinearMatrix(inSize: number, outSize: number): Float32Array {
+  const t = bilinearTaps(inSize, outSize);
+  const m = new Float32Array(outSize * inSize);
+  for (let i = 0; i < outSize; i++) for (let k = 0; k < t.count[i]; k++) m[i * inSize + t.start[i] + k] = t.weights[i * t.maxTaps + k];
+  return m;
+}
+
 /**
  * Bilinear resize to exactly width×height (not aspect-preserving), optionally of a crop box
  * [x, y, w, h] of the source. Separable: rows, then columns, each pass rounded to 8 bits as PIL does.

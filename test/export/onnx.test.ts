@@ -199,6 +199,21 @@ describe('ONNX export', () => {
     b.dispose();
   });
 
+  it('an ensemble of members with different inputs (48 px grey, 56 px RGB): the in-model adapters export with parity', async () => {
+    const a = createModel(config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), new Rng(53)) as FerModel & { fc: Linear };
+    const c = createModel(config('fer-cnn', 3, 56, { widthMultiplier: 0.25 }), new Rng(54)) as FerModel & { fc: Linear };
+    for (const [m, seed] of [[a, 902], [c, 903]] as const) {
+      scrambleBatchNorms(m, seed);
+      tf.tidy(() => m.fc.weight.assign(tf.mul(m.fc.weight, 20)));
+    }
+    const model = buildEnsemble([a, c], { weights: [1, 1], mirror: true });
+    assert.deepEqual(model.config.input.size, [56, 56]);
+    const x = await realFaces(model.config, 2);
+    await assertParity(model, x, exportOnnx(model));
+    tf.dispose(x);
+    for (const m of [model, a, c]) m.dispose();
+  });
+
   it('pattern-map on fer-cnn (masked trunk features → encoder → classifier): parity on real faces', async () => {
     const cfg = { ...config('fer-cnn', 1, 48, { widthMultiplier: 0.5 }), method: 'patternmap', methodOptions: { embeddingDim: 32, encoderHidden: 32, classifierHidden: 16 } };
     const model = createModel(cfg, new Rng(41)) as FerModel & { classifier: { fc2: Linear }; encoder: { conv2: Conv2d } };

@@ -13,6 +13,13 @@ import type { FerModel } from '../../src/models/model.js';
 import { initWeights } from '../../src/train/method-replica.js';
 import { smallFerCnn } from '../helpers/small-fer-cnn.js';
 import { tempDir } from '../data/data-fixtures.js';
+import { adaptInput } from '../../src/models/ensemble/adapt.js';
+import { imagesToInput } from '../../src/models/preprocess.js';
+import type { Raster } from '../../src/data/raster.js';
+import { Rng } from '../../src/util/rng.js';
+import type { InputSpec } from '../../src/data/types.js';
+
+const RGB24: InputSpec = { kind: 'image', size: [24, 24], channels: 3, mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] };
 
 
 const logitsOf = (m: FerModel, x: tf.Tensor) => tf.tidy(() => m.forward(x, false).logits.arraySync() as number[][]);
@@ -101,8 +108,6 @@ describe('EnsembleModel', () => {
     assert.throws(() => buildEnsemble([a, b], { weights: [1, 0] }), /positive numbers/);
     const two = smallFerCnn([[4]], 3, { classes: ['angry', 'happy'] });
     assert.throws(() => buildEnsemble([a, two], { names: ['a', 'two'] }), /two: classes/);
-    const big = smallFerCnn([[4]], 3, { input: { kind: 'image', size: [32, 32], channels: 1, mean: [0.5], std: [0.25] } });
-    assert.throws(() => buildEnsemble([a, big], { names: ['a', 'big'] }), /big: input/);
     const ens = buildEnsemble([a, b]);
     assert.throws(() => buildEnsemble([ens, a], { names: ['ens', 'a'] }), /ens: is an ensemble already/);
     assert.throws(() => ens.forward(tf.zeros([1, 16, 16, 1]), true), /not trained as a whole/);
@@ -113,8 +118,45 @@ describe('EnsembleModel', () => {
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ ...ens.config, methodOptions: { weights: [1] } }));
     await assert.rejects(loadModel(dir), /methodOptions\.members must list the member models/);
+    // A colour member cannot be fed from a grey ensemble input (hand-edited config).
+    const colour = smallFerCnn([[4]], 3, { input: RGB24 });
+    const rawGrey = { kind: 'image', size: [24, 24], channels: 1, mean: [0], std: [1] };
+    writeFileSync(file, JSON.stringify({ ...ens.config, input: rawGrey, methodOptions: { members: [a.config, colour.config] } }));
+    await assert.rejects(loadModel(dir), /member 2's input .* cannot be made from the ensemble's .*: a colour member cannot be fed a grey ensemble input/);
     ens.dispose();
     two.dispose();
-    big.dispose();
+    colour.dispose();
+  });
+
+  it('members with different inputs (16 px grey, 24 px RGB) share one raw-pixel input, adapted inside the model as the pipeline would', () => {
+    const colour = smallFerCnn([[4, 6], [8]], 4, { input: RGB24 });
+    const ens = buildEnsemble([a, colour], { weights: [1, 3], mirror: true, names: ['grey', 'colour'] });
+    assert.deepEqual(ens.config.input, { kind: 'image', size: [24, 24], channels: 3, mean: [0, 0, 0], std: [1, 1, 1] });
+    // Colour faces at the shared size: the in-model adapter gives what the pipeline gives each
+    // member (grey by 601 luma, resized by the same filter), up to its 8-bit rounding.
+    const rng = new Rng(8);
+    const faces: Raster[] = Array.from({ length: 3 }, () => ({ width: 24, height: 24, channels: 3, data: Uint8Array.from({ length: 24 * 24 * 3 }, () => Math.floor(rng.next() * 256)) }));
+    const x = imagesToInput(faces, ens.config.input);
+    for (const [i, m] of [a, colour].entries()) {
+      const plan = ens.adapters[i];
+      const own = imagesToInput(faces, m.config.input);
+      const adapted = plan ? adaptInput(x, plan) : x;
+      const [p, q] = [adapted.dataSync(), own.dataSync()];
+      assert.equal(p.length, q.length);
+      const d = Math.max(...Array.from(p, (v, j) => Math.abs(v - q[j]!)));
+      // The pipeline rounds to 8 bits after the grey conversion and after each resize pass.
+      assert.ok(d <= 1.5 / 255 / Math.min(...m.config.input.std), `member ${i + 1}: adapter vs pipeline ${d}`);
+      tf.dispose([own, adapted]);
+    }
+    assert.ok(ens.adapters[0] && ens.adapters[1], 'both members adapt (resize + luma; normalisation)');
+    // Logits: the weighted mean of each member on its adapted input and its mirror image.
+    const flipped = tf.reverse(x, 2);
+    const parts = [a, colour].flatMap((m, i) => [x, flipped].map((v) => tf.tidy(() => m.forward(adaptInput(v, ens.adapters[i]!), false).logits.arraySync() as number[][])));
+    const w = [0.25, 0.25, 0.75, 0.75];
+    const want = parts[0].map((row, n) => row.map((_, k) => parts.reduce((acc, p, j) => acc + (w[j] * p[n][k]) / 2, 0)));
+    assert.ok(maxAbsDiff(logitsOf(ens, x), want) < 1e-5);
+    tf.dispose([x, flipped]);
+    ens.dispose();
+    colour.dispose();
   });
 });

@@ -3,6 +3,7 @@
 // softmax is as sharp as the members', not sharper).
 import type { FerModel, ModelConfig } from '../model.js';
 import { EnsembleModel } from './model.js';
+import { sharedInput } from './adapt.js';
 
 export interface BuildEnsembleOptions {
   /** Relative weight of each member (default: equal). */
@@ -23,12 +24,13 @@ export function relativeWeights(given: number[] | undefined, n: number): number[
   return w.map((x) => x / total);
 }
 
-/** Members must read the same input and name the same classes; the odd one is named. */
-export function checkSameInputAndClasses(models: readonly FerModel[], names: string[]): void {
+/** Members must name the same classes (and read the same input unless `sameInput` is false);
+ *  the odd one is named. */
+export function checkSameInputAndClasses(models: readonly FerModel[], names: string[], sameInput = true): void {
   const first = models[0].config;
   models.forEach(({ config: c }, i) => {
     if (!sameJson(c.classes, first.classes)) throw new Error(`${names[i]}: classes ${c.classes.join(',')} differ from ${names[0]}'s ${first.classes.join(',')}`);
-    if (!sameJson(c.input, first.input)) throw new Error(`${names[i]}: input ${JSON.stringify(c.input)} differs from ${names[0]}'s ${JSON.stringify(first.input)}`);
+    if (sameInput && !sameJson(c.input, first.input)) throw new Error(`${names[i]}: input ${JSON.stringify(c.input)} differs from ${names[0]}'s ${JSON.stringify(first.input)}`);
   });
 }
 
@@ -46,7 +48,9 @@ export function buildEnsemble(models: readonly FerModel[], options: BuildEnsembl
     const { info: _info, ...rest } = c;
     return rest;
   });
-  checkSameInputAndClasses(models, names);
+  checkSameInputAndClasses(models, names, false);
+  // Members that read different inputs get one shared input, adapted to each inside the model.
+  const input = sharedInput(models.map((m) => m.config.input)) ?? first.input;
   const mirror = Boolean(options.mirror);
   const config: ModelConfig = {
     format: 'ferkit-model',
@@ -54,10 +58,10 @@ export function buildEnsemble(models: readonly FerModel[], options: BuildEnsembl
     method: 'ensemble',
     backbone: 'members',
     methodOptions: { members, weights, mirror },
-    input: first.input,
+    input,
     classes: first.classes,
     info: {
-      description: `ensemble of ${models.length} model(s): logits = weighted mean of the members' logits${mirror ? ', each also on the mirrored face (flip TTA built in)' : ''}`,
+      description: `ensemble of ${models.length} model(s): logits = weighted mean of the members' logits${mirror ? ', each also on the mirrored face (flip TTA built in)' : ''}${input !== first.input ? `; the members read different inputs, made inside the model from ${input.size.join('x')} ${input.channels === 1 ? 'grey' : 'RGB'} pixels` : ''}`,
       ensemble: models.map((m, i) => ({ source: names[i], weight: weights[i], method: m.config.method, backbone: m.config.backbone, info: m.config.info ?? {} })),
     },
   };

@@ -10,6 +10,7 @@ import type { Rng } from '../../util/rng.js';
 import { defaultRandom } from '../../nn/random.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
 import { methods } from '../methods.js';
+import { adaptInput, adaptPlan, adaptProblem } from './adapt.js';
 
 export interface EnsembleOptions {
   /** The members' configs (their `info` lives in the ensemble's info.ensemble). */
@@ -37,7 +38,8 @@ export function ensembleOptions(config: ModelConfig, source = 'ensemble config')
   members.forEach((m, i) => {
     if (m.method === 'ensemble') fail(`member ${i + 1} is itself an ensemble; list its members instead`);
     if (m.input?.kind !== 'image') fail(`member ${i + 1} is not an image model`);
-    if (!sameJson(m.input, config.input)) fail(`member ${i + 1}'s input ${JSON.stringify(m.input)} differs from the ensemble's ${JSON.stringify(config.input)}`);
+    const problem = m.input && adaptProblem(config.input, m.input);
+    if (problem) fail(`member ${i + 1}'s input ${JSON.stringify(m.input)} cannot be made from the ensemble's ${JSON.stringify(config.input)}: ${problem}`);
     if (!sameJson(m.classes, config.classes)) fail(`member ${i + 1}'s classes ${m.classes?.join(',')} differ from the ensemble's ${config.classes.join(',')}`);
   });
   return { members, weights, mirror: Boolean(o.mirror) };
@@ -47,6 +49,8 @@ export class EnsembleModel extends Module implements FerModel {
   readonly members: ModuleList<FerModel>;
   readonly weights: number[];
   readonly mirror: boolean;
+  /** Per member: how the ensemble's input becomes the member's (undefined: it is the same). */
+  readonly adapters: ReturnType<typeof adaptPlan>[];
 
   constructor(
     readonly config: ModelConfig,
@@ -57,6 +61,7 @@ export class EnsembleModel extends Module implements FerModel {
     this.weights = o.weights;
     this.mirror = o.mirror;
     this.members = this.registerModule('members', new ModuleList(o.members.map((m) => methods.get(m.method).create.createModel(m, rng))));
+    this.adapters = o.members.map((m) => adaptPlan(config.input, m.input));
   }
 
   /** Logits = Σ wᵢ·mean over views(logitsᵢ); embedding = the members' view-averaged embeddings
@@ -73,7 +78,8 @@ export class EnsembleModel extends Module implements FerModel {
       const logits: tf.Tensor2D[] = [];
       const embeddings: tf.Tensor2D[] = [];
       [...this.members].forEach((m, i) => {
-        const out = m.forward(input, false);
+        const adapter = this.adapters[i];
+        const out = m.forward(adapter ? adaptInput(input, adapter) : input, false);
         if (out.probs) throw new Error(`ensemble member ${i + 1} (${m.config.method}) scores by its own probabilities, not softmax(logits); it cannot be averaged as logits`);
         logits.push(tf.mul(viewMean(out.logits), this.weights[i]) as tf.Tensor2D);
         if (out.embedding) embeddings.push(viewMean(out.embedding));

@@ -5,6 +5,7 @@ import type { ExportContext, Value } from '../../onnx/index.js';
 import { binary, constant, reduceSum, reshape } from '../../onnx/ops.js';
 import { modelEmitter, modelEmitterFor } from '../methods.js';
 import { EnsembleModel } from './model.js';
+import { emitAdapt } from './adapt.js';
 
 /** [views·N, D] → [N, D]: the mean over the views (rows stacked view-major). */
 function viewMean(ctx: ExportContext, t: Value, views: number, base: string): Value {
@@ -27,7 +28,9 @@ export const ensembleOnnx = modelEmitter(EnsembleModel, (ctx, m, x) => {
   const logits: Value[] = [];
   const embeddings: Value[] = [];
   [...m.members].forEach((member, i) => {
-    const out = modelEmitterFor(member)(ctx, member, input);
+    const adapter = m.adapters[i];
+    const own = adapter ? emitAdapt(ctx, input, adapter, `members.${i}/input`) : input;
+    const out = modelEmitterFor(member)(ctx, member, own);
     if (out.probs) throw new Error(`ONNX export: ensemble member ${i + 1} (${member.config.method}) scores by its own probabilities; it cannot be averaged as logits`);
     const base = `members.${i}`;
     const z = viewMean(ctx, out.logits, views, `${base}/logits`);
