@@ -53,8 +53,8 @@ export function adaptPlan(shared: InputSpec, member: InputSpec): Plan | undefine
   const luma = shared.channels === 3 && pixelChannels(member) === 1;
   return {
     luma,
-    rows: h !== H ? { matrix: bilinearMatrix(H, h), from: H, to: h } : undefined,
-    cols: w !== W ? { matrix: bilinearMatrix(W, w), from: W, to: w } : undefined,
+    rows: h !== H ? { matrix: resizeMatrix(H, h), from: H, to: h } : undefined,
+    cols: w !== W ? { matrix: resizeMatrix(W, w), from: W, to: w } : undefined,
     tile: member.channels === 3 && (luma || shared.channels === 1),
     mean: member.mean,
     std: member.std,
@@ -111,6 +111,39 @@ export function emitAdapt(ctx: ExportContext, x: Value, p: Plan, base: string): 
   const dims = [1, c!, 1, 1];
   const centred = binary(ctx, 'Sub', y, constant(ctx, p.mean, `${base}/mean`, dims), [n!, c!, h!, w!], `${base}/centre`);
   return binary(ctx, 'Div', centred, constant(ctx, p.std, `${base}/std`, dims), [n!, c!, h!, w!], `${base}/scale`);
+}
+
+/** [to × from]: bilinear when growing; when shrinking, (UᵀU)⁻¹Uᵀ with U the bilinear upsample
+ *  to → from (U has full column rank: its normal matrix is small, symmetric and well-conditioned). */
+export function resizeMatrix(from: number, to: number): Float32Array {
+  if (to >= from) return bilinearMatrix(from, to);
+  const u = bilinearMatrix(to, from); // [from × to]
+  // Gauss-Jordan on [UᵀU | Uᵀ] in float64.
+  const cols = to + from;
+  const a = new Float64Array(to * cols);
+  for (let i = 0; i < to; i++) {
+    for (let j = 0; j < to; j++) {
+      let v = 0;
+      for (let k = 0; k < from; k++) v += u[k * to + i]! * u[k * to + j]!;
+      a[i * cols + j] = v;
+    }
+    for (let k = 0; k < from; k++) a[i * cols + to + k] = u[k * to + i]!;
+  }
+  for (let p = 0; p < to; p++) {
+    let best = p;
+    for (let r = p + 1; r < to; r++) if (Math.abs(a[r * cols + p]!) > Math.abs(a[best * cols + p]!)) best = r;
+    if (best !== p) for (let j = 0; j < cols; j++) [a[p * cols + j], a[best * cols + j]] = [a[best * cols + j]!, a[p * cols + j]!];
+    const piv = a[p * cols + p]!;
+    for (let j = 0; j < cols; j++) a[p * cols + j]! /= piv;
+    for (let r = 0; r < to; r++) {
+      if (r === p) continue;
+      const f = a[r * cols + p]!;
+      if (f !== 0) for (let j = 0; j < cols; j++) a[r * cols + j]! -= f * a[p * cols + j]!;
+    }
+  }
+  const out = new Float32Array(to * from);
+  for (let i = 0; i < to; i++) for (let k = 0; k < from; k++) out[i * from + k] = a[i * cols + to + k]!;
+  return out;
 }
 
 /** [rows × cols] row-major → its transpose. */
