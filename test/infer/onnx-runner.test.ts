@@ -39,7 +39,8 @@ describe('OnnxRunner', () => {
       x.dispose();
     }
     const plain = await loadModelFolder(bundledModelDir(), { runtime: 'onnx' });
-    const one = await plain.run(new Float32Array(48 * 48), [1, 48, 48, 1]);
+    const [h, w] = model.config.input.size;
+    const one = await plain.run(new Float32Array(h * w * model.config.input.channels), [1, h, w, model.config.input.channels]);
     assert.equal(one.embedding, undefined, 'no embedding unless asked');
     await plain.dispose();
     await runner.dispose();
@@ -48,8 +49,10 @@ describe('OnnxRunner', () => {
 
   it('rejects a wrong input shape, naming the model file and the expected shape', async () => {
     const runner = await loadModelFolder(bundledModelDir(), { runtime: 'onnx' });
-    await assert.rejects(runner.run(new Float32Array(2 * 64 * 64), [2, 64, 64, 1]), /model\.onnx: input shape \[2,64,64,1\] does not match the model's \[N, 48, 48, 1\] \(NHWC\)/);
-    await assert.rejects(runner.run(new Float32Array(10), [1, 48, 48, 1]), /input has 10 values for shape \[1,48,48,1\]/);
+    const { size: [h, w], channels: c } = runner.config.input;
+    const expected = `\\[N, ${h}, ${w}, ${c}\\]`;
+    await assert.rejects(runner.run(new Float32Array(2 * 64 * 64), [2, 64, 64, 1]), new RegExp(`model\\.onnx: input shape \\[2,64,64,1\\] does not match the model's ${expected} \\(NHWC\\)`));
+    await assert.rejects(runner.run(new Float32Array(10), [1, h, w, c]), new RegExp(`input has 10 values for shape \\[1,${h},${w},${c}\\]`));
     await runner.dispose();
   });
 
