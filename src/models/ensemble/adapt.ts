@@ -1,9 +1,13 @@
 // Members with inputs of their own: an ensemble of models that read different inputs (a 48 px
 // grey fer-cnn beside a 112 px RGB trunk) takes one input, raw pixels on [0, 1] at the largest
 // member size (grey when every member sees grey faces), and turns it into each member's input
-// inside the model: ITU-R 601 luma for a grey member fed colour, the pipeline's own bilinear
-// filter (antialiased when shrinking) as two matrix products, grey replicated to an RGB member's
-// channels, then the member's mean/std. TF.js and ONNX compute the same graph.
+// inside the model: ITU-R 601 luma for a grey member fed colour, a resize as two matrix products,
+// grey replicated to an RGB member's channels, then the member's mean/std. TF.js and ONNX compute
+// the same graph. Growing uses the pipeline's bilinear filter. Shrinking uses the least-squares
+// inverse of that filter's upsampling (the smaller image whose bilinear upsample is nearest the
+// input): a face that was small to begin with (48 px FER2013 and CK+ crops, upsampled for the
+// larger member) comes back exactly, where a second blur cost the 48 px members 3 points on
+// CK+48; a larger face gets the small image most consistent with it.
 import { tf } from '../../engine/backend.js';
 import { bilinearMatrix, pixelChannels } from '../../data/raster.js';
 import type { ExportContext, Value } from '../../onnx/index.js';
