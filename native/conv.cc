@@ -180,14 +180,14 @@ napi_value Depthwise(napi_env env, napi_callback_info info) {
   float *a, *b, *out;
   size_t la, lb, lo;
   if (!getFloats(env, argv[2], &a, &la) || !getFloats(env, argv[3], &b, &lb) || !getFloats(env, argv[4], &out, &lo)) return nullptr;
+  if (mode != 1 && mode != 2) {
+    napi_throw_range_error(env, nullptr, "ferkit native depthwise: mode must be 1 or 2");
+    return nullptr;
+  }
   const int C = g.cin;
   const size_t xSize = (size_t)g.n * g.h * g.w * C, ySize = (size_t)g.rows() * C, wSize = (size_t)g.kh * g.kw * C;
   if (g.cout != C || (mode == 1 ? la != xSize || lb != ySize || lo != wSize : la != ySize || lb != wSize || lo != xSize)) {
     napi_throw_range_error(env, nullptr, "ferkit native depthwise: array sizes do not match the geometry (multiplier 1)");
-    return nullptr;
-  }
-  if (mode != 1 && mode != 2) {
-    napi_throw_range_error(env, nullptr, "ferkit native depthwise: mode must be 1 or 2");
     return nullptr;
   }
   std::memset(out, 0, sizeof(float) * lo);
