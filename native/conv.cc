@@ -111,22 +111,35 @@ bool getGeometry(napi_env env, napi_value v, Geometry* g) {
   return true;
 }
 
-// (mode, geometry, a, b, out): mode 0 forward (x, w → y), 1 filter grad (x, dy → dw), 2 input grad (dy, w → dx).
-napi_value Conv(napi_env env, napi_callback_info info) {
+// The (mode, geometry, a, b, out) arguments every conv kernel takes; false after throwing.
+struct ConvArgs {
+  int32_t mode;
+  Geometry g;
+  float *a, *b, *out;
+  size_t la, lb, lo;
+};
+
+bool getConvArgs(napi_env env, napi_callback_info info, const char* usage, ConvArgs* c) {
   size_t argc = 5;
   napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc != 5) {
-    napi_throw_type_error(env, nullptr, "ferkit native conv: (mode, geometry, a, b, out)");
-    return nullptr;
+    napi_throw_type_error(env, nullptr, usage);
+    return false;
   }
-  int32_t mode;
-  napi_get_value_int32(env, argv[0], &mode);
-  Geometry g;
-  if (!getGeometry(env, argv[1], &g)) return nullptr;
-  float *a, *b, *out;
-  size_t la, lb, lo;
-  if (!getFloats(env, argv[2], &a, &la) || !getFloats(env, argv[3], &b, &lb) || !getFloats(env, argv[4], &out, &lo)) return nullptr;
+  napi_get_value_int32(env, argv[0], &c->mode);
+  return getGeometry(env, argv[1], &c->g) && getFloats(env, argv[2], &c->a, &c->la) && getFloats(env, argv[3], &c->b, &c->lb) &&
+         getFloats(env, argv[4], &c->out, &c->lo);
+}
+
+// (mode, geometry, a, b, out): mode 0 forward (x, w → y), 1 filter grad (x, dy → dw), 2 input grad (dy, w → dx).
+napi_value Conv(napi_env env, napi_callback_info info) {
+  ConvArgs args;
+  if (!getConvArgs(env, info, "ferkit native conv: (mode, geometry, a, b, out)", &args)) return nullptr;
+  const int32_t mode = args.mode;
+  const Geometry& g = args.g;
+  float *a = args.a, *b = args.b, *out = args.out;
+  const size_t la = args.la, lb = args.lb, lo = args.lo;
   const int64_t M = g.rows(), K = g.cols(), C = g.cout;
   const size_t xSize = (size_t)g.n * g.h * g.w * g.cin;
   const bool direct = identityCols(g);
@@ -166,20 +179,12 @@ napi_value Conv(napi_env env, napi_callback_info info) {
 // innermost so they vectorise: the wasm backend has neither gradient and composing them from
 // forward depthwise convs cost ten times the forward pass (face-expression trunk, 112 px).
 napi_value Depthwise(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 5) {
-    napi_throw_type_error(env, nullptr, "ferkit native depthwise: (mode, geometry, a, b, out)");
-    return nullptr;
-  }
-  int32_t mode;
-  napi_get_value_int32(env, argv[0], &mode);
-  Geometry g;
-  if (!getGeometry(env, argv[1], &g)) return nullptr;
-  float *a, *b, *out;
-  size_t la, lb, lo;
-  if (!getFloats(env, argv[2], &a, &la) || !getFloats(env, argv[3], &b, &lb) || !getFloats(env, argv[4], &out, &lo)) return nullptr;
+  ConvArgs args;
+  if (!getConvArgs(env, info, "ferkit native depthwise: (mode, geometry, a, b, out)", &args)) return nullptr;
+  const int32_t mode = args.mode;
+  const Geometry& g = args.g;
+  float *a = args.a, *b = args.b, *out = args.out;
+  const size_t la = args.la, lb = args.lb, lo = args.lo;
   if (mode != 1 && mode != 2) {
     napi_throw_range_error(env, nullptr, "ferkit native depthwise: mode must be 1 or 2");
     return nullptr;

@@ -90,11 +90,13 @@ function geometry(c: backend_util.Conv2DInfo): number[] {
   ];
 }
 
-/** Output first (it may grow the heap), then views of the inputs. */
-function runConv(backend: unknown, mode: 0 | 1 | 2, c: backend_util.Conv2DInfo, a: TensorInfo, b: TensorInfo, outShape: number[]): TensorInfo {
+/** Output first (it may grow the heap), then views of the inputs; `kernel`: the addon's conv or
+ *  depthwise entry point. */
+function runConv(backend: unknown, mode: 0 | 1 | 2, c: backend_util.Conv2DInfo, a: TensorInfo, b: TensorInfo, outShape: number[], kernel: 'conv' | 'depthwise' = 'conv'): TensorInfo {
   const be = backend as WasmBackendInternals;
   const out = be.makeOutput(outShape, 'float32');
-  addon!.conv(mode, geometry(c), heapView(be, a), heapView(be, b), heapView(be, out));
+  if (kernel === 'conv') addon!.conv(mode, geometry(c), heapView(be, a), heapView(be, b), heapView(be, out));
+  else addon!.depthwise(mode as 1 | 2, geometry(c), heapView(be, a), heapView(be, b), heapView(be, out));
   return out;
 }
 
@@ -141,10 +143,7 @@ function depthwiseGradKernels(backendName = 'wasm'): KernelConfig[] {
       if (!previous) throw new Error(`native ${name}: channel multiplier ${c.outChannels / c.inChannels} has no kernel`);
       return previous.kernelFunc(args) as TensorInfo;
     }
-    const be = args.backend as WasmBackendInternals;
-    const out = be.makeOutput(outShape, 'float32');
-    addon!.depthwise(mode, geometry(c), heapView(be, a), heapView(be, b), heapView(be, out));
-    return out;
+    return runConv(args.backend, mode, c, a, b, outShape, 'depthwise');
   };
   return [
     {
