@@ -17,7 +17,7 @@ interface ManifestEntry {
 }
 
 /** Every tensor of a weights manifest, by name, dequantised to float32. */
-export function readTfjsWeights(manifestPath: string): Map<string, TfjsWeight> {
+function readTfjsWeights(manifestPath: string): Map<string, TfjsWeight> {
   let groups: { paths: string[]; weights: ManifestEntry[] }[];
   try {
     groups = JSON.parse(readFileSync(manifestPath, 'utf8')) as typeof groups;
@@ -51,4 +51,16 @@ export function readTfjsWeights(manifestPath: string): Map<string, TfjsWeight> {
     }
   }
   return out;
+}
+
+/** A manifest's tensors with a checked look-up: `take(name, shape)` throws, naming the manifest,
+ *  when the tensor is missing or has another shape. */
+export function tfjsWeightTaker(manifestPath: string): (name: string, shape: number[]) => TfjsWeight {
+  const w = readTfjsWeights(manifestPath);
+  return (name, shape) => {
+    const t = w.get(name);
+    if (!t) throw new Error(`${manifestPath}: no tensor ${name}`);
+    if (t.shape.join() !== shape.join()) throw new Error(`${manifestPath}: ${name} has shape [${t.shape}], expected [${shape}]`);
+    return t;
+  };
 }

@@ -19,7 +19,7 @@ import { kaimingNormal } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import { defaultRandom } from '../../nn/random.js';
-import { readTfjsWeights, type TfjsWeight } from '../../nn/tfjs-weights.js';
+import { tfjsWeightTaker } from '../../nn/tfjs-weights.js';
 import type { Rng } from '../../util/rng.js';
 import { registerLayerEmitter, type ExportContext, type Value } from '../../onnx/index.js';
 import * as ops from '../../onnx/ops.js';
@@ -118,15 +118,18 @@ export class FaceExpressionNet extends Backbone {
     return tf.tidy(() => this.pool(this.runParts(map, from)));
   }
 
+  /** The classifier read with the weights by loadPretrained (one read of the manifest serves both). */
+  private loadedHead?: PretrainedHead;
+
   /** Loads face-api's expression-net weights into the four blocks. */
   override loadPretrained(manifest = faceExpressionManifest()): void {
-    const w = weightsOf(manifest);
+    const take = tfjsWeightTaker(manifest);
     const put = (conv: Conv2d, name: string) => {
-      const t = w.take(name, conv.weight.shape);
+      const t = take(name, conv.weight.shape);
       tf.tidy(() => conv.weight.assign(tf.tensor(t.data, t.shape)));
     };
     const putBias = (conv: Conv2d, name: string) => {
-      const t = w.take(name, [conv.outChannels]);
+      const t = take(name, [conv.outChannels]);
       tf.tidy(() => conv.bias!.assign(tf.tensor(t.data)));
     };
     this.blocks.forEach((block, i) => {
@@ -142,26 +145,18 @@ export class FaceExpressionNet extends Backbone {
         }
       });
     });
+    this.loadedHead = headOf(take);
   }
 
   /** face-api's classifier over its seven expressions, for a head that starts where face-api's
    *  net ends (zero-shot equal to face-api's expression net). */
-  override pretrainedHead(manifest = faceExpressionManifest()): PretrainedHead {
-    const w = weightsOf(manifest);
-    return { classes: [...FACE_API_EXPRESSIONS], weight: w.take('fc/weights', [256, 7]).data, bias: w.take('fc/bias', [7]).data };
+  override pretrainedHead(): PretrainedHead {
+    return this.loadedHead ?? headOf(tfjsWeightTaker(faceExpressionManifest()));
   }
 }
 
-function weightsOf(manifest: string) {
-  const w = readTfjsWeights(manifest);
-  return {
-    take(name: string, shape: number[]): TfjsWeight {
-      const t = w.get(name);
-      if (!t) throw new Error(`${manifest}: no tensor ${name}`);
-      if (t.shape.join() !== shape.join()) throw new Error(`${manifest}: ${name} has shape [${t.shape}], expected [${shape}]`);
-      return t;
-    },
-  };
+function headOf(take: ReturnType<typeof tfjsWeightTaker>): PretrainedHead {
+  return { classes: [...FACE_API_EXPRESSIONS], weight: take('fc/weights', [256, 7]).data, bias: take('fc/bias', [7]).data };
 }
 
 /** face-api's manifest of the expression-net weights (read from disk, never fetched). */

@@ -25,7 +25,7 @@ import { BatchNorm2d } from '../../nn/norm.js';
 import { globalAvgPool, MaxPool2d } from '../../nn/pool.js';
 import type { Rng } from '../../util/rng.js';
 import { defaultRandom } from '../../nn/random.js';
-import { readTfjsWeights, type TfjsWeight } from '../../nn/tfjs-weights.js';
+import { tfjsWeightTaker } from '../../nn/tfjs-weights.js';
 import { registerLayerEmitter, type ExportContext, type Value } from '../../onnx/index.js';
 import * as ops from '../../onnx/ops.js';
 import { Backbone, registerBackboneEmitter, type BackboneOptions } from './backbone.js';
@@ -193,13 +193,7 @@ export class FaceResNet extends Backbone {
   /** Loads dlib's face-recognition weights (from @vladmandic/face-api) into the kept stages (and
    *  the descriptor layer when present); the classifier head, if any, is left as initialised. */
   override loadPretrained(manifest = faceRecognitionManifest()): void {
-    const w = readTfjsWeights(manifest);
-    const take = (name: string, shape: number[]): TfjsWeight => {
-      const t = w.get(name);
-      if (!t) throw new Error(`${manifest}: no tensor ${name}`);
-      if (t.shape.join() !== shape.join()) throw new Error(`${manifest}: ${name} has shape [${t.shape}], expected [${shape}]`);
-      return t;
-    };
+    const take = tfjsWeightTaker(manifest);
     const load = (m: ConvBn, prefix: string) => {
       const [kh, kw, ci, co] = m.conv.weight.shape;
       const filters = take(`${prefix}/conv/filters`, [kh, kw, ci, co]);
