@@ -14,6 +14,7 @@ import type { FerModel, ModelConfig } from '../model.js';
 import { createModel } from '../io.js';
 import { poolsBeforeStage } from '../backbones/fer-cnn.js';
 import { checkSameInputAndClasses, relativeWeights } from '../ensemble/build.js';
+import { sameJson } from '../../util/same-json.js';
 
 export interface FoldOptions {
   /** Relative weight of each member's logits, scaled to sum to 1 (default: equal). */
@@ -23,8 +24,6 @@ export interface FoldOptions {
   /** Add each member's mirror image (flip TTA folded in), sharing the member's weight. */
   mirror?: boolean;
 }
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 function checkMembers(models: readonly FerModel[], names: string[], mirror: boolean): void {
   if (models.length < (mirror ? 1 : 2)) throw new Error(`an ensemble needs at least two models (or one with mirror), got ${models.length}`);

@@ -13,11 +13,10 @@ import { bilinearMatrix, pixelChannels } from '../../data/raster.js';
 import type { ExportContext, Value } from '../../onnx/index.js';
 import { binary, constant } from '../../onnx/ops.js';
 import type { InputSpec } from '../model.js';
+import { sameJson } from '../../util/same-json.js';
 
 /** PIL's convert('L') weights (toGrey in data/raster.ts), as floats. */
 const LUMA = [19595 / 65536, 38470 / 65536, 7471 / 65536];
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** The one input of an ensemble whose members read different inputs; `undefined` when they all
  *  read the same (the members' own input is then the ensemble's, unchanged). */

@@ -4,6 +4,7 @@
 import type { FerModel, ModelConfig } from '../model.js';
 import { EnsembleModel } from './model.js';
 import { sharedInput } from './adapt.js';
+import { sameJson } from '../../util/same-json.js';
 
 export interface BuildEnsembleOptions {
   /** Relative weight of each member (default: equal). */
@@ -13,8 +14,6 @@ export interface BuildEnsembleOptions {
   /** Also run each member on the mirrored face (flip test-time augmentation built in). */
   mirror?: boolean;
 }
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Members' weights scaled to sum to 1 (default: equal): a mean, so the softmax is not sharpened. */
 export function relativeWeights(given: number[] | undefined, n: number): number[] {

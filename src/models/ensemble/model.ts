@@ -11,6 +11,7 @@ import { defaultRandom } from '../../nn/random.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
 import { methods } from '../methods.js';
 import { adaptInput, adaptPlan, adaptProblem } from './adapt.js';
+import { sameJson } from '../../util/same-json.js';
 
 export interface EnsembleOptions {
   /** The members' configs (their `info` lives in the ensemble's info.ensemble). */
@@ -20,8 +21,6 @@ export interface EnsembleOptions {
   /** Also run every member on the horizontally mirrored input and average the two views. */
   mirror: boolean;
 }
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Reads and checks methodOptions of an ensemble config; `source` names the file in errors. */
 export function ensembleOptions(config: ModelConfig, source = 'ensemble config'): EnsembleOptions {
