@@ -4,12 +4,10 @@
 // trunk exports to ONNX with parity and its dense blocks freeze by name.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { decodeImageFile, resizeBilinear, crop, type Raster } from '../../src/data/image.js';
-import { detectFaces, faceModelDir, loadFaceApi } from '../../src/detect/face-api.js';
+import { resizeBilinear, type Raster } from '../../src/data/image.js';
+import { faceModelDir, loadFaceApi } from '../../src/detect/face-api.js';
 import { FACE_API_EXPRESSIONS, FACE_EXPRESSION_INPUT, FaceExpressionNet } from '../../src/models/backbones/face-expression.js';
 import { createModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
@@ -20,29 +18,10 @@ import { exportOnnx } from '../../src/export/onnx/index.js';
 import { applyFineTune } from '../../src/train/finetune.js';
 import { createMethodReplica } from '../../src/train/method-replica.js';
 import { sharedData } from '../data/data-fixtures.js';
+import { realFaces } from '../helpers/real-faces.js';
 
 const SIZE = 112;
 const CLASSES = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral', 'contempt'];
-
-/** Real faces at 112x112 RGB: CK+48 and FER2013 crops (grey, replicated) and colour faces cut from
- *  face-api's sample photo by the detector. */
-async function realFaces(): Promise<Raster[]> {
-  const grey = [sharedData('ckplus48', 'disgust'), sharedData('ckplus48', 'surprise'), sharedData('fer2013', 'val', 'happy')].flatMap((d) =>
-    readdirSync(d)
-      .sort()
-      .slice(0, 2)
-      .map((f) => join(d, f)),
-  );
-  const out = await Promise.all(grey.map(async (f) => resizeBilinear(await decodeImageFile(f, { channels: 3 }), SIZE, SIZE)));
-  const photo = await decodeImageFile(join(faceModelDir(), '..', 'demo', 'sample1.jpg'), { channels: 3 });
-  const faces = await detectFaces(photo);
-  assert.ok(faces.length >= 2, 'the sample photo has faces');
-  for (const f of faces.slice(0, 2)) {
-    const [x, y, w, h] = f.box.map(Math.round);
-    out.push(resizeBilinear(crop(photo, x, y, w, h), SIZE, SIZE));
-  }
-  return out;
-}
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let d = 0;
@@ -56,7 +35,7 @@ describe('face-expression trunk', () => {
   let faces: Raster[];
   before(async () => {
     await initEngine();
-    faces = await realFaces();
+    faces = await realFaces(SIZE, [sharedData('ckplus48', 'disgust'), sharedData('ckplus48', 'surprise'), sharedData('fer2013', 'val', 'happy')]);
   });
 
   it("with its pretrained classifier equals face-api's predictExpressions on real faces (max abs diff ≤ 1e-4)", async () => {

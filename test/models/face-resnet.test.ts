@@ -4,12 +4,10 @@
 // weights, frozen parts, frozen BatchNorm statistics, a scaled trunk lr) do what they say.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { initEngine, tf } from '../../src/engine/backend.js';
-import { decodeImageFile, resizeBilinear, crop, type Raster } from '../../src/data/image.js';
-import { detectFaces, faceModelDir, loadFaceApi } from '../../src/detect/face-api.js';
+import type { Raster } from '../../src/data/image.js';
+import { faceModelDir, loadFaceApi } from '../../src/detect/face-api.js';
 import { FACE_RESNET_INPUT, FaceResNet } from '../../src/models/backbones/face-resnet.js';
 import { createModel } from '../../src/models/io.js';
 import { imagesToInput } from '../../src/models/preprocess.js';
@@ -19,29 +17,8 @@ import { exportOnnx } from '../../src/export/onnx/index.js';
 import { applyFineTune, backbonesOf, calibrateBatchNorms } from '../../src/train/finetune.js';
 import { createMethodReplica } from '../../src/train/method-replica.js';
 import { sharedData } from '../data/data-fixtures.js';
+import { realFaces } from '../helpers/real-faces.js';
 import { createConfig } from '../../src/models/config.js';
-
-const faceApiDemo = (f: string) => join(faceModelDir(), '..', 'demo', f);
-
-/** Real faces at 150x150 RGB: CK+48 and FER2013 crops (grey, replicated) and colour faces cut
- *  from face-api's sample photo by the detector. */
-async function realFaces(): Promise<Raster[]> {
-  const grey = [sharedData('ckplus48', 'happy'), sharedData('fer2013', 'val', 'surprise')].flatMap((d) =>
-    readdirSync(d)
-      .sort()
-      .slice(0, 2)
-      .map((f) => join(d, f)),
-  );
-  const out = await Promise.all(grey.map(async (f) => resizeBilinear(await decodeImageFile(f, { channels: 3 }), 150, 150)));
-  const photo = await decodeImageFile(faceApiDemo('sample1.jpg'), { channels: 3 });
-  const faces = await detectFaces(photo);
-  assert.ok(faces.length >= 2, 'the sample photo has faces');
-  for (const f of faces.slice(0, 2)) {
-    const [x, y, w, h] = f.box.map(Math.round);
-    out.push(resizeBilinear(crop(photo, x, y, w, h), 150, 150));
-  }
-  return out;
-}
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let d = 0;
@@ -58,7 +35,7 @@ describe('face-resnet trunk', () => {
   let faces: Raster[];
   before(async () => {
     await initEngine();
-    faces = await realFaces();
+    faces = await realFaces(150, [sharedData('ckplus48', 'happy'), sharedData('fer2013', 'val', 'surprise')]);
   });
 
   it("equals face-api's computeFaceDescriptor on real faces (max abs diff ≤ 1e-4)", async () => {
