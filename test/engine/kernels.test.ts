@@ -1,14 +1,12 @@
 // Every kernel ferkit registers for wasm, against the cpu backend's reference implementation.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { backend_util } from '@tensorflow/tfjs-core';
 import { tf } from '../../src/engine/backend.js';
 import { trainingKernels } from '../../src/engine/kernels/index.js';
 import { randn, relMaxDiff, runOn } from '../helpers/backends.js';
-import { convCases, depthwiseCases, label, outHW, parity, TOL } from '../helpers/conv-cases.js';
+import { convCases, depthwiseCases, depthwiseProblem, label, outHW, parity, TOL } from '../helpers/conv-cases.js';
 import { unregisterNativeKernels } from '../../src/engine/native.js';
 import { initEngine } from '../../src/engine/backend.js';
-import { naiveFilterGrad, naiveInputGrad } from '../helpers/naive-conv.js';
 import { setFilterGradMode } from '../../src/engine/kernels/conv-grads.js';
 
 describe('wasm kernels registered by ferkit', () => {
@@ -89,30 +87,11 @@ describe('wasm kernels registered by ferkit', () => {
 
   it('depthwise conv gradients match cpu over strides, pads, dilations and multipliers', async () => {
     let seed = 100;
-    const cases = depthwiseCases();
-    for (const c of cases) {
-      const attrs = { strides: c.s, dilations: c.d, pad: c.pad, dataFormat: 'NHWC' };
-      const filterShape = [c.k, c.k, c.c, c.m];
-      const inputShape = [c.n, c.h, c.w, c.c];
-      const [oh, ow] = outHW(inputShape, filterShape, c.s, c.pad, c.d, true);
-      const x = randn(inputShape, seed++);
-      const dy = randn([c.n, oh, ow, c.c * c.m], seed++);
-      const f = randn(filterShape, seed++);
-      const name = `n${c.n} ${c.h}x${c.w}x${c.c} m${c.m} k${c.k} s${c.s} d${c.d} ${JSON.stringify(c.pad)}`;
-      const filterGrad = (a: tf.Tensor, b: tf.Tensor) =>
-        tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: a, dy: b }, { ...attrs, filterShape } as never) as tf.Tensor;
-      const inputGrad = (a: tf.Tensor, b: tf.Tensor) =>
-        tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: a, filter: b }, { ...attrs, inputShape } as never) as tf.Tensor;
+    for (const c of depthwiseCases()) {
+      const { x, dy, f, name, filterGrad, inputGrad, naiveF, naiveX } = depthwiseProblem(c, seed);
+      seed += 3;
       // The textbook loops are checked against cpu wherever cpu is right (dilation 1) and are the
       // reference where the cpu kernels ignore dilation.
-      const info = backend_util.computeConv2DInfo(inputShape as never, filterShape as never, c.s, c.d, c.pad, undefined, true);
-      const geom = {
-        stride: [c.s, c.s] as [number, number],
-        dilation: [c.d, c.d] as [number, number],
-        pad: [info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right] as [number, number, number, number],
-      };
-      const naiveF = naiveFilterGrad(x, dy, filterShape, geom, true);
-      const naiveX = naiveInputGrad(dy, f, inputShape, geom, true);
       const wasmF = await runOn('wasm', [x, dy], filterGrad);
       const wasmX = await runOn('wasm', [dy, f], inputGrad);
       assert.ok(relMaxDiff(wasmF, naiveF) <= TOL, `depthwise filter grad ${name} vs loops: ${relMaxDiff(wasmF, naiveF)}`);

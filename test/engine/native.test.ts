@@ -14,9 +14,7 @@ import { SGD } from '../../src/train/optim.js';
 import { trainStep } from '../../src/train/step.js';
 import { crossEntropy } from '../../src/losses/ce.js';
 import { randn, relMaxDiff, runOn, type HostTensor } from '../helpers/backends.js';
-import { convCases, depthwiseCases, label, outHW, parity, TOL } from '../helpers/conv-cases.js';
-import { backend_util } from '@tensorflow/tfjs-core';
-import { naiveFilterGrad, naiveInputGrad } from '../helpers/naive-conv.js';
+import { convCases, depthwiseCases, depthwiseProblem, label, outHW, parity, TOL } from '../helpers/conv-cases.js';
 
 const status = loadNative();
 const skip = status.available ? false : `native kernels not available: ${status.detail}`;
@@ -56,24 +54,12 @@ describe('native kernels', { skip }, () => {
   it('depthwise filter and input gradients equal the textbook loops (multiplier > 1: the composed kernels)', async () => {
     let seed = 950;
     for (const c of depthwiseCases()) {
-      const attrs = { strides: c.s, dilations: c.d, pad: c.pad, dataFormat: 'NHWC' };
-      const filterShape = [c.k, c.k, c.c, c.m];
-      const inputShape = [c.n, c.h, c.w, c.c];
-      const [oh, ow] = outHW(inputShape, filterShape, c.s, c.pad, c.d, true);
-      const x = randn(inputShape, seed++);
-      const dy = randn([c.n, oh, ow, c.c * c.m], seed++);
-      const f = randn(filterShape, seed++);
-      const name = `n${c.n} ${c.h}x${c.w}x${c.c} m${c.m} k${c.k} s${c.s} d${c.d} ${JSON.stringify(c.pad)}`;
-      const info = backend_util.computeConv2DInfo(inputShape as never, filterShape as never, c.s, c.d, c.pad, undefined, true);
-      const geom = {
-        stride: [c.s, c.s] as [number, number],
-        dilation: [c.d, c.d] as [number, number],
-        pad: [info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right] as [number, number, number, number],
-      };
-      const gotF = await runOn('wasm', [x, dy], (a, b) => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: a, dy: b }, { ...attrs, filterShape } as never) as tf.Tensor);
-      const gotX = await runOn('wasm', [dy, f], (a, b) => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: a, filter: b }, { ...attrs, inputShape } as never) as tf.Tensor);
-      assert.ok(relMaxDiff(gotF, naiveFilterGrad(x, dy, filterShape, geom, true)) <= TOL, `native depthwise filter grad ${name}`);
-      assert.ok(relMaxDiff(gotX, naiveInputGrad(dy, f, inputShape, geom, true)) <= TOL, `native depthwise input grad ${name}`);
+      const { x, dy, f, name, filterGrad, inputGrad, naiveF, naiveX } = depthwiseProblem(c, seed);
+      seed += 3;
+      const gotF = await runOn('wasm', [x, dy], filterGrad);
+      const gotX = await runOn('wasm', [dy, f], inputGrad);
+      assert.ok(relMaxDiff(gotF, naiveF) <= TOL, `native depthwise filter grad ${name}`);
+      assert.ok(relMaxDiff(gotX, naiveX) <= TOL, `native depthwise input grad ${name}`);
     }
   });
 

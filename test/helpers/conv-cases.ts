@@ -1,8 +1,9 @@
 // Convolution cases and the wasm-vs-cpu parity check shared by the kernel tests.
 import assert from 'node:assert/strict';
 import { backend_util } from '@tensorflow/tfjs-core';
-import type { tf } from '../../src/engine/backend.js';
-import { relMaxDiff, runOn, type HostTensor } from './backends.js';
+import { tf } from '../../src/engine/backend.js';
+import { randn, relMaxDiff, runOn, type HostTensor } from './backends.js';
+import { naiveFilterGrad, naiveInputGrad } from './naive-conv.js';
 
 export const TOL = 1e-4;
 
@@ -113,4 +114,32 @@ export function depthwiseCases(): DepthwiseCase[] {
     // face-expression's separable convs: TF 'same' stride 2 on an even map (the odd pixel after).
     { n: 3, h: 12, w: 12, c: 16, m: 1, k: 3, s: 2, d: 1, pad: 'same' },
   ];
+}
+
+/** One depthwise case made concrete: random x, dy and filter (seeds seed..seed+2), the two
+ *  gradient kernels as functions for runOn, and the textbook loops' answers. */
+export function depthwiseProblem(c: DepthwiseCase, seed: number) {
+  const attrs = { strides: c.s, dilations: c.d, pad: c.pad, dataFormat: 'NHWC' };
+  const filterShape = [c.k, c.k, c.c, c.m];
+  const inputShape = [c.n, c.h, c.w, c.c];
+  const [oh, ow] = outHW(inputShape, filterShape, c.s, c.pad, c.d, true);
+  const x = randn(inputShape, seed);
+  const dy = randn([c.n, oh, ow, c.c * c.m], seed + 1);
+  const f = randn(filterShape, seed + 2);
+  const info = backend_util.computeConv2DInfo(inputShape as never, filterShape as never, c.s, c.d, c.pad, undefined, true);
+  const geom = {
+    stride: [c.s, c.s] as [number, number],
+    dilation: [c.d, c.d] as [number, number],
+    pad: [info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right] as [number, number, number, number],
+  };
+  return {
+    x,
+    dy,
+    f,
+    name: `n${c.n} ${c.h}x${c.w}x${c.c} m${c.m} k${c.k} s${c.s} d${c.d} ${JSON.stringify(c.pad)}`,
+    filterGrad: (a: tf.Tensor, b: tf.Tensor) => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: a, dy: b }, { ...attrs, filterShape } as never) as tf.Tensor,
+    inputGrad: (a: tf.Tensor, b: tf.Tensor) => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: a, filter: b }, { ...attrs, inputShape } as never) as tf.Tensor,
+    naiveF: naiveFilterGrad(x, dy, filterShape, geom, true),
+    naiveX: naiveInputGrad(dy, f, inputShape, geom, true),
+  };
 }
