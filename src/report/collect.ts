@@ -31,6 +31,8 @@ export interface Collected {
   mapShape?: [number, number];
   /** Per-class sums of refined masks / pattern maps and counts. */
   classMaskSum?: Float64Array[];
+  /** Per-class sums of the raw (unrefined) masks M, where the model gives them. */
+  classRawMaskSum?: Float64Array[];
   classMapSum?: Float64Array[];
   classCount: number[];
   examples: Example[];
@@ -66,7 +68,7 @@ export async function collect(model: FerModel, builder: BatchBuilder, labels: In
   const onBatch = (idx: number[], x: Float32Array, out: ModelOutput) => {
     const ex = out.extras ?? {};
     const grab = (t?: tf.Tensor) => (t ? (t.dataSync() as Float32Array).slice() : undefined);
-    const got = { confidence: grab(out.confidence), primary: grab(ex.headProbs), primaryConf: grab(ex.headConfidence), gca: grab(ex.gcaWeights), mask: grab(ex.mask), map: grab(ex.patternMap) };
+    const got = { confidence: grab(out.confidence), primary: grab(ex.headProbs), primaryConf: grab(ex.headConfidence), gca: grab(ex.gcaWeights), mask: grab(ex.mask), rawMask: grab(ex.rawMask), map: grab(ex.patternMap) };
     if (got.confidence) acc.confidence.push(got.confidence);
     if (got.primary) acc.primary.push(got.primary);
     if (got.primaryConf) acc.primaryConf.push(got.primaryConf);
@@ -82,6 +84,7 @@ export async function collect(model: FerModel, builder: BatchBuilder, labels: In
     if (got.mask) {
       res.maskShape = [ex.mask!.shape[1]!, ex.mask!.shape[2]!];
       res.classMaskSum ??= Array.from({ length: k }, () => new Float64Array(maskLen));
+      if (got.rawMask?.length === got.mask.length) res.classRawMaskSum ??= Array.from({ length: k }, () => new Float64Array(maskLen));
     }
     if (got.map) {
       res.mapShape = [ex.patternMap!.shape[1]!, ex.patternMap!.shape[2]!];
@@ -90,6 +93,7 @@ export async function collect(model: FerModel, builder: BatchBuilder, labels: In
     idx.forEach((s, r) => {
       const l = labels[s];
       if (got.mask) for (let i = 0; i < maskLen; i++) res.classMaskSum![l][i] += got.mask[r * maskLen + i];
+      if (got.rawMask && res.classRawMaskSum) for (let i = 0; i < maskLen; i++) res.classRawMaskSum[l][i] += got.rawMask[r * maskLen + i];
       if (got.map) for (let i = 0; i < mapLen; i++) res.classMapSum![l][i] += got.map[r * mapLen + i];
       if (!chosen.has(s)) return;
       const face = new Float32Array(H * W);

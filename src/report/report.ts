@@ -149,9 +149,23 @@ sections.register({
       const rows = byClass.map((ex, l) => ({ color: classColor(l), tiles: ex.map((e) => overlayMask(e.face, upsample(e.mask!, h, w, size[0], size[1]), size)) }));
       const f = await c.png('masks.png', grid(rows, 2));
       html += `<p>Refined masks M' (red: more weight, stretched per face) over faces; one row per class (${classes.join(', ')}).</p>${img(f, 'masks over faces')}`;
-      const avg = d.classMaskSum!.map((s, l) => ({ color: classColor(l), tiles: d.classCount[l] ? [overlayMask(new Float32Array(size[0] * size[1]).fill(0.5), upsample(Array.from(s, (v) => v / d.classCount[l]), h, w, size[0], size[1]), size, 0.9)] : [] }));
-      const g = await c.png('masks-class-mean.png', grid([{ color: '#ffffff', tiles: avg.flatMap((a) => a.tiles) }], 2));
-      html += `<p>Mean mask per class (left to right: ${classes.filter((_, l) => d.classCount[l]).join(', ')}).</p>${img(g, 'mean masks per class')}`;
+      const means = async (sums: Float64Array[], file: string, what: string) => {
+        const tiles = sums.flatMap((s, l) => (d.classCount[l] ? [overlayMask(new Float32Array(size[0] * size[1]).fill(0.5), upsample(Array.from(s, (v) => v / d.classCount[l]), h, w, size[0], size[1]), size, 0.9)] : []));
+        const g = await c.png(file, grid([{ color: '#ffffff', tiles }], 2));
+        return `<p>Mean ${what} per class (left to right: ${classes.filter((_, l) => d.classCount[l]).join(', ')}).</p>${img(g, `mean ${what} per class`)}`;
+      };
+      html += await means(d.classMaskSum!, 'masks-class-mean.png', "refined mask M'");
+      if (d.classRawMaskSum) html += await means(d.classRawMaskSum, 'raw-masks-class-mean.png', 'raw mask M (before the EMR refiner)');
+      // The pictures are stretched per tile, which hides a flat mask: the values say how much it varies.
+      const cells = (sums: Float64Array[] | undefined, l: number) => {
+        if (!sums) return '';
+        const m = Array.from(sums[l], (v) => v / d.classCount[l]);
+        const mean = m.reduce((a, v) => a + v, 0) / m.length;
+        return `<td>${mean.toFixed(3)}</td><td>${Math.min(...m).toFixed(3)} – ${Math.max(...m).toFixed(3)}</td>`;
+      };
+      const stats = classes.flatMap((c, l) => (d.classCount[l] ? [`<tr><td>${c}</td><td>${d.classCount[l]}</td>${cells(d.classMaskSum, l)}${cells(d.classRawMaskSum, l)}</tr>`] : []));
+      const head = (what: string) => `<th>${what}: mean</th><th>${what}: range over the ${h}×${w} cells of the class mean</th>`;
+      html += `<table><tr><th>class</th><th>faces</th>${head("refined mask M'")}${d.classRawMaskSum ? head('raw mask M') : ''}</tr>${stats.join('')}</table>`;
     }
     if (d.mapShape) {
       const rows = byClass.map((ex, l) => ({ color: classColor(l), tiles: ex.flatMap((e) => [greyRaster(e.face, size), greyRaster(e.patternMap!, d.mapShape!)]) }));

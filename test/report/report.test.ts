@@ -124,7 +124,12 @@ describe('ferkit report', () => {
     const dir = tempDir('report-pm');
     const s = await reportOnSamples(model, samples, { outDir: dir, maxPoints: 35, examplesPerClass: 2 });
     assert.deepEqual(s.sections, ['accuracy', 'embedding', 'reliability', 'patternmap']);
-    for (const f of ['masks.png', 'masks-class-mean.png', 'pattern-maps.png', 'pattern-maps-class-mean.png']) assert.ok(s.files.includes(f), f);
+    for (const f of ['masks.png', 'masks-class-mean.png', 'raw-masks-class-mean.png', 'pattern-maps.png', 'pattern-maps-class-mean.png']) assert.ok(s.files.includes(f), f);
+    // Stretched pictures hide a flat mask: the page also gives each class mean's value range, in [0, 1] (sigmoids).
+    const page = readFileSync(join(dir, 'index.html'), 'utf8');
+    const ranges = [...page.matchAll(/<td>(\d\.\d{3}) – (\d\.\d{3})<\/td>/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    assert.equal(ranges.length, 2 * 7, 'refined and raw mask ranges for the 7 classes');
+    for (const [lo, hi] of ranges) assert.ok(lo >= 0 && lo <= hi && hi <= 1, `range ${lo} – ${hi}`);
     // 7 rows of 2 faces, each tile 28x28 enlarged 2x with 2-pixel gaps and a 4-pixel class band.
     const meta = await sharp(join(dir, 'masks.png')).metadata();
     assert.deepEqual([meta.width, meta.height], [2 * (56 + 2) + 2, 7 * (56 + 4 + 2) + 2]);
