@@ -49,13 +49,18 @@ function argmaxRows(p: Float32Array, classes: number): number[] {
   });
 }
 
-/** What models/web/config.json says it was made from: its source model, mirrored or not. */
-async function webSource(): Promise<{ model: FerModel; config: ModelConfig; info: { source: string; mirror: boolean; quantize: string; command: string } }> {
+/** What models/web/config.json says it was made from: its source model (or the members of an
+ *  ensemble made on the fly, with their weights), mirrored or not. */
+async function webSource(): Promise<{ model: FerModel; config: ModelConfig; info: { source: string | string[]; weights?: number[]; mirror: boolean; quantize: string; command: string } }> {
   const config = JSON.parse(readFileSync(join(webDir, 'config.json'), 'utf8')) as ModelConfig;
-  const info = config.info as { source: string; mirror: boolean; quantize: string; command: string };
+  const info = config.info as { source: string | string[]; weights?: number[]; mirror: boolean; quantize: string; command: string };
   assert.ok(info?.source && info.quantize === 'int8', `${webDir}/config.json records its source and quantization`);
-  const source = await loadModel(join(bundledModelDir(), '..', '..', info.source));
-  return { model: info.mirror ? buildEnsemble([source], { mirror: true, names: [info.source] }) : source, config, info };
+  const refs = typeof info.source === 'string' ? [info.source] : info.source;
+  const sources = await Promise.all(refs.map((r) => loadModel(join(bundledModelDir(), '..', '..', r))));
+  if (sources.length === 1 && !info.mirror) return { model: sources[0], config, info };
+  const model = buildEnsemble(sources, { mirror: info.mirror, weights: info.weights, names: refs });
+  for (const m of sources) m.dispose();
+  return { model, config, info };
 }
 
 describe('int8 weight quantization', () => {
