@@ -17,6 +17,7 @@ import { BenchResNet18 } from './resnet18.js';
 import { benchData } from './data.js';
 import { benchE2e, benchServe } from './inference.js';
 import { benchVideo } from './video.js';
+import { benchCkplusClips } from './ckplus-clips.js';
 import { benchBatch } from './batch.js';
 import { openOnnxBench } from './onnx-infer.js';
 import { benchClipInfer, IAL_BENCH_CONFIGS } from './clip-infer.js';
@@ -315,6 +316,12 @@ benches.register({
     await initEngine();
     await benchPeerAccuracy(log);
   },
+});
+
+benches.register({
+  name: 'ckplus-clips',
+  description: "the bundled image model (or FERKIT_BENCH_MODEL) and the bundled clip model through the video path on CK+48's 3-frame clips, all and the clip model's held-out subjects: per-clip WAR/UAR on the 6 classes both share",
+  create: async () => benchCkplusClips(log),
 });
 
 benches.register({
