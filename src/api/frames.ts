@@ -4,7 +4,7 @@
 // frames by box IoU (tracker.ts) and lose it at scene cuts; an image model's probabilities are
 // smoothed by an EMA whose weight follows the time step (label and confidence follow the smoothed
 // probabilities; raw* keep the frame's own), a clip model sees each face's window of recent crops;
-// several frames may be classified in one model call (pushMany); summarise() turns frame results
+// several frames may be classified in one model call (locateMany), while the next frames' faces are found; summarise() turns frame results
 // into per-face timelines and a video summary.
 import type { Face, FoundFace } from '../detect/align.js';
 import type { Raster } from '../data/raster.js';
@@ -159,15 +159,35 @@ export class FrameAnalyser {
     return this.recognizer.serial(async () => (await this.analyse([{ image: frame, time }]))[0]);
   }
 
-  /** Several frames in order, their faces classified in one model call. */
-  pushMany(frames: readonly { image: Raster; time: number }[]): Promise<FrameResult[]> {
-    return this.recognizer.serial(() => this.analyse(frames));
+  /** Several frames in order, in two steps: their faces are found now (the returned promise
+   *  resolves once they are), and `results` classifies and finishes them, in order after earlier
+   *  calls' results, possibly while the caller finds the next frames' faces: with the model on a
+   *  worker thread (RecognizerOptions.modelThread) the two run at once. The same results as
+   *  push, frame by frame: finding faces never reads what classification writes (the tracks' smoothing). */
+  async locateMany(frames: readonly { image: Raster; time: number }[]): Promise<{ results: Promise<FrameResult[]> }> {
+    const located = await this.recognizer.serial(() => this.locateAll(frames));
+    const classified = this.recognizer.classify(located.flatMap((l) => l.items) as Raster[]);
+    classified.catch(() => undefined); // its failure reaches the caller through `results`
+    const results = this.finished.then(async () => this.finishAll(located, await classified));
+    this.finished = results.catch(() => undefined);
+    return { results };
   }
 
+  /** The results of earlier locateMany calls, finished in order. */
+  private finished: Promise<unknown> = Promise.resolve();
+
   private async analyse(frames: readonly { image: Raster; time: number }[]): Promise<FrameResult[]> {
+    const located = await this.locateAll(frames);
+    return this.finishAll(located, await this.recognizer.classify(located.flatMap((l) => l.items) as Raster[]));
+  }
+
+  private async locateAll(frames: readonly { image: Raster; time: number }[]): Promise<Located[]> {
     const located: Located[] = [];
     for (const f of frames) located.push(await this.locate(f.image, f.time));
-    const out = await this.recognizer.classify(located.flatMap((l) => l.items) as Raster[]);
+    return located;
+  }
+
+  private finishAll(located: readonly Located[], out: { probs: Record<string, number>[]; confidence: number[]; own?: boolean }): FrameResult[] {
     let k = 0;
     return located.map((l) => {
       const n = l.faces.length;

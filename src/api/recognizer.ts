@@ -11,6 +11,8 @@ import { loadFaceDetector, tfjsFaceDetector, type FaceDetectorBackend } from '..
 import type { DetectorName } from '../detect/face-api.js';
 import { findFaces, type FaceDetector, type FaceMode, type FoundFaces } from '../detect/find-faces.js';
 import { loadModelFolder, type RuntimeChoice } from '../infer/load.js';
+import { openThreadRunner } from '../infer/thread-runner.js';
+import { bundledModelDir } from '../models/files.js';
 import type { ModelRunner } from '../infer/runner.js';
 import type { ModelConfig } from '../models/model.js';
 import { decodeImageBytes, type DecodeBytesOptions } from './decode.js';
@@ -48,6 +50,10 @@ export interface RecognizerOptions {
   tileAbove?: number;
   /** Face crop margin around the landmarks (alignmentFor; default 0.25, as in training with --align). */
   margin?: number;
+  /** Run the expression model on a worker thread of its own (default false): videos and streams
+   *  then classify some frames' faces while the next frames' faces are found, using a second core;
+   *  a single picture gains nothing. */
+  modelThread?: boolean;
   /** Hears notes such as an ONNX → TF.js fallback. */
   onNote?: (note: string) => void;
   /** Hears each pipeline stage as it finishes, with its milliseconds (profiling, tests). */
@@ -192,6 +198,7 @@ export class Recognizer {
 /** Loads the model (default: bundled) on the best runtime here and the face detector; TF.js
  *  starts only if one of them runs on it. */
 export async function loadRecognizer(opts: RecognizerOptions = {}): Promise<Recognizer> {
-  const runner = await loadModelFolder(opts.model, { runtime: opts.engine, onNote: opts.onNote });
+  const load = { runtime: opts.engine, onNote: opts.onNote };
+  const runner = opts.modelThread ? await openThreadRunner(opts.model ?? bundledModelDir(), load) : await loadModelFolder(opts.model, load);
   return new Recognizer(runner, opts, await loadFaceDetector({ runtime: opts.engine, detector: opts.detector, onNote: opts.onNote }));
 }

@@ -112,25 +112,36 @@ export async function recognizeVideo(rec: FrameRecognizer, input: string | Video
   const [sx, sy] = [source[0] / size[0], source[1] / size[1]];
   let t0: number | undefined;
   // Frames go to the analyser in small groups, so one model call classifies the faces of several
-  // frames; a group holds a few decoded frames at most, so memory stays bounded.
+  // frames. A group is classified while the next group's faces are found (at once when the model
+  // has a thread of its own), so two groups of decoded frames are held at most: memory stays bounded.
+  type Group = { frames: { image: Raster; time: number }[]; results: Promise<FrameResult[]> };
   let group: { image: Raster; time: number }[] = [];
-  const flush = async () => {
-    const rs = await analyser.pushMany(group);
+  let inflight: Group | undefined;
+  let taken = 0;
+  const emit = async (g: Group) => {
+    const rs = await g.results;
     for (const [i, r] of rs.entries()) {
-      await opts.onFrame?.(group[i].image, r);
+      await opts.onFrame?.(g.frames[i].image, r);
       results.push(scaleResult(r, sx, sy, source[0], source[1]));
       opts.onProgress?.(results.length, Math.max(expected, results.length));
     }
+  };
+  const flush = async () => {
+    const next: Group = { frames: group, results: (await analyser.locateMany(group)).results };
     group = [];
+    if (inflight) await emit(inflight);
+    inflight = next;
   };
   const limit = opts.maxFrames ?? Infinity;
   for await (const f of frames) {
-    if (results.length + group.length >= limit) break;
+    if (taken >= limit) break;
+    taken++;
     t0 ??= f.time;
     group.push({ image: f.image, time: f.time - t0 });
     if (group.length === VIDEO_BATCH_FRAMES) await flush();
   }
   if (group.length) await flush();
+  if (inflight) await emit(inflight);
   if (results.length === 0) throw new Error(`${name}: no frames`);
   return { width: source[0], height: source[1], fps, temporal: analyser.temporal, frames: results, ...summarise(results, rec.config.classes) };
 }

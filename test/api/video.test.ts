@@ -15,6 +15,7 @@ import type { FerModel, ModelConfig, ModelOutput } from '../../src/models/model.
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { encodeVideo } from '../../src/data/video.js';
+import { VIDEO_BATCH_FRAMES } from '../../src/api/video.js';
 import { tempDir } from '../data/data-fixtures.js';
 import { ckVideo, demoDir, type CkVideo } from './fixtures.js';
 
@@ -199,6 +200,27 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     // The TF.js detector cannot follow: it detects every frame.
     assert.equal(rec.canTrack, false);
     await onnx.dispose();
+  });
+
+  it('with the model on its own thread (modelThread), a video gives the same frames, faces and probabilities; onFrame sees every frame in order', async () => {
+    const here = await loadRecognizer();
+    const threaded = await loadRecognizer({ modelThread: true });
+    assert.equal(threaded.engine, here.engine);
+    assert.deepEqual(threaded.config, here.config);
+    // More frames than two groups of VIDEO_BATCH_FRAMES, so groups overlap (one classified while the next is located).
+    const frames = [...video.frames, ...video.frames.slice().reverse(), ...video.frames];
+    const seen: number[] = [];
+    const a = await here.recognizeVideo({ frames, fps: video.fps });
+    const b = await threaded.recognizeVideo({ frames, fps: video.fps }, { onFrame: (_img, r) => void seen.push(r.index) });
+    assert.ok(frames.length > 2 * VIDEO_BATCH_FRAMES, `${frames.length} frames`);
+    assert.deepEqual(seen, frames.map((_, i) => i));
+    assert.equal(b.frames.length, a.frames.length);
+    b.frames.forEach((fr, i) => {
+      assert.deepEqual(fr.faces.map((f) => [f.faceId, f.label]), a.frames[i].faces.map((f) => [f.faceId, f.label]), `frame ${i}`);
+      fr.faces.forEach((f, k) => assert.ok(maxDiff(f.probabilities, a.frames[i].faces[k].probabilities) < 1e-6, `frame ${i} face ${f.faceId}`));
+    });
+    assert.deepEqual(b.summary, a.summary);
+    await Promise.all([here.dispose(), threaded.dispose()]);
   });
 
   it('refuses a video over the length limit and names it', async () => {

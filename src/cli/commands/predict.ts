@@ -1,5 +1,6 @@
 // `ferkit predict <image|folder|video>`: expressions of every face, as a table, JSON or CSV, and
 // optionally annotated copies (boxes, labels, probability bars) of the pictures or the video.
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { globalOptions, startEngine } from '../global-options.js';
 
@@ -43,7 +44,9 @@ async function run(input: string, flags: PredictFlags, cmd: Command): Promise<vo
   // TF.js starts when the model or the detector runs on it, or now on an explicit --backend.
   if (globalOptions(cmd).backend) await startEngine(cmd);
   const { loadRecognizer } = await import('../../api/recognizer.js');
-  const rec = await loadRecognizer({ model: flags.model, engine, detector: flags.detector as 'ssd' | 'tiny', minDetectionScore: minScore, faces, maxFaces, onNote: say });
+  // A video's frames are classified on a thread of their own while the next frames' faces are found.
+  const modelThread = target.kind !== 'images' && availableParallelism() > 1;
+  const rec = await loadRecognizer({ model: flags.model, engine, detector: flags.detector as 'ssd' | 'tiny', minDetectionScore: minScore, faces, maxFaces, modelThread, onNote: say });
   const fmt = await import('../results-format.js');
   const { recognizeImages, recognizeVideoFile } = await import('../predict-run.js');
   const progress = !quiet && process.stderr.isTTY;
