@@ -31,13 +31,20 @@ export async function recognizeImages(rec: Recognizer, files: readonly string[],
   const b = bar('recognising', files.length, opts.progress && files.length > 1);
   const records: ImageRecord[] = [];
   const written: string[] = [];
+  // The next picture decodes (sharp, on libuv's threads) while this one is analysed: two decoded
+  // pictures in memory at most. A failed decode is kept as a value until its turn.
+  const decode = (file: string) => decodeImageFile(file, { channels: 3 }).then((img) => ({ img }), (error: unknown) => ({ error }));
+  let ahead = files.length ? decode(files[0]) : undefined;
   try {
-    for (const file of files) {
+    for (const [i, file] of files.entries()) {
       // In a folder, a picture that cannot be read or recognised is reported and skipped, not fatal.
       let img;
       let result;
+      const decoded = await ahead!;
+      ahead = i + 1 < files.length ? decode(files[i + 1]) : undefined;
       try {
-        img = await decodeImageFile(file, { channels: 3 });
+        if ('error' in decoded) throw decoded.error;
+        img = decoded.img;
         result = await rec.recognizeImage(img);
       } catch (e) {
         if (opts.stopOnError) throw e;
