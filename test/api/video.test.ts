@@ -221,6 +221,8 @@ describe('recognizeVideo (CK+48 faces in an mp4)', () => {
     });
     assert.deepEqual(b.summary, a.summary);
     await Promise.all([here.dispose(), threaded.dispose()]);
+    // A model folder that cannot be opened fails on this side with the folder named.
+    await assert.rejects(loadRecognizer({ model: '/nonexistent/model', modelThread: true }), /\/nonexistent\/model: no such model folder/);
   });
 
   it('refuses a video over the length limit and names it', async () => {
