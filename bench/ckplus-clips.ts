@@ -39,11 +39,23 @@ export async function benchCkplusClips(log: (s: string) => void): Promise<void> 
     const clipModel = rec.config.input.kind === 'clip';
     const rows: Record<string, number[]> = clipModel ? { 'clip (last frame, full window)': [] } : { 'last frame': [], 'EMA τ 0.5 s (video default), last frame': [], 'mean over the frames (video summary)': [] };
     const t0 = performance.now();
-    for (const c of clips) {
+    // How much a clip changes from its first frame to its last: pixels, and the image model's
+    // probability of the clip's true class (the intensity IAL would exploit).
+    const change = { pixels: 0, first: 0, last: 0 };
+    for (const [ci, c] of clips.entries()) {
       if (!Array.isArray(c.frames)) throw new Error(`${c.id}: expected CK+48 frame files`);
       const frames = await Promise.all(c.frames.map((f) => decodeImage(f, { channels: 3 })));
       const raw = await rec.recognizeVideo({ frames, fps: CK_FPS }, { tau: 0 });
       const last = raw.frames.at(-1)!.faces[0]!.probabilities;
+      if (!clipModel) {
+        const [a, z] = [frames[0]!.data, frames.at(-1)!.data];
+        let d = 0;
+        for (let i = 0; i < a.length; i++) d += Math.abs(a[i]! - z[i]!);
+        change.pixels += d / a.length;
+        const truth = SHARED[labels[ci]!]!;
+        change.first += raw.frames[0]!.faces[0]!.probabilities[truth as keyof typeof last]!;
+        change.last += last[truth as keyof typeof last]!;
+      }
       if (clipModel) {
         rows['clip (last frame, full window)']!.push(pick(last));
         continue;
@@ -54,6 +66,10 @@ export async function benchCkplusClips(log: (s: string) => void): Promise<void> 
       rows['EMA τ 0.5 s (video default), last frame']!.push(pick(ema.frames.at(-1)!.faces[0]!.probabilities));
     }
     log(`ckplus-clips: ${dir} (${clipModel ? 'clip' : 'image'} model, ${rec.engine}, ${((performance.now() - t0) / 1000).toFixed(1)} s), classes ${SHARED.join(', ')}`);
+    if (!clipModel) {
+      const n = clips.length;
+      log(`  within a clip, first → last frame: mean |Δ| ${(change.pixels / n).toFixed(1)} grey levels of 255; the true class's probability ${(change.first / n).toFixed(3)} → ${(change.last / n).toFixed(3)}`);
+    }
     for (const set of sets) {
       const idx = clips.flatMap((_, i) => (set.keep[i] ? [i] : []));
       for (const [name, preds] of Object.entries(rows)) {
