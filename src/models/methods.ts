@@ -59,6 +59,9 @@ export interface MethodDef {
    *  unit added (a linear classifier's bias: 1), where the prediction is softmax(logits): logit
    *  adjustment shifts them (eval/logit-adjust.ts). */
   logitBiases?(model: FerModel): [tf.Variable, number][];
+  /** The variables that, all multiplied by s, multiply the logits by s (a linear classifier's
+   *  weight and bias): temperature scaling divides them by T (eval/calibrate.ts). */
+  logitLayers?(model: FerModel): tf.Variable[];
   defaults: MethodDefaults;
   createModel(config: ModelConfig, rng?: Rng): FerModel;
   createObjective(model: FerModel, options: Record<string, unknown>): Objective;

@@ -17,6 +17,7 @@ import { register as browser } from './browser.js';
 import { register as batch } from './batch.js';
 import { register as worker } from './worker.js';
 import { register as balance } from './balance.js';
+import { register as calibrate } from './calibrate.js';
 
 export type AddCommand = (program: Command) => void;
 
@@ -27,6 +28,7 @@ export const commands = new Registry<AddCommand>('command')
   .register({ name: 'cv', description: 'k-fold cross-validation with a per-fold and Table-4 summary', create: cv })
   .register({ name: 'eval', description: 'score a model on a labelled dataset', create: evaluate })
   .register({ name: 'balance', description: 'logit adjustment of a CE model for rare classes', create: balance })
+  .register({ name: 'calibrate', description: 'temperature scaling of a CE model: confidences that mean what they say', create: calibrate })
   .register({ name: 'ensemble', description: 'fold fer-cnn models into one ensemble model', create: ensemble })
   .register({ name: 'export', description: 'export a model to ONNX or the TF.js folder format', create: exportModel })
   .register({ name: 'predict', description: 'expressions of the faces in images, folders and videos', create: predict })

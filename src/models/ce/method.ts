@@ -7,6 +7,7 @@ import { ceOnnx } from './onnx.js';
 export const ceMethod: MethodDef = {
   kind: 'image',
   logitBiases: (model) => [[(model as ClassifierModel).fc.bias!, 1]],
+  logitLayers: (model) => [(model as ClassifierModel).fc.weight, (model as ClassifierModel).fc.bias!],
   softTargets: true,
   defaults: {
     backbone: 'fer-cnn',

@@ -23,6 +23,13 @@ export const ensembleMethod: MethodDef = {
       return own(m).map(([v, move]): [tf.Variable, number] => [v, move * e.weights[i]!]);
     });
   },
+  // Logits are linear in every member's logits: scaling each member's scales the mean.
+  logitLayers: (model) =>
+    [...(model as EnsembleModel).members].flatMap((m, i) => {
+      const own = methods.get(m.config.method).create.logitLayers;
+      if (!own) throw new Error(`ensemble member ${i + 1} (${m.config.method}) has no linear classifier whose scale sets its logits' scale`);
+      return own(m);
+    }),
   onnx: ensembleOnnx,
   createObjective: () => {
     throw new Error('an ensemble is not trained as a whole: train its members, then run `ferkit ensemble --model A --model B --out DIR`');
