@@ -4,8 +4,8 @@
 // frames by box IoU (tracker.ts) and lose it at scene cuts; an image model's probabilities are
 // smoothed by an EMA whose weight follows the time step (label and confidence follow the smoothed
 // probabilities; raw* keep the frame's own), a clip model sees each face's window of recent crops;
-// several frames may be classified in one model call (locateMany), while the next frames' faces are found; summarise() turns frame results
-// into per-face timelines and a video summary.
+// several frames may be classified in one model call (locateMany), while the next frames' faces
+// are found; summarise() turns frame results into per-face timelines and a video summary.
 import type { Face, FoundFace } from '../detect/align.js';
 import type { Raster } from '../data/raster.js';
 import type { ModelConfig } from '../models/model.js';

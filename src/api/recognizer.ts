@@ -50,9 +50,9 @@ export interface RecognizerOptions {
   tileAbove?: number;
   /** Face crop margin around the landmarks (alignmentFor; default 0.25, as in training with --align). */
   margin?: number;
-  /** Run the expression model on a worker thread of its own (default false): videos and streams
-   *  then classify some frames' faces while the next frames' faces are found, using a second core;
-   *  a single picture gains nothing. */
+  /** Run the expression model on a worker thread of its own (default false): a video's frames
+   *  are then classified a group at a time while the next group's faces are found, on a second
+   *  core (recognizeVideo); a single picture or a live stream (one frame at a time) gains nothing. */
   modelThread?: boolean;
   /** Hears notes such as an ONNX → TF.js fallback. */
   onNote?: (note: string) => void;

@@ -163,7 +163,7 @@ sections.register({
         const mean = m.reduce((a, v) => a + v, 0) / m.length;
         return `<td>${mean.toFixed(3)}</td><td>${Math.min(...m).toFixed(3)} – ${Math.max(...m).toFixed(3)}</td>`;
       };
-      const stats = classes.flatMap((c, l) => (d.classCount[l] ? [`<tr><td>${c}</td><td>${d.classCount[l]}</td>${cells(d.classMaskSum, l)}${cells(d.classRawMaskSum, l)}</tr>`] : []));
+      const stats = classes.flatMap((name, l) => (d.classCount[l] ? [`<tr><td>${name}</td><td>${d.classCount[l]}</td>${cells(d.classMaskSum, l)}${cells(d.classRawMaskSum, l)}</tr>`] : []));
       const head = (what: string) => `<th>${what}: mean</th><th>${what}: range over the ${h}×${w} cells of the class mean</th>`;
       html += `<table><tr><th>class</th><th>faces</th>${head("refined mask M'")}${d.classRawMaskSum ? head('raw mask M') : ''}</tr>${stats.join('')}</table>`;
     }

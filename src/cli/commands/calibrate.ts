@@ -83,6 +83,6 @@ export function register(program: Command): void {
     .option('--root <dir>', 'dataset root')
     .option('--split <name>', 'split of the dataset (e.g. val)')
     .option('--tta', 'score with horizontally flipped inputs averaged in')
-    .option('--json', 'print {"out","temperature","chosenOn","table"} as JSON')
+    .option('--json', 'print {"out","temperature","chosenOn","table","sets"} as JSON (table: the sets\' mean NLL and ECE per T; sets: each set\'s own)')
     .action((flags: CalibrateFlags, cmd: Command) => run(flags, cmd));
 }
