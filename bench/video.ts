@@ -1,8 +1,9 @@
 // `video`: frames analysed per second, end to end (ffmpeg decode, detect or follow, align,
 // classify, smooth; the model on a thread of its own, as `ferkit predict` runs a video, and for
 // comparison on the main thread, alternating rounds), on a 640x480 25 fps video of real faces made
-// at bench time with ffmpeg from face-api's sample photos: each photo scaled to 800 px wide and panned under a 640x480 window for
-// 4 s (the faces move across the picture), one segment after another (scene cuts between).
+// at bench time with ffmpeg from face-api's sample photos: each photo scaled to 800 px wide and
+// panned under a 640x480 window for 4 s (the faces move across the picture), one segment after
+// another (scene cuts between).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
