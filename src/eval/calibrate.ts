@@ -17,7 +17,7 @@ export interface TemperatureScore {
 }
 
 /** T from 0.5 to 3 (0.05 steps to 1.5, then 0.1). */
-export const TEMPERATURES = [...Array.from({ length: 21 }, (_, i) => 0.5 + i * 0.05), ...Array.from({ length: 15 }, (_, i) => 1.6 + i * 0.1)].map((t) => Math.round(t * 100) / 100);
+const TEMPERATURES = [...Array.from({ length: 21 }, (_, i) => 0.5 + i * 0.05), ...Array.from({ length: 15 }, (_, i) => 1.6 + i * 0.1)].map((t) => Math.round(t * 100) / 100);
 
 /** softmax(log p / T) per row: the model's probabilities as they would be at temperature T
  *  (log p is the logits up to a per-row constant, which softmax ignores). `probs` [n × C]. */
