@@ -4,6 +4,7 @@
 // mean of WAR and UAR. The result is a new model folder (export it again for ONNX).
 import type { Command } from 'commander';
 import { globalOptions, startEngine } from '../global-options.js';
+import { checkNewOut, scoreOnSet } from '../post-hoc.js';
 
 interface BalanceFlags {
   model: string;
@@ -31,10 +32,7 @@ async function run(flags: BalanceFlags, cmd: Command): Promise<void> {
   if (!auto && !(Number.isFinite(fixed) && fixed >= 0)) throw new Error(`--tau must be a number ≥ 0 or auto, got "${flags.tau}"`);
   const root = flags.root ?? flags.data;
   if (auto && !root) throw new Error('--tau auto chooses τ on labelled validation faces: give --data <folder> or --dataset <name> --root <dir> [--split val]');
-  const { existsSync } = await import('node:fs');
-  const { resolve } = await import('node:path');
-  if (resolve(flags.out) === resolve(flags.model)) throw new Error('--out must be a new folder: the model is kept as trained');
-  if (existsSync(flags.out)) throw new Error(`${flags.out}: already exists; give a new --out folder`);
+  await checkNewOut(flags.out, flags.model);
   await startEngine(cmd);
   const { loadModel, saveModel } = await import('../../models/io.js');
   const { adjustLogits, chooseTau, normalisePriors, scoreTaus } = await import('../../eval/logit-adjust.js');
@@ -48,16 +46,11 @@ async function run(flags: BalanceFlags, cmd: Command): Promise<void> {
   let chosenOn: string | undefined;
   let table: ReturnType<typeof scoreTaus> = [];
   if (auto) {
-    const { datasets } = await import('../../data/registry.js');
-    const { evaluate } = await import('../../eval/evaluate.js');
-    const entry = datasets.get(flags.dataset ?? 'folder');
-    if (entry.create.kind !== 'image') throw new Error(`dataset "${entry.name}" gives clips; logit adjustment is for image models`);
-    const ds = await entry.create.read(root!, { split: flags.split });
-    const e = await evaluate(model, ds.items, { tta: flags.tta });
+    const { e, name } = await scoreOnSet(model, { dataset: flags.dataset ?? 'folder', root: root!, split: flags.split }, flags.tta, 'logit adjustment');
     table = scoreTaus(e.probs, e.labels, priors, TAUS);
     const best = chooseTau(table);
     tau = best.tau;
-    chosenOn = `${entry.name} ${root}${flags.split ? ` (${flags.split})` : ''}, ${e.n} faces, mean of WAR and UAR${flags.tta ? ', flip TTA' : ''}`;
+    chosenOn = `${name}, ${e.n} faces, mean of WAR and UAR${flags.tta ? ', flip TTA' : ''}`;
     if (!flags.json) {
       say(`τ on ${chosenOn}:`);
       for (const r of table) say(`  τ ${r.tau.toFixed(1)}  WAR ${(r.war * 100).toFixed(2)}%  UAR ${(r.uar * 100).toFixed(2)}%${r === best ? '  ← chosen' : ''}`);

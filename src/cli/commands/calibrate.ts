@@ -4,6 +4,7 @@
 // model folder (export it again for ONNX).
 import type { Command } from 'commander';
 import { globalOptions, startEngine } from '../global-options.js';
+import { checkNewOut, scoreOnSet } from '../post-hoc.js';
 
 interface CalibrateFlags {
   model: string;
@@ -30,10 +31,7 @@ async function run(flags: CalibrateFlags, cmd: Command): Promise<void> {
   if (flags.root && flags.data.length) throw new Error('give --data <folder> (one or more) or --dataset <name> --root <dir>, not both');
   const sets = flags.root ? [{ dataset: flags.dataset ?? 'folder', root: flags.root, split: flags.split }] : flags.data.map((root) => ({ dataset: 'folder', root, split: undefined }));
   if (auto && !sets.length) throw new Error('--temperature auto fits T on labelled validation faces: give --data <folder> or --dataset <name> --root <dir> [--split val]');
-  const { existsSync } = await import('node:fs');
-  const { resolve } = await import('node:path');
-  if (resolve(flags.out) === resolve(flags.model)) throw new Error('--out must be a new folder: the model is kept as trained');
-  if (existsSync(flags.out)) throw new Error(`${flags.out}: already exists; give a new --out folder`);
+  await checkNewOut(flags.out, flags.model);
   await startEngine(cmd);
   const { loadModel, saveModel } = await import('../../models/io.js');
   const { chooseTemperature, scaleLogits, scoreTemperatures } = await import('../../eval/calibrate.js');
@@ -43,17 +41,12 @@ async function run(flags: CalibrateFlags, cmd: Command): Promise<void> {
   let table: ReturnType<typeof scoreTemperatures> = [];
   const perSet: { set: string; table: ReturnType<typeof scoreTemperatures> }[] = [];
   if (auto) {
-    const { datasets } = await import('../../data/registry.js');
-    const { evaluate } = await import('../../eval/evaluate.js');
     // Several sets count alike (mean of their NLLs), however many faces each has: a model used
     // on faces of many kinds should not be calibrated for the largest set alone.
     for (const set of sets) {
-      const entry = datasets.get(set.dataset);
-      if (entry.create.kind !== 'image') throw new Error(`dataset "${entry.name}" gives clips; temperature scaling here is for image models`);
-      const ds = await entry.create.read(set.root, { split: set.split });
-      const e = await evaluate(model, ds.items, { tta: flags.tta });
+      const { e, name } = await scoreOnSet(model, set, flags.tta, 'temperature scaling here');
       if (e.n === 0) throw new Error(`${set.root}: none of its faces has a class the model knows (${model.config.classes.join(', ')})`);
-      perSet.push({ set: `${entry.name} ${set.root}${set.split ? ` (${set.split})` : ''}, ${e.n} faces`, table: scoreTemperatures(e.probs, e.labels, model.config.classes.length) });
+      perSet.push({ set: `${name}, ${e.n} faces`, table: scoreTemperatures(e.probs, e.labels, model.config.classes.length) });
     }
     table = perSet[0]!.table.map((r, i) => ({ temperature: r.temperature, nll: mean(perSet.map((p) => p.table[i]!.nll)), ece: mean(perSet.map((p) => p.table[i]!.ece)) }));
     const best = chooseTemperature(table);
