@@ -2,7 +2,10 @@
 // clear errors and exit codes.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ferkit } from '../helpers/cli.js';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
@@ -89,5 +92,43 @@ describe('ferkit CLI', () => {
     const near = ferkit(['inf']);
     assert.equal(near.code, 1);
     assert.match(near.stderr, /Did you mean info\?/);
+  });
+
+  it('bin/ferkit.js runs dist/ unless the sources changed after the build, then the sources with a note', () => {
+    // A checkout laid out as the real one: bin/, node_modules (for tsx), dist/src/cli/main.js and
+    // src/cli/main.ts that say which one ran.
+    const root = mkdtempSync(join(tmpdir(), 'ferkit-bin-'));
+    try {
+      mkdirSync(join(root, 'bin'));
+      copyFileSync('bin/ferkit.js', join(root, 'bin', 'ferkit.js'));
+      symlinkSync(resolve('node_modules'), join(root, 'node_modules'));
+      writeFileSync(join(root, 'package.json'), '{"type":"module"}');
+      const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
+      const source = join(root, 'src', 'cli', 'main.ts');
+      const run = () => spawnSync(process.execPath, [join(root, 'bin', 'ferkit.js')], { encoding: 'utf8' });
+      const at = (file: string, seconds: number) => utimesSync(file, seconds, seconds);
+      mkdirSync(join(root, 'src', 'cli'), { recursive: true });
+      writeFileSync(source, "const from: string = 'sources';\nconsole.log(from);\n");
+      let r = run();
+      assert.equal(r.stdout.trim(), 'sources', `no build: ${r.stderr}`);
+      assert.equal(r.stderr, '');
+      mkdirSync(join(root, 'dist', 'src', 'cli'), { recursive: true });
+      writeFileSync(compiled, "console.log('compiled');\n");
+      at(source, 1_000_000);
+      at(compiled, 2_000_000);
+      r = run();
+      assert.equal(r.stdout.trim(), 'compiled', `fresh build: ${r.stderr}`);
+      assert.equal(r.stderr, '');
+      at(source, 3_000_000);
+      r = run();
+      assert.equal(r.stdout.trim(), 'sources', `stale build: ${r.stderr}`);
+      assert.match(r.stderr, /src\/ changed after the last build .*running the sources/);
+      // An installed package ships dist/ without src/.
+      rmSync(join(root, 'src'), { recursive: true });
+      r = run();
+      assert.equal(r.stdout.trim(), 'compiled', r.stderr);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
