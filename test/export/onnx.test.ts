@@ -210,8 +210,17 @@ describe('ONNX export', () => {
     assert.deepEqual(model.config.input.size, [56, 56]);
     const x = await realFaces(model.config, 2);
     await assertParity(model, x, exportOnnx(model));
+    // A member that knows an eighth class (FER+'s contempt), listed in another order: its logits
+    // of the ensemble's seven are picked (a Gather in the graph).
+    const eight = ['contempt', ...CLASSES].reverse();
+    const d = createModel({ ...config('fer-cnn', 1, 48, { widthMultiplier: 0.25 }), classes: eight }, new Rng(55)) as FerModel & { fc: Linear };
+    scrambleBatchNorms(d, 904);
+    tf.tidy(() => d.fc.weight.assign(tf.mul(d.fc.weight, 20)));
+    const picked = buildEnsemble([a, d, c], { weights: [1, 2, 1], mirror: true });
+    assert.deepEqual(picked.config.classes, CLASSES);
+    await assertParity(picked, x, exportOnnx(picked));
     tf.dispose(x);
-    for (const m of [model, a, c]) m.dispose();
+    for (const m of [model, picked, a, c, d]) m.dispose();
   });
 
   it('pattern-map on fer-cnn (masked trunk features → encoder → classifier): parity on real faces', async () => {

@@ -103,6 +103,27 @@ describe('EnsembleModel', () => {
     for (const m of [ens, second, fresh]) m.dispose();
   });
 
+  it('a member that knows more classes (8-class FER+ beside 7-class models) has the ensemble’s picked by name', async () => {
+    // b's classes and one more, in another order: the ensemble keeps the first member's classes.
+    const more = ['contempt', ...[...(a.config.classes)].reverse()];
+    const c = smallFerCnn([[3, 5], [7]], 5, { classes: more });
+    const ens = buildEnsemble([a, c], { weights: [1, 3], names: ['a', 'c'] });
+    assert.deepEqual(ens.config.classes, a.config.classes);
+    const x = tf.randomNormal([4, 16, 16, 1], 0, 1, 'float32', 8);
+    const [za, zc] = [logitsOf(a, x), logitsOf(c, x)];
+    const want = za.map((row, n) => row.map((v, k) => 0.25 * v + 0.75 * zc[n][more.indexOf(a.config.classes[k]!)]!));
+    assert.ok(maxAbsDiff(logitsOf(ens, x), want) < 1e-5);
+    // Saved and loaded, the picks come back from the members' configs.
+    const dir = tempDir('ensemble-picked');
+    await saveModel(dir, ens);
+    const loaded = await loadModel(dir);
+    assert.ok(maxAbsDiff(logitsOf(loaded, x), want) < 1e-5);
+    // The first member sets the classes: one that lacks a class of it is refused by name.
+    assert.throws(() => buildEnsemble([c, a], { names: ['c', 'a'] }), /a: classes .* lack contempt, which c's .* has/);
+    x.dispose();
+    for (const m of [c, ens, loaded]) m.dispose();
+  });
+
   it('refuses what cannot be averaged, naming the member or the file', async () => {
     assert.throws(() => buildEnsemble([a]), /at least two models/);
     assert.throws(() => buildEnsemble([a, b], { weights: [1, 0] }), /positive numbers/);

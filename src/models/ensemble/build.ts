@@ -24,11 +24,14 @@ export function relativeWeights(given: number[] | undefined, n: number): number[
 }
 
 /** Members must name the same classes (and read the same input unless `sameInput` is false);
- *  the odd one is named. */
-export function checkSameInputAndClasses(models: readonly FerModel[], names: string[], sameInput = true): void {
+ *  with `superset`, a member may know more classes than the first; the odd one is named. */
+export function checkSameInputAndClasses(models: readonly FerModel[], names: string[], sameInput = true, superset = false): void {
   const first = models[0].config;
   models.forEach(({ config: c }, i) => {
-    if (!sameJson(c.classes, first.classes)) throw new Error(`${names[i]}: classes ${c.classes.join(',')} differ from ${names[0]}'s ${first.classes.join(',')}`);
+    const missing = first.classes.filter((k) => !c.classes.includes(k));
+    if (superset ? missing.length > 0 : !sameJson(c.classes, first.classes)) {
+      throw new Error(`${names[i]}: classes ${c.classes.join(',')} ${superset ? `lack ${missing.join(',')}, which` : 'differ from'} ${names[0]}'s ${first.classes.join(',')}${superset ? ' has' : ''}`);
+    }
     if (sameInput && !sameJson(c.input, first.input)) throw new Error(`${names[i]}: input ${JSON.stringify(c.input)} differs from ${names[0]}'s ${JSON.stringify(first.input)}`);
   });
 }
@@ -47,7 +50,8 @@ export function buildEnsemble(models: readonly FerModel[], options: BuildEnsembl
     const { info: _info, ...rest } = c;
     return rest;
   });
-  checkSameInputAndClasses(models, names, false);
+  // The first member's classes are the ensemble's; a member that knows more has those picked.
+  checkSameInputAndClasses(models, names, false, true);
   // Members that read different inputs get one shared input, adapted to each inside the model.
   const input = sharedInput(models.map((m) => m.config.input)) ?? first.input;
   const mirror = Boolean(options.mirror);

@@ -3,7 +3,9 @@
 // test-time augmentation inside the model, so every engine and every caller gets it). The
 // members keep their own configs and weights (`members.<i>.` in model.safetensors), so the folder
 // is as small as the members; `ferkit ensemble --fold` instead merges fer-cnn members into one
-// plain fer-cnn (src/models/ce/fold-ensemble.ts).
+// plain fer-cnn (src/models/ce/fold-ensemble.ts). A member may know more classes than the
+// ensemble (an 8-class FER+ model beside 7-class ones): its logits of the ensemble's classes are
+// picked by name, i.e. its prediction given that the face shows one of them.
 import { tf } from '../../engine/backend.js';
 import { Module, ModuleList } from '../../nn/module.js';
 import type { Rng } from '../../util/rng.js';
@@ -20,6 +22,13 @@ export interface EnsembleOptions {
   weights: number[];
   /** Also run every member on the horizontally mirrored input and average the two views. */
   mirror: boolean;
+}
+
+/** Where each of the ensemble's classes is among a member's (undefined: the same classes in the
+ *  same order, nothing to pick). */
+export function classPicks(ensembleClasses: readonly string[], memberClasses: readonly string[]): number[] | undefined {
+  if (sameJson(ensembleClasses, memberClasses)) return undefined;
+  return ensembleClasses.map((c) => memberClasses.indexOf(c));
 }
 
 /** Reads and checks methodOptions of an ensemble config; `source` names the file in errors. */
@@ -39,7 +48,8 @@ export function ensembleOptions(config: ModelConfig, source = 'ensemble config')
     if (m.input?.kind !== 'image') fail(`member ${i + 1} is not an image model`);
     const problem = m.input && adaptProblem(config.input, m.input);
     if (problem) fail(`member ${i + 1}'s input ${JSON.stringify(m.input)} cannot be made from the ensemble's ${JSON.stringify(config.input)}: ${problem}`);
-    if (!sameJson(m.classes, config.classes)) fail(`member ${i + 1}'s classes ${m.classes?.join(',')} differ from the ensemble's ${config.classes.join(',')}`);
+    const missing = config.classes.filter((c) => !m.classes?.includes(c));
+    if (missing.length) fail(`member ${i + 1}'s classes ${m.classes?.join(',')} lack the ensemble's ${missing.join(',')}`);
   });
   return { members, weights, mirror: Boolean(o.mirror) };
 }
@@ -50,6 +60,8 @@ export class EnsembleModel extends Module implements FerModel {
   readonly mirror: boolean;
   /** Per member: how the ensemble's input becomes the member's (undefined: it is the same). */
   readonly adapters: ReturnType<typeof adaptPlan>[];
+  /** Per member: its logits of the ensemble's classes (undefined: all of them, in order). */
+  readonly picks: (number[] | undefined)[];
 
   constructor(
     readonly config: ModelConfig,
@@ -61,6 +73,7 @@ export class EnsembleModel extends Module implements FerModel {
     this.mirror = o.mirror;
     this.members = this.registerModule('members', new ModuleList(o.members.map((m) => methods.get(m.method).create.createModel(m, rng))));
     this.adapters = o.members.map((m) => adaptPlan(config.input, m.input));
+    this.picks = o.members.map((m) => classPicks(config.classes, m.classes));
   }
 
   /** Logits = Σ wᵢ·mean over views(logitsᵢ); embedding = the members' view-averaged embeddings
@@ -80,7 +93,9 @@ export class EnsembleModel extends Module implements FerModel {
         const adapter = this.adapters[i];
         const out = m.forward(adapter ? adaptInput(input, adapter) : input, false);
         if (out.probs) throw new Error(`ensemble member ${i + 1} (${m.config.method}) scores by its own probabilities, not softmax(logits); it cannot be averaged as logits`);
-        logits.push(tf.mul(viewMean(out.logits), this.weights[i]) as tf.Tensor2D);
+        const pick = this.picks[i];
+        const own = viewMean(out.logits);
+        logits.push(tf.mul(pick ? tf.gather(own, pick, 1) : own, this.weights[i]) as tf.Tensor2D);
         if (out.embedding) embeddings.push(viewMean(out.embedding));
       });
       const result: { logits: tf.Tensor2D; embedding?: tf.Tensor2D } = { logits: tf.addN(logits) as tf.Tensor2D };

@@ -1,6 +1,7 @@
 // Ensemble → ONNX: the mirrored view joins the batch ([x; flip(x)], the flip a Slice with step
 // -1 along W), every member's own emitter runs on it, each member's logits are averaged over the
-// views and weighted, and the weighted logits are summed: the graph of EnsembleModel.forward.
+// views, a member that knows more classes has the ensemble's picked (Gather), each is weighted,
+// and the weighted logits are summed: the graph of EnsembleModel.forward.
 import type { ExportContext, Value } from '../../onnx/index.js';
 import { binary, constant, reduceSum, reshape } from '../../onnx/ops.js';
 import { modelEmitter, modelEmitterFor } from '../methods.js';
@@ -33,7 +34,9 @@ export const ensembleOnnx = modelEmitter(EnsembleModel, (ctx, m, x) => {
     const out = modelEmitterFor(member)(ctx, member, own);
     if (out.probs) throw new Error(`ONNX export: ensemble member ${i + 1} (${member.config.method}) scores by its own probabilities; it cannot be averaged as logits`);
     const base = `members.${i}`;
-    const z = viewMean(ctx, out.logits, views, `${base}/logits`);
+    const mean = viewMean(ctx, out.logits, views, `${base}/logits`);
+    const pick = m.picks[i];
+    const z = pick ? g.node('Gather', [mean.name, g.int64s(`${base}/classes`, pick)], [mean.shape[0], pick.length], { axis: 1 }, `${base}/pick`) : mean;
     logits.push(binary(ctx, 'Mul', z, constant(ctx, m.weights[i], `${base}/weight`), z.shape, `${base}/weighted`));
     if (out.embedding) embeddings.push(viewMean(ctx, out.embedding, views, `${base}/embedding`));
   });
