@@ -223,18 +223,21 @@ describe('ONNX export', () => {
     for (const m of [model, picked, a, c, d]) m.dispose();
   });
 
-  it('pattern-map on fer-cnn (masked trunk features → encoder → classifier): parity on real faces', async () => {
-    const cfg = { ...config('fer-cnn', 1, 48, { widthMultiplier: 0.5 }), method: 'patternmap', methodOptions: { embeddingDim: 32, encoderHidden: 32, classifierHidden: 16 } };
-    const model = createModel(cfg, new Rng(41)) as FerModel & { classifier: { fc2: Linear }; encoder: { conv2: Conv2d } };
-    scrambleBatchNorms(model, 800);
-    // embeddings and logits that differ per face (a fresh model's sigmoid embedding sits near 0.5)
-    tf.tidy(() => model.encoder.conv2.weight.assign(tf.mul(model.encoder.conv2.weight, 10)));
-    tf.tidy(() => model.classifier.fc2.weight.assign(tf.mul(model.classifier.fc2.weight, 20)));
-    model.eval();
-    const x = await realFaces(cfg, 2);
-    await assertParity(model, x, exportOnnx(model));
-    tf.dispose(x);
-    model.dispose();
+  it('pattern-map on fer-cnn (masked trunk features → encoder → classifier), with and without the encoder BatchNorm: parity on real faces', async () => {
+    for (const encoderNorm of ['none', 'batch']) {
+      const cfg = { ...config('fer-cnn', 1, 48, { widthMultiplier: 0.5 }), method: 'patternmap', methodOptions: { embeddingDim: 32, encoderHidden: 32, classifierHidden: 16, encoderNorm } };
+      const model = createModel(cfg, new Rng(41)) as FerModel & { classifier: { fc2: Linear }; encoder: { conv2: Conv2d; norm?: BatchNorm2d } };
+      assert.equal(model.encoder.norm !== undefined, encoderNorm === 'batch');
+      scrambleBatchNorms(model, 800);
+      // embeddings and logits that differ per face (a fresh model's sigmoid embedding sits near 0.5)
+      tf.tidy(() => model.encoder.conv2.weight.assign(tf.mul(model.encoder.conv2.weight, 10)));
+      tf.tidy(() => model.classifier.fc2.weight.assign(tf.mul(model.classifier.fc2.weight, 20)));
+      model.eval();
+      const x = await realFaces(cfg, 2);
+      await assertParity(model, x, exportOnnx(model));
+      tf.dispose(x);
+      model.dispose();
+    }
   });
 
   it("a new method exports once its MethodDef registers an emitter (Flatten keeps TF.js's NHWC order)", async () => {

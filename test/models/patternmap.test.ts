@@ -71,6 +71,30 @@ describe('pattern-map model', () => {
     m.dispose();
   });
 
+  it('encoderNorm batch: a BatchNorm before the EPMG encoder, trained in step 3, keeps the embedding out of saturation on large trunk features', () => {
+    const plain = new PatternMapModel(smallConfig(), manualSeed(3));
+    const normed = new PatternMapModel(smallConfig(CLASSES, { encoderNorm: 'batch' }), manualSeed(3));
+    assert.equal(plain.encoder.norm, undefined);
+    const gamma = normed.encoder.norm!.parameters();
+    assert.ok(gamma.length > 0 && gamma.every((v) => normed.groupParams('epmg').includes(v)), "the norm's parameters are step 3's");
+    assert.ok(!gamma.some((v) => normed.groupParams('efe').includes(v)));
+    // Masked features as a trunk without BatchNorm gives them (face-api's expression net: up to ~300).
+    const gms = tf.tidy(() => tf.mul(tf.relu(tf.randomNormal([8, 7, 7, 8], 0, 1, 'float32', 4)), 300)) as tf.Tensor4D;
+    const saturated = (m: PatternMapModel) =>
+      tf.tidy(() => {
+        m.train(true);
+        const e = m.epmg(gms).embedding.dataSync();
+        return e.filter((v) => v < 0.01 || v > 0.99).length / e.length;
+      });
+    const [p, n] = [saturated(plain), saturated(normed)];
+    assert.ok(p > 0.5, `without the norm most of the embedding saturates (${p})`);
+    assert.ok(n < 0.1, `with it little does (${n})`);
+    assert.throws(() => new PatternMapModel(smallConfig(CLASSES, { encoderNorm: 'layer' })), /option encoderNorm must be one of none, batch/);
+    gms.dispose();
+    plain.dispose();
+    normed.dispose();
+  });
+
   it('decoder plan reaches the input size: 56 = 7·2³, 48 = 3·2⁴, 224 = 7·2⁵', () => {
     const size = (side: number) => decoderPlan(side, 7).reduce((n, l) => (n - 1) * l.stride - 2 * l.padding + l.kernel, 1);
     for (const side of [28, 48, 56, 224]) assert.equal(size(side), side);

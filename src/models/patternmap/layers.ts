@@ -4,6 +4,7 @@ import { tf } from '../../engine/backend.js';
 import { Conv2d } from '../../nn/conv.js';
 import { kaimingNormal, uniform } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
+import { BatchNorm2d } from '../../nn/norm.js';
 import type { Rng } from '../../util/rng.js';
 import { defaultRandom } from '../../nn/random.js';
 
@@ -85,15 +86,20 @@ export class ElmanRefiner extends Module {
 export class PatternEncoder extends Module {
   readonly conv1: Conv2d;
   readonly conv2: Conv2d;
-  constructor(inChannels: number, grid: number, hidden: number, dim: number, rng: Rng) {
+  /** Optional BatchNorm on the masked features: a trunk without BatchNorm (face-api's expression
+   *  net: values up to ~300) drives the sigmoid embedding into saturation, and step 3 stalls. */
+  readonly norm?: BatchNorm2d;
+  constructor(inChannels: number, grid: number, hidden: number, dim: number, rng: Rng, norm = false) {
     super();
     if (grid < 4) throw new Error(`pattern-map encoder needs a trunk grid of at least 4x4, got ${grid}x${grid}`);
+    if (norm) this.norm = this.registerModule('norm', new BatchNorm2d(inChannels));
     this.conv1 = this.registerModule('conv1', new Conv2d(inChannels, hidden, grid - 3, { rng }));
     this.conv2 = this.registerModule('conv2', new Conv2d(hidden, dim, 4, { rng }));
   }
   forward(g: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => {
-      const e = tf.sigmoid(this.conv2.forward(tf.relu(this.conv1.forward(g))));
+      const x = this.norm ? this.norm.forward(g) : g;
+      const e = tf.sigmoid(this.conv2.forward(tf.relu(this.conv1.forward(x))));
       return tf.reshape(e, [g.shape[0], -1]) as tf.Tensor2D;
     });
   }

@@ -12,7 +12,7 @@ import { defaultRandom } from '../../nn/random.js';
 import { buildBackbone } from '../ce/model.js';
 import type { Backbone } from '../backbones/backbone.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
-import { numberListOption, numberOption } from '../method-options.js';
+import { choiceOption, numberListOption, numberOption } from '../method-options.js';
 import { ElmanRefiner, PatternDecoder, PatternEncoder } from './layers.js';
 
 export interface PatternMapShape {
@@ -21,9 +21,11 @@ export interface PatternMapShape {
   encoderHidden: number;
   classifierHidden: number;
   decoderChannels: number[];
+  /** 'batch': BatchNorm on the masked features before the EPMG encoder (trunks without BatchNorm). */
+  encoderNorm: 'none' | 'batch';
 }
 
-const PATTERN_MAP_SHAPE: PatternMapShape = { maskHidden: 16, embeddingDim: 128, encoderHidden: 256, classifierHidden: 64, decoderChannels: [64, 32, 16, 8, 4, 2, 1] };
+const PATTERN_MAP_SHAPE: PatternMapShape = { maskHidden: 16, embeddingDim: 128, encoderHidden: 256, classifierHidden: 64, decoderChannels: [64, 32, 16, 8, 4, 2, 1], encoderNorm: 'none' };
 
 function patternMapShape(o: Record<string, unknown> = {}): PatternMapShape {
   const pos = (v: number) => Number.isInteger(v) && v > 0;
@@ -36,6 +38,7 @@ function patternMapShape(o: Record<string, unknown> = {}): PatternMapShape {
     encoderHidden: numberOption(o, 'encoderHidden', d.encoderHidden, pos, 'a positive integer'),
     classifierHidden: numberOption(o, 'classifierHidden', d.classifierHidden, pos, 'a positive integer'),
     decoderChannels,
+    encoderNorm: choiceOption(o, 'encoderNorm', d.encoderNorm, ['none', 'batch'] as const),
   };
 }
 
@@ -94,7 +97,7 @@ export class PatternMapModel extends Module implements FerModel {
     this.maskNet = this.registerModule('maskNet', new Conv2d(c, 1, 1, { rng }));
     this.efeHead = this.registerModule('efeHead', new Linear(c, config.classes.length, { rng }));
     this.refiner = this.registerModule('refiner', new ElmanRefiner(this.shape.maskHidden, rng));
-    this.encoder = this.registerModule('encoder', new PatternEncoder(c, this.grid, this.shape.encoderHidden, this.shape.embeddingDim, rng));
+    this.encoder = this.registerModule('encoder', new PatternEncoder(c, this.grid, this.shape.encoderHidden, this.shape.embeddingDim, rng, this.shape.encoderNorm === 'batch'));
     this.classifier = this.registerModule('classifier', new EmbeddingClassifier(this.shape.embeddingDim, this.shape.classifierHidden, config.classes.length, rng));
     this.decoder = this.registerModule('decoder', new PatternDecoder(this.shape.embeddingDim, this.shape.decoderChannels, h, rng));
   }

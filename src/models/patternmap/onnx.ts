@@ -10,7 +10,8 @@ import { PatternEncoder } from './layers.js';
 import { PatternMapModel } from './model.js';
 
 registerLayerEmitter(PatternEncoder, (ctx, m, x) => {
-  const h = ctx.emit(m.conv2, relu(ctx, ctx.emit(m.conv1, x), ctx.name(m, 'relu')));
+  const input = m.norm ? ctx.emit(m.norm, x) : x;
+  const h = ctx.emit(m.conv2, relu(ctx, ctx.emit(m.conv1, input), ctx.name(m, 'relu')));
   const [n, c, oh, ow] = h.shape;
   if (oh !== 1 || ow !== 1) throw new Error(`ONNX export: pattern-map encoder "${ctx.path(m)}" ends at ${oh}x${ow}, expected 1x1`);
   const e = ctx.g.node('Sigmoid', [h.name], h.shape, {}, ctx.name(m, 'sigmoid'));
