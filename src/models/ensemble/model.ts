@@ -26,7 +26,7 @@ export interface EnsembleOptions {
 
 /** Where each of the ensemble's classes is among a member's (undefined: the same classes in the
  *  same order, nothing to pick). */
-export function classPicks(ensembleClasses: readonly string[], memberClasses: readonly string[]): number[] | undefined {
+function classPicks(ensembleClasses: readonly string[], memberClasses: readonly string[]): number[] | undefined {
   if (sameJson(ensembleClasses, memberClasses)) return undefined;
   return ensembleClasses.map((c) => memberClasses.indexOf(c));
 }
