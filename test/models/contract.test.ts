@@ -2,7 +2,7 @@
 // tensor left behind by a forward pass (eval or training), a save/load round trip that gives the
 // same outputs, and an ONNX export that onnxruntime-node runs to the TF.js outputs. Image methods
 // take every registered backbone; a method with its own network (ial, ensemble) its own, and the
-// backbones it also takes as its encoder (ial on face-resnet). A new
+// backbones it also takes as its encoder (ial on face-resnet and face-expression). A new
 // method or backbone is covered by registering it; one that needs a special small setting adds a
 // line to SMALL below.
 import { before, describe, it } from 'node:test';
@@ -46,15 +46,18 @@ const SMALL: Record<string, (backbone: string) => Omit<ConfigChoices, 'classes'>
     // ResNets reach a 4x4 grid at 128 px; face-resnet keeps two stages (64 px → 7x7).
     ...(backbone.startsWith('resnet') ? { size: 128 } : backbone === 'face-resnet' ? { backboneOptions: { stages: 2 } } : {}),
   }),
-  // On face-resnet: two stages at 64 px (14x14 and 7x7 maps carry GCA), one dynamic block.
+  // On face-resnet: two stages at 64 px (14x14 and 7x7 maps carry GCA), one dynamic block; on
+  // face-expression at 64 px its last two blocks' 8x8 and 4x4 maps carry them.
   ial: (backbone) =>
     backbone === 'face-resnet'
       ? { defaults: IAL_SMALL, backboneOptions: { stages: 2 }, methodOptions: { layers: [1, 1, 1, 1] }, size: 64 }
-      : { defaults: IAL_SMALL, backboneOptions: { widthMultiplier: 0.125 }, size: 32 },
+      : backbone === 'face-expression'
+        ? { defaults: IAL_SMALL, methodOptions: { layers: [1, 1, 1, 1] }, size: 64 }
+        : { defaults: IAL_SMALL, backboneOptions: { widthMultiplier: 0.125 }, size: 32 },
 };
 
 /** Registered backbones a method with its own network also takes as its encoder (ial's frames). */
-const ALSO_ON: Record<string, string[]> = { ial: ['face-resnet'] };
+const ALSO_ON: Record<string, string[]> = { ial: ['face-resnet', 'face-expression'] };
 
 function build(method: string, backbone: string | undefined, seed: number): FerModel {
   if (method === 'ensemble') {
