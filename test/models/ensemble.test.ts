@@ -104,7 +104,7 @@ describe('EnsembleModel', () => {
   });
 
   it('a member that knows more classes (8-class FER+ beside 7-class models) has the ensemble’s picked by name', async () => {
-    // b's classes and one more, in another order: the ensemble keeps the first member's classes.
+    // a's classes and one more, in another order: the ensemble keeps the first member's classes.
     const more = ['contempt', ...[...(a.config.classes)].reverse()];
     const c = smallFerCnn([[3, 5], [7]], 5, { classes: more });
     const ens = buildEnsemble([a, c], { weights: [1, 3], names: ['a', 'c'] });
