@@ -112,6 +112,12 @@ export function emitFeatureMap(ctx: ExportContext, b: Backbone, x: Value): Value
   return emitterOf(ctx, b).featureMap(ctx, b, x);
 }
 
+/** A backbone's pooling of its NCHW map into [N, featureDim] features, as Backbone.pool. */
+export function emitPool(ctx: ExportContext, b: Backbone, map: Value): Value {
+  const e = emitterOf(ctx, b);
+  return e.pool ? e.pool(ctx, b, map) : ops.globalAvgPool(ctx, map, ctx.name(b, 'avgpool'));
+}
+
 /** Parts [from, to) of a backbone in NCHW, as Backbone.runParts (the IAL frame encoder). */
 export function emitParts(ctx: ExportContext, b: Backbone, x: Value, from: number, to: number): Value {
   const e = emitterOf(ctx, b);

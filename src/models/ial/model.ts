@@ -3,7 +3,8 @@
 // registered backbone as the frame encoder (face-resnet, face-pretrained; GCA and the aux heads on
 // its last two stages' outputs),
 // dynamic-static fusion over adjacent frames, a temporal transformer over the T−1 fused frame
-// tokens, their mean and a linear classifier. The NR-DFERNet variant (§1.13) replaces the mean by
+// tokens, their mean and a linear classifier (optionally plus a per-frame head on the encoder's
+// pooled map, methodOptions.frameHead). The NR-DFERNet variant (§1.13) replaces the mean by
 // a mean class token and, at test time, filters neutral with per-snippet predictions.
 // Input: clips [N, T, H, W, C]; names follow the reference (s_former.layer2.0.conv1.weight, fc_f).
 import { tf } from '../../engine/backend.js';
@@ -12,7 +13,7 @@ import { normal } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { Module, Sequential } from '../../nn/module.js';
 import { BatchNorm2d } from '../../nn/norm.js';
-import { MaxPool2d } from '../../nn/pool.js';
+import { globalAvgPool, MaxPool2d } from '../../nn/pool.js';
 import type { Rng } from '../../util/rng.js';
 import { defaultRandom } from '../../nn/random.js';
 import { snippetFilter, SNIPPET_FILTER_DEFAULTS } from '../../losses/snippet-filter.js';
@@ -41,6 +42,8 @@ export class IalNetwork extends Module {
   readonly pos_embedding: tf.Variable;
   /** Features of one temporal token (C·H'·W': 4096 at full size). */
   readonly tokenDim: number;
+  /** Features of one frame's pooled last map (the encoder's featureDim, or the own trunk's C). */
+  readonly frameDim: number;
 
   constructor(
     readonly o: IalNetworkOptions,
@@ -80,6 +83,7 @@ export class IalNetwork extends Module {
     }
     this.dsf = this.registerModule('dsf', new DynamicStaticFusion({ channels, map, blocks: o.layers[3], spatial: o.spatial, rng }));
     this.tokenDim = channels * this.dsf.outMap[0] * this.dsf.outMap[1];
+    this.frameDim = this.encoder ? this.encoder.featureDim : channels;
     this.temporal_transformer = this.registerModule('temporal_transformer', new Transformer({ dim: this.tokenDim, ...o.temporal }, rng));
     // One row per frame (the reference's 16; the mean variant uses T−1, the class-token one T).
     this.pos_embedding = this.registerParameter('pos_embedding', normal([1, o.frames, this.tokenDim], 0, 1, rng));
@@ -137,23 +141,26 @@ export class IalNetwork extends Module {
     return h;
   }
 
-  /** x: [N, T, H, W, C] → frame tokens [N, T−1, tokenDim] (before positional embedding) and the
-   *  aux logits of the attention stages, keyed aux<stage> (aux2, aux3 for the reference's). */
-  forward(x: tf.Tensor): { tokens: tf.Tensor3D; aux: Record<string, tf.Tensor2D> } {
+  /** x: [N, T, H, W, C] → frame tokens [N, T−1, tokenDim] (before positional embedding), the
+   *  aux logits of the attention stages, keyed aux<stage> (aux2, aux3 for the reference's), and
+   *  with `pool` each frame's pooled last map [N·T, frameDim] (the encoder's own pooling). */
+  forward(x: tf.Tensor, pool = false): { tokens: tf.Tensor3D; aux: Record<string, tf.Tensor2D>; pooled?: tf.Tensor2D } {
     const { frames, size, inChannels } = this.o;
     if (x.rank !== 5 || x.shape[1] !== frames || x.shape[2] !== size[0] || x.shape[3] !== size[1] || x.shape[4] !== inChannels) {
       throw new Error(`ial: expected clips [N, ${frames}, ${size[0]}, ${size[1]}, ${inChannels}], got [${x.shape}]`);
     }
     const n = x.shape[0];
     const aux: Record<string, tf.Tensor2D> = {};
+    let pooled: tf.Tensor2D | undefined;
     const tokens = tf.tidy(() => {
       const h = this.frameMaps(tf.reshape(x, [n * frames, size[0], size[1], inChannels]) as tf.Tensor4D, frames, aux);
+      if (pool) pooled = tf.keep(this.encoder ? this.encoder.pool(h) : globalAvgPool(h));
       const fused = this.dsf.forward(h, frames); // [N·(T−1), H', W', C]
       // Channel-major flatten (c·H'W' + h·W' + w) as the reference's reshape of NCHW maps, so
       // pos_embedding and fc_f weights have PyTorch's meaning.
       return tf.reshape(tf.transpose(fused, [0, 3, 1, 2]), [n, frames - 1, this.tokenDim]) as tf.Tensor3D;
     });
-    return { tokens, aux };
+    return { tokens, aux, pooled };
   }
 
   /** Tokens [M, L, D] + pos_embedding[:, :L] through the temporal transformer. */
@@ -176,6 +183,9 @@ function firstToken(seq: tf.Tensor3D): tf.Tensor2D {
 export class IalModel extends Module implements FerModel {
   readonly s_former: IalNetwork;
   readonly fc_f: Linear;
+  /** The per-frame head (methodOptions.frameHead): named `fc` so --pretrained starts it from the
+   *  trunk's pretrained classifier. */
+  readonly fc?: Linear;
   readonly options: IalNetworkOptions;
   /** Index of the neutral class for the snippet filter (−1: no neutral class, no filter). */
   private readonly neutral: number;
@@ -191,6 +201,14 @@ export class IalModel extends Module implements FerModel {
     this.options = ialNetworkOptions(config);
     this.s_former = this.registerModule('s_former', new IalNetwork(this.options, rng));
     this.fc_f = this.registerModule('fc_f', new Linear(this.s_former.tokenDim, config.classes.length, { rng }));
+    if (this.options.frameHead) {
+      this.fc = this.registerModule('fc', new Linear(this.s_former.frameDim, config.classes.length, { rng }));
+      // The temporal classifier starts at zero: the clip's logits are the frame head's at first.
+      tf.tidy(() => {
+        this.fc_f.weight.assign(tf.zerosLike(this.fc_f.weight));
+        this.fc_f.bias?.assign(tf.zerosLike(this.fc_f.bias));
+      });
+    }
     this.neutral = config.classes.indexOf('neutral');
     const o = this.options;
     if (o.variant === 'nr-dfernet' && o.snippetFilter && this.neutral >= 0 && o.frames - 1 < o.snippetSize) {
@@ -200,14 +218,14 @@ export class IalModel extends Module implements FerModel {
 
   forward(x: tf.Tensor, training?: boolean): ModelOutput {
     if (training !== undefined && training !== this.training) this.train(training);
-    const { tokens, aux } = this.s_former.forward(x);
+    const { tokens, aux, pooled } = this.s_former.forward(x, this.fc !== undefined);
     try {
       if (this.options.variant === 'ial') {
         const embedding = tf.tidy(() => tf.mean(this.s_former.temporal(tokens), 1) as tf.Tensor2D);
-        return { logits: this.fc_f.forward(embedding) as tf.Tensor2D, embedding, extras: aux };
+        return { logits: this.withFrameHead(this.fc_f.forward(embedding) as tf.Tensor2D, pooled), embedding, extras: aux };
       }
       const embedding = tf.tidy(() => firstToken(this.s_former.temporal(withMeanToken(tokens))));
-      let logits = this.fc_f.forward(embedding) as tf.Tensor2D;
+      let logits = this.withFrameHead(this.fc_f.forward(embedding) as tf.Tensor2D, pooled);
       if (!this.training && this.options.snippetFilter && this.neutral >= 0) {
         const snippetProbs = this.snippetProbs(tokens);
         const filtered = this.filterNeutral(logits, snippetProbs);
@@ -218,7 +236,18 @@ export class IalModel extends Module implements FerModel {
       return { logits, embedding, extras: aux };
     } finally {
       tokens.dispose();
+      pooled?.dispose();
     }
+  }
+
+  /** logits + the clip's mean of the frame head's logits (pooled: [N·T, frameDim]); consumes
+   *  `logits` (returned as is without a frame head). */
+  private withFrameHead(logits: tf.Tensor2D, pooled: tf.Tensor2D | undefined): tf.Tensor2D {
+    if (!this.fc || !pooled) return logits;
+    const [n, k] = logits.shape;
+    const out = tf.tidy(() => tf.add(logits, tf.mean(tf.reshape(this.fc!.forward(pooled), [n, this.options.frames, k]), 1)) as tf.Tensor2D);
+    logits.dispose();
+    return out;
   }
 
   /** Overlapping snippets of the frame tokens ([0:3], [2:5], … at the defaults), each with its own

@@ -1,15 +1,16 @@
 // The IAL clip model (src/models/ial) at inference: per-frame residual trunk with its attention
 // blocks (gca, se, cbam or none) or a backbone's parts (its registered emitter) with the blocks
 // after the attended stages, dynamic-static fusion, the temporal transformer and the
-// classifier; for nr-dfernet the mean class token and the test-time snippet filter. Auxiliary
+// classifier (plus the frame head's clip mean when it has one); for nr-dfernet the mean class
+// token and the test-time snippet filter. Auxiliary
 // heads are training-only and not written. The model emitter gets the clip's frames as NCHW
 // [N·T, C, H, W], frames of a clip contiguous (src/export/onnx/export.ts); everything fits opset 13.
 import { SNIPPET_FILTER_DEFAULTS } from '../../losses/snippet-filter.js';
 import { toTorchLayout } from '../../nn/torch-layout.js';
 import type { Module } from '../../nn/module.js';
 import { registerLayerEmitter, type ExportContext, type ModuleClass, type Value } from '../../onnx/index.js';
-import { add, binary, constant, relu, reshape, softmax } from '../../onnx/ops.js';
-import { emitParts } from '../backbones/backbone.js';
+import { add, binary, constant, globalAvgPool, linear, relu, reshape, softmax } from '../../onnx/ops.js';
+import { emitParts, emitPool } from '../backbones/backbone.js';
 import { modelEmitter } from '../methods.js';
 import { CbamAttention, GcaAttention, GlobalDepthwiseConv, SeAttention } from './attention.js';
 import { IalBlock, IalStage } from './blocks.js';
@@ -146,11 +147,22 @@ function emitFrameMaps(ctx: ExportContext, net: IalNetwork, x: Value, frames: nu
   return h;
 }
 
-/** Frames [N·T, C, H, W] → frame tokens [N, T−1, tokenDim], channel-major as IalNetwork.forward. */
-function emitTokens(ctx: ExportContext, net: IalNetwork, x: Value): Value {
+/** Frames [N·T, C, H, W] → frame tokens [N, T−1, tokenDim], channel-major as IalNetwork.forward,
+ *  and the encoder's last map [N·T, C, H, W]. */
+function emitTokens(ctx: ExportContext, net: IalNetwork, x: Value): { tokens: Value; map: Value } {
   const frames = net.o.frames;
-  const h = emitFrameMaps(ctx, net, x, frames);
-  return reshape(ctx, emitFusion(ctx, net.dsf, h, frames), [-1, frames - 1, net.tokenDim], ctx.name(net, 'tokens'));
+  const map = emitFrameMaps(ctx, net, x, frames);
+  return { tokens: reshape(ctx, emitFusion(ctx, net.dsf, map, frames), [-1, frames - 1, net.tokenDim], ctx.name(net, 'tokens')), map };
+}
+
+/** logits + the clip mean of the frame head's logits on the pooled map (IalModel.withFrameHead). */
+function withFrameHead(ctx: ExportContext, m: IalModel, logits: Value, map: Value): Value {
+  if (!m.fc) return logits;
+  const net = m.s_former;
+  const pooled = net.encoder ? emitPool(ctx, net.encoder, map) : globalAvgPool(ctx, map, ctx.name(net, 'avgpool'));
+  const k = logits.shape[1]!;
+  const perFrame = reshape(ctx, linear(ctx, m.fc, pooled), [-1, net.o.frames, k], ctx.name(m.fc, 'by_clip'));
+  return add(ctx, logits, mean(ctx, perFrame, 1, false, ctx.name(m.fc, 'clip_mean')), 'logits_with_frames');
 }
 
 /** Tokens [M, L, D] + pos_embedding[:, :L] through the temporal transformer. */
@@ -234,13 +246,13 @@ function filterNeutral(ctx: ExportContext, m: IalModel, tokens: Value, logits: V
 
 export const ialOnnx = modelEmitter(IalModel, (ctx, m, x) => {
   const net = m.s_former;
-  const tokens = emitTokens(ctx, net, x);
+  const { tokens, map } = emitTokens(ctx, net, x);
   if (m.options.variant === 'ial') {
     const embedding = mean(ctx, emitTemporal(ctx, net, tokens), 1, false, 'embedding_mean');
-    return { logits: ctx.emit(m.fc_f, embedding), embedding };
+    return { logits: withFrameHead(ctx, m, ctx.emit(m.fc_f, embedding), map), embedding };
   }
   const embedding = firstToken(ctx, emitTemporal(ctx, net, withMeanToken(ctx, tokens, 'with_mean')), 'class_token');
-  const logits = ctx.emit(m.fc_f, embedding);
+  const logits = withFrameHead(ctx, m, ctx.emit(m.fc_f, embedding), map);
   const neutral = m.config.classes.indexOf('neutral');
   if (!m.options.snippetFilter || neutral < 0) return { logits, embedding };
   return { logits: filterNeutral(ctx, m, tokens, logits, neutral), embedding };

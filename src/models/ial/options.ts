@@ -1,6 +1,6 @@
 // The IAL network's shape from a model config, read with typed checks so a wrong option fails by
 // name. backboneOptions: widthMultiplier, layers (also accepted in methodOptions). methodOptions:
-// variant, attention and where it sits, transformer sizes, the snippet filter. Defaults are the
+// variant, attention and where it sits, transformer sizes, the snippet filter, a frame head. Defaults are the
 // reference's (spec §1.4-1.8).
 import { booleanOption, choiceOption, numberListOption, numberOption, type Options } from '../method-options.js';
 import type { ModelConfig } from '../model.js';
@@ -47,6 +47,11 @@ export interface IalNetworkOptions {
   snippetFilter: boolean;
   snippetSize: number;
   snippetStride: number;
+  /** A per-frame classifier (`fc`) on the encoder's pooled last map, its logits averaged over the
+   *  clip and added to the temporal classifier's (zero at the start): the trunk's pretrained
+   *  classifier (--pretrained) carries the clip from step one, and DSF and the transformer learn
+   *  what frames add. Not in the paper; off by default. */
+  frameHead: boolean;
 }
 
 const positiveInt = (v: number) => Number.isInteger(v) && v >= 1;
@@ -94,5 +99,6 @@ export function ialNetworkOptions(config: ModelConfig): IalNetworkOptions {
     snippetFilter: booleanOption(m, 'snippetFilter', true),
     snippetSize: numberOption(m, 'snippetSize', 3, positiveInt, 'a positive integer'),
     snippetStride: numberOption(m, 'snippetStride', 2, positiveInt, 'a positive integer'),
+    frameHead: booleanOption(m, 'frameHead', false),
   };
 }
