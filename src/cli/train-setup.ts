@@ -71,7 +71,7 @@ export function addTrainingOptions(cmd: Command): Command {
     .option('--time-budget <s>', 'stop with a checkpoint after this many seconds')
     .option('--max-steps <n>', 'at most this many steps per epoch')
     .option('--iterations <n>', 'train for n optimizer steps in total instead of --epochs')
-    .option('--init <model>', 'start from these weights (a model folder of the same architecture, DIR#N for member N of an ensemble such as models/fer2013-cnn#1, or a checkpoint): fine-tuning')
+    .option('--init <model>', 'start from these weights (a model folder of the same architecture, DIR#N for member N of an ensemble such as models/fer2013-cnn#1, or a checkpoint): fine-tuning; a clip model also takes an image model on its frame trunk (encoder and frame head); in cv, {fold} stands for the fold number')
     .option('--clip-grad-norm <x>', 'clip the gradient to this global L2 norm (as PyTorch clip_grad_norm_)')
     .option('--backbone <name>', "backbone (default: the method's)")
     .option('--pretrained', "start the backbone from its pretrained weights, shipped in @vladmandic/face-api (face-resnet: dlib's face recognition; face-expression: face-api.js's expression net, classifier included)")

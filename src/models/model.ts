@@ -46,6 +46,11 @@ export interface FerModel extends Module {
   readonly config: ModelConfig;
   /** Images NHWC [N, H, W, C] (or clips [N, T, H, W, C]), already normalised per config.input. */
   forward(x: tf.Tensor, training?: boolean): ModelOutput;
+  /** Starting weights from another kind of model (`--init` of an image model into a clip model's
+   *  frame encoder): the source's tensors renamed to this model's keys (the parts it does not
+   *  give start fresh) and a note saying what was taken; undefined when `source` is not such a
+   *  model, so the caller goes on as for weights of this architecture. */
+  adoptWeights?(tensors: Record<string, tf.Tensor>, source: { path: string; config?: ModelConfig }): { tensors: Record<string, tf.Tensor>; note: string } | undefined;
 }
 
 /** Disposes every tensor of an output. */

@@ -129,6 +129,8 @@ export async function crossValidate(o: CrossValidateOptions): Promise<CrossValid
     const testLabels = labelsOf(test);
     const r = await train({
       ...shared,
+      // `--init runs/ce/fold-{fold}/last`: each fold starts from that fold's own model.
+      init: shared.init?.replaceAll('{fold}', String(k)),
       timeBudgetSec: left,
       config,
       train: { store: trainStore, labels: labelsOf(data.train) },

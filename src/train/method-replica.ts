@@ -2,7 +2,7 @@
 // built identically (same seed, same initial weights) in every worker. The trainer drives a set of
 // these through data-parallel.ts; checkpoints hold the model, optimizer, RNG and objective state.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { tf } from '../engine/backend.js';
 import { decodeSafetensors } from '../nn/checkpoint.js';
 import { Rng } from '../util/rng.js';
@@ -30,8 +30,10 @@ export interface MethodReplicaOptions {
 }
 
 /** Loads the weights of a model folder, a model.safetensors or a training checkpoint into a
- *  model of the same architecture (optimizer tensors in a checkpoint are ignored). */
-export function initWeights(model: FerModel, init: string): void {
+ *  model of the same architecture (optimizer tensors in a checkpoint are ignored), or the parts
+ *  a model adopts from another kind (FerModel.adoptWeights: an image model's trunk and classifier
+ *  into a clip model's frame encoder and frame head), telling `onNote` what it took. */
+export function initWeights(model: FerModel, init: string, onNote?: (note: string) => void): void {
   const { dir, member } = parseModelRef(init);
   const path = existsSync(dir) && statSync(dir).isDirectory() ? join(dir, 'model.safetensors') : dir;
   if (!existsSync(path)) throw new Error(`${path}: initial weights not found`);
@@ -39,6 +41,18 @@ export function initWeights(model: FerModel, init: string): void {
   const { tensors } = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
   try {
     const own = member === undefined ? tensors : memberTensors(tensors, member, path);
+    const configPath = join(dirname(path), 'config.json');
+    const adopted = model.adoptWeights?.(own, { path, config: existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as ModelConfig) : undefined });
+    if (adopted) {
+      // The renamed tensors are views of `tensors` or new ones; the latter are freed here.
+      try {
+        model.loadStateDict(adopted.tensors, { source: path, strict: false });
+      } finally {
+        tf.dispose(Object.values(adopted.tensors).filter((t) => !Object.values(tensors).includes(t)));
+      }
+      onNote?.(adopted.note);
+      return;
+    }
     // Non-strict for the checkpoint's optimizer slots; every model tensor must still be there.
     const { missing } = model.loadStateDict(own, { source: path, strict: false });
     if (missing.length) {

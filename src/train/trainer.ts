@@ -163,6 +163,16 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   // replica as initial weights, so that all replicas start identical.
   const resuming = o.resume === true && existsSync(ckpt);
   const pretrained = o.finetune?.pretrained && !o.init && !resuming;
+  // Weights of another kind of model (an image model into a clip model's frame encoder): say
+  // what the replicas will take from them.
+  if (o.init && !resuming && !phased) {
+    const probe = createModel(o.config, new Rng(o.seed));
+    try {
+      initWeights(probe, o.init, (note) => log(`--init: ${note}`));
+    } finally {
+      probe.dispose();
+    }
+  }
   let replicaOptions: TrainerOptions = pretrained && !phased ? { ...o, init: await pretrainedInit(o, trainImages, log), finetune: { ...o.finetune, pretrained: false } } : o;
   if (o.cacheFrozen) {
     const cached = await cacheFrozenFeatures(replicaOptions, resuming ? ckpt : replicaOptions.init, trainImages, valImages, log);

@@ -2,7 +2,8 @@
 // encoder's pooled last map, averaged over the clip and added to the temporal classifier, which
 // starts at zero. On face-api's expression net with --pretrained the clip model therefore starts
 // as that net averaged over the frames (checked on real CK+ clips); both paths then train, and the
-// model saves, loads and exports (ONNX parity) with the head.
+// model saves, loads and exports (ONNX parity) with the head. `--init` of an image model on the same
+// trunk (a CE run, per fold in `ferkit cv` with {fold}) starts the encoder and the frame head.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/backend.js';
@@ -18,7 +19,8 @@ import { IAL_SMALL } from '../../src/models/ial/method.js';
 import type { IalModel } from '../../src/models/ial/model.js';
 import { createModel, loadModel, saveModel } from '../../src/models/io.js';
 import { disposeOutput, type FerModel, type ModelConfig } from '../../src/models/model.js';
-import { createMethodReplica } from '../../src/train/method-replica.js';
+import { createMethodReplica, initWeights } from '../../src/train/method-replica.js';
+import { ferkit } from '../helpers/cli.js';
 import { Rng } from '../../src/util/rng.js';
 import { sharedData, tempDir } from '../data/data-fixtures.js';
 
@@ -143,4 +145,45 @@ describe('ial frame head', () => {
       model.dispose();
     });
   }
+
+  it('--init of an image model on the same trunk: the clip model starts as that model averaged over the frames', async () => {
+    const ceDir = tempDir('ial-frame-head-ce');
+    // The image model's classes in another order: the frame head takes them by name.
+    const ce = createModel(createConfig('ce', { classes: ['happy', 'angry', 'sad', 'neutral'], backbone: 'face-expression', size: 64, input: { greyscale: true } }), new Rng(9));
+    await saveModel(ceDir, ce);
+    const clipModel = createModel(faceExpressionConfig(['angry', 'happy', 'sad', 'neutral'], 64, { attention: 'none' }), new Rng(10));
+    const notes: string[] = [];
+    initWeights(clipModel, ceDir, (n) => notes.push(n));
+    assert.match(notes.join('\n'), /frame encoder from .*an image model \(ce on face-expression\); the frame head from its classifier; attention, DSF, the transformer and fc_f start fresh/);
+    ce.eval();
+    clipModel.eval();
+    const x = tf.randomNormal([2, 3, 64, 64, 3], 0, 0.5, 'float32', 11);
+    const frameLogits = tf.tidy(() => ce.forward(tf.reshape(x, [6, 64, 64, 3]), false).logits.arraySync() as number[][]);
+    const out = clipModel.forward(x, false);
+    const logits = out.logits.arraySync();
+    const order = [1, 0, 2, 3]; // clip class j is the image model's class order[j]
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 4; j++) {
+        const want = (frameLogits[3 * i]![order[j]!]! + frameLogits[3 * i + 1]![order[j]!]! + frameLogits[3 * i + 2]![order[j]!]!) / 3;
+        assert.ok(Math.abs(logits[i]![j]! - want) < 1e-4, `clip ${i} class ${j}: ${logits[i]![j]} vs ${want}`);
+      }
+    }
+    disposeOutput(out);
+    x.dispose();
+    ce.dispose();
+    // Another trunk is refused by name.
+    const other = createModel(createConfig('ce', { classes: ['angry', 'happy', 'sad', 'neutral'] }), new Rng(12));
+    const otherDir = tempDir('ial-frame-head-fercnn');
+    await saveModel(otherDir, other);
+    other.dispose();
+    assert.throws(() => initWeights(clipModel, otherDir), /an image model \(ce on fer-cnn\) cannot start this clip model's frame encoder \(face-expression\)/);
+    clipModel.dispose();
+  });
+
+  it('ferkit cv --init with {fold}: each fold starts from its own folder', () => {
+    const out = tempDir('ial-frame-head-cv');
+    const r = ferkit(['--quiet', 'cv', '--method', 'ial', '--dataset', 'ckplus-clips', '--root', sharedData('ckplus48'), '--folds', '10', '--only-folds', '2', '--frames', '3', '--size', '48', '--channels', '1', '--width', '0.25', '--epochs', '1', '--workers', '1', '--init', `${out}/ce/fold-{fold}/last`, '--out', `${out}/cv`]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /ce\/fold-2\/last: initial weights not found/);
+  });
 });

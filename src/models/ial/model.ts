@@ -240,6 +240,55 @@ export class IalModel extends Module implements FerModel {
     }
   }
 
+  /** `--init` from an image model on the encoder's trunk (a CE run on face-expression, say): its
+   *  `backbone.*` weights become the frame encoder's and its classifier the frame head's, class by
+   *  class by name; the attention blocks, DSF, the transformer and fc_f start fresh. */
+  adoptWeights(tensors: Record<string, tf.Tensor>, source: { path: string; config?: ModelConfig }): { tensors: Record<string, tf.Tensor>; note: string } | undefined {
+    const encoder = this.s_former.encoder;
+    const trunkKeys = Object.keys(tensors).filter((k) => k.startsWith('backbone.'));
+    if (!encoder || trunkKeys.length === 0 || Object.keys(tensors).some((k) => k.startsWith('s_former.'))) return undefined;
+    const from = source.config;
+    const what = `${source.path}: an image model${from ? ` (${from.method} on ${from.backbone})` : ''}`;
+    if (from && (from.input.kind !== 'image' || from.backbone !== this.config.backbone)) {
+      throw new Error(`${what} cannot start this clip model's frame encoder (${this.config.backbone}): give an image model on the same trunk`);
+    }
+    const [a, b] = [from?.input, this.config.input];
+    if (a && (a.channels !== b.channels || a.mean.join() !== b.mean.join() || a.std.join() !== b.std.join())) {
+      throw new Error(`${what} takes other input (channels ${a.channels}, mean [${a.mean}], std [${a.std}]) than this clip model (channels ${b.channels}, mean [${b.mean}], std [${b.std}])`);
+    }
+    const own = this.stateDict();
+    const out: Record<string, tf.Tensor> = {};
+    for (const k of trunkKeys) {
+      const to = `s_former.encoder.${k.slice('backbone.'.length)}`;
+      if (to in own) out[to] = tensors[k]!;
+    }
+    const lacking = Object.keys(own).filter((k) => k.startsWith('s_former.encoder.') && !(k in out));
+    if (lacking.length) throw new Error(`${what} lacks weights of the frame encoder (${lacking.slice(0, 3).join(', ')}${lacking.length > 3 ? ', …' : ''}): not the same trunk`);
+    let head = 'no frame head: the classifier is not taken';
+    const w = tensors['fc.weight'];
+    const bias = tensors['fc.bias'];
+    if (this.fc && w && bias && from && w.shape[0] === this.fc.inFeatures) {
+      // Columns by class name; classes the image model lacks keep their fresh start.
+      const k = from.classes.length;
+      const src = { w: w.dataSync(), b: bias.dataSync() };
+      const dst = { w: this.fc.weight.dataSync().slice(), b: this.fc.bias!.dataSync().slice() };
+      const c = this.config.classes.length;
+      const fresh: string[] = [];
+      this.config.classes.forEach((name, j) => {
+        const i = from.classes.indexOf(name);
+        if (i < 0) return void fresh.push(name);
+        for (let r = 0; r < this.fc!.inFeatures; r++) dst.w[r * c + j] = src.w[r * k + i]!;
+        dst.b[j] = src.b[i]!;
+      });
+      out['fc.weight'] = tf.tensor(dst.w, this.fc.weight.shape);
+      out['fc.bias'] = tf.tensor(dst.b, this.fc.bias!.shape);
+      head = `the frame head from its classifier${fresh.length ? ` (${fresh.join(', ')}: not in it, fresh)` : ''}`;
+    } else if (this.fc) {
+      head = 'the frame head starts fresh (the image model has no matching classifier or no config.json)';
+    }
+    return { tensors: out, note: `frame encoder from ${what}; ${head}; attention, DSF, the transformer and fc_f start fresh` };
+  }
+
   /** logits + the clip's mean of the frame head's logits (pooled: [N·T, frameDim]); consumes
    *  `logits` (returned as is without a frame head). */
   private withFrameHead(logits: tf.Tensor2D, pooled: tf.Tensor2D | undefined): tf.Tensor2D {
