@@ -49,7 +49,8 @@ describe('ial frame head', () => {
     const wanted = ['happy', 'surprise', 'sad', 'angry'];
     const items = wanted.map((c) => ds.items.find((s) => CANONICAL_CLASSES[s.label] === c)!);
     assert.ok(items.every(Boolean), `CK+48 clips of ${wanted.join(', ')}`);
-    const config = faceExpressionConfig(classes, 112, { attention: 'none' });
+    // GCA on dense2 and dense3 (the default): with a frame head the blocks start as the identity.
+    const config = faceExpressionConfig(classes, 112, {});
     let model: FerModel | undefined;
     createMethodReplica({ config, optimizer: { name: 'adamw', lr: 1e-3 }, seed: 2, finetune: { pretrained: true } }, (m) => (model = m));
     model!.eval();
@@ -74,7 +75,8 @@ describe('ial frame head', () => {
         const from = head.classes.indexOf(c as (typeof head.classes)[number]);
         if (from < 0) return; // contempt: not in face-api's classes
         const want = (frameLogits[3 * i]![from]! + frameLogits[3 * i + 1]![from]! + frameLogits[3 * i + 2]![from]!) / 3;
-        assert.ok(Math.abs(logits[i]![j]! - want) < 1e-4, `clip ${i} (${wanted[i]}) class ${c}: ${logits[i]![j]} vs face-api ${want}`);
+        // GCA's identity is √(1 + 1e-5), not exactly 1: a relative 5e-6 per attended block.
+        assert.ok(Math.abs(logits[i]![j]! - want) < 1e-3, `clip ${i} (${wanted[i]}) class ${c}: ${logits[i]![j]} vs face-api ${want}`);
         checked++;
       });
     }
@@ -94,6 +96,9 @@ describe('ial frame head', () => {
     const replica = createMethodReplica({ config, optimizer: { name: 'adamw', lr: 1e-2, weightDecay: 0 }, seed: 4 }, (m) => (model = m));
     const ial = model as IalModel;
     assert.equal(tf.tidy(() => tf.abs(ial.fc_f.weight).max().dataSync()[0]), 0, 'fc_f starts at zero');
+    const gcaLast = Object.entries(model!.stateDict()).filter(([key]) => /attn\.fc2\.0\.weight$/.test(key));
+    assert.equal(gcaLast.length, 2, 'GCA in layer2 and layer3');
+    for (const [key, v] of gcaLast) assert.equal(tf.tidy(() => tf.abs(v).max().dataSync()[0]), 0, `${key} starts at zero (GCA as the identity)`);
     assert.deepEqual(ial.fc!.weight.shape, [64, 4], 'the frame head reads the own trunk\'s 64 pooled channels');
     const snapshot = () => Object.fromEntries(Object.entries(model!.stateDict()).map(([key, v]) => [key, Float32Array.from(v.dataSync() as Float32Array)]));
     const before = snapshot();
@@ -107,7 +112,7 @@ describe('ial frame head', () => {
     }
     tf.dispose([x, y]);
     const after = snapshot();
-    for (const key of ['fc.weight', 'fc_f.weight', 's_former.temporal_transformer.layers.0.0.fn.fn.to_qkv.weight', 's_former.dsf.layer4.0.conv1.weight', 's_former.layer1.0.conv1.weight']) {
+    for (const key of ['fc.weight', 'fc_f.weight', gcaLast[0]![0], 's_former.temporal_transformer.layers.0.0.fn.fn.to_qkv.weight', 's_former.dsf.layer4.0.conv1.weight', 's_former.layer1.0.conv1.weight']) {
       assert.ok(maxAbsDiff(before[key]!, after[key]!) > 0, `${key} trains`);
     }
     model!.dispose();
@@ -119,8 +124,11 @@ describe('ial frame head', () => {
   ] as const) {
     it(`${name}: save/load gives the same logits, ONNX the same probabilities`, async () => {
       const model = createModel(config, new Rng(6)) as IalModel;
-      // A trained temporal classifier: both paths count in the output.
-      tf.tidy(() => model.fc_f.weight.assign(tf.randomNormal(model.fc_f.weight.shape, 0, 0.05, 'float32', 7)));
+      // A trained temporal classifier and GCA blocks away from the identity: every path counts.
+      tf.tidy(() => {
+        model.fc_f.weight.assign(tf.randomNormal(model.fc_f.weight.shape, 0, 0.05, 'float32', 7));
+        for (const [key, v] of Object.entries(model.stateDict())) if (/attn\.fc2\.0\.weight$/.test(key)) (v as tf.Variable).assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 13));
+      });
       model.eval();
       const { frames, size, channels } = config.input;
       const x = tf.randomNormal([2, frames!, size[0], size[1], channels], 0.5, 0.25, 'float32', 8);
@@ -151,7 +159,7 @@ describe('ial frame head', () => {
     // The image model's classes in another order: the frame head takes them by name.
     const ce = createModel(createConfig('ce', { classes: ['happy', 'angry', 'sad', 'neutral'], backbone: 'face-expression', size: 64, input: { greyscale: true } }), new Rng(9));
     await saveModel(ceDir, ce);
-    const clipModel = createModel(faceExpressionConfig(['angry', 'happy', 'sad', 'neutral'], 64, { attention: 'none' }), new Rng(10));
+    const clipModel = createModel(faceExpressionConfig(['angry', 'happy', 'sad', 'neutral'], 64, {}), new Rng(10));
     const notes: string[] = [];
     initWeights(clipModel, ceDir, (n) => notes.push(n));
     assert.match(notes.join('\n'), /frame encoder from .*an image model \(ce on face-expression\); the frame head from its classifier; attention, DSF, the transformer and fc_f start fresh/);
@@ -165,7 +173,7 @@ describe('ial frame head', () => {
     for (let i = 0; i < 2; i++) {
       for (let j = 0; j < 4; j++) {
         const want = (frameLogits[3 * i]![order[j]!]! + frameLogits[3 * i + 1]![order[j]!]! + frameLogits[3 * i + 2]![order[j]!]!) / 3;
-        assert.ok(Math.abs(logits[i]![j]! - want) < 1e-4, `clip ${i} class ${j}: ${logits[i]![j]} vs ${want}`);
+        assert.ok(Math.abs(logits[i]![j]! - want) < 1e-3, `clip ${i} class ${j}: ${logits[i]![j]} vs ${want}`);
       }
     }
     disposeOutput(out);

@@ -19,6 +19,7 @@ import { defaultRandom } from '../../nn/random.js';
 import { snippetFilter, SNIPPET_FILTER_DEFAULTS } from '../../losses/snippet-filter.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
 import { backbones, type Backbone } from '../backbones/registry.js';
+import { GcaAttention } from './attention.js';
 import { conv, halve, IalStage, StageAttention } from './blocks.js';
 import { DynamicStaticFusion } from './dsf.js';
 import { IAL_BACKBONE, ialNetworkOptions, type IalNetworkOptions } from './options.js';
@@ -203,10 +204,17 @@ export class IalModel extends Module implements FerModel {
     this.fc_f = this.registerModule('fc_f', new Linear(this.s_former.tokenDim, config.classes.length, { rng }));
     if (this.options.frameHead) {
       this.fc = this.registerModule('fc', new Linear(this.s_former.frameDim, config.classes.length, { rng }));
-      // The temporal classifier starts at zero: the clip's logits are the frame head's at first.
+      // The temporal classifier starts at zero, so the clip's logits are the frame head's at first,
+      // and every GCA block starts as the identity (its last 1x1 conv at zero: 2·σ(0) = 1, so
+      // S = √(1 + 1e-5)), so the frame head sees the trunk's own features: a trunk and classifier
+      // taken from an image model (--pretrained, --init) keep their accuracy at the start.
       tf.tidy(() => {
         this.fc_f.weight.assign(tf.zerosLike(this.fc_f.weight));
         this.fc_f.bias?.assign(tf.zerosLike(this.fc_f.bias));
+        for (const [, m] of this.namedModules()) {
+          if (!(m instanceof GcaAttention)) continue;
+          for (const v of m.fc2.parameters()) v.assign(tf.zerosLike(v));
+        }
       });
     }
     this.neutral = config.classes.indexOf('neutral');

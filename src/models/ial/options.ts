@@ -48,9 +48,10 @@ export interface IalNetworkOptions {
   snippetSize: number;
   snippetStride: number;
   /** A per-frame classifier (`fc`) on the encoder's pooled last map, its logits averaged over the
-   *  clip and added to the temporal classifier's (zero at the start): the trunk's pretrained
-   *  classifier (--pretrained) carries the clip from step one, and DSF and the transformer learn
-   *  what frames add. Not in the paper; off by default. */
+   *  clip and added to the temporal classifier's (zero at the start, GCA blocks at identity): the
+   *  trunk's pretrained classifier (--pretrained, or an image model's by --init) carries the clip
+   *  from step one, and DSF and the transformer learn what frames add. Not in the paper; off by
+   *  default. */
   frameHead: boolean;
 }
 
