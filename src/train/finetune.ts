@@ -6,7 +6,7 @@ import { tf as tfns, type tf } from '../engine/backend.js';
 import type { Module } from '../nn/module.js';
 import { BatchNorm } from '../nn/norm.js';
 import { Linear } from '../nn/linear.js';
-import type { Backbone, PretrainedHead } from '../models/backbones/backbone.js';
+import { headColumnsByName, type Backbone, type PretrainedHead } from '../models/backbones/backbone.js';
 import type { GroupSpec } from './optim.js';
 
 export interface FineTuneOptions {
@@ -85,23 +85,13 @@ function loadPretrainedHead(model: Module, backbone: Backbone, head: PretrainedH
   if (!(fc instanceof Linear) || !classes || fc.inFeatures !== backbone.featureDim || fc.outFeatures !== classes.length || !fc.bias) {
     return 'the pretrained classifier was not loaded: the model has no linear head on the backbone features';
   }
-  const k = head.classes.length;
-  const from = classes.map((c) => head.classes.indexOf(c));
-  if (from.every((i) => i < 0)) return 'the pretrained classifier was not loaded: it shares no class with the model';
-  const w = fc.weight.dataSync().slice();
-  const b = fc.bias.dataSync().slice();
-  const c = classes.length;
-  from.forEach((i, j) => {
-    if (i < 0) return;
-    for (let r = 0; r < fc.inFeatures; r++) w[r * c + j] = head.weight[r * k + i]!;
-    b[j] = head.bias[i]!;
-  });
+  if (classes.every((c) => !head.classes.includes(c))) return 'the pretrained classifier was not loaded: it shares no class with the model';
+  const { weight, bias, fresh } = headColumnsByName(fc, classes, head);
   tfns.tidy(() => {
-    fc.weight.assign(tfns.tensor(w, fc.weight.shape));
-    fc.bias!.assign(tfns.tensor(b));
+    fc.weight.assign(tfns.tensor(weight, fc.weight.shape));
+    fc.bias!.assign(tfns.tensor(bias));
   });
-  const missing = classes.filter((_, j) => from[j]! < 0);
-  return `the classifier starts from the pretrained one${missing.length ? ` (${missing.join(', ')}: not in it, initialised as usual)` : ''}`;
+  return `the classifier starts from the pretrained one${fresh.length ? ` (${fresh.join(', ')}: not in it, initialised as usual)` : ''}`;
 }
 
 /**

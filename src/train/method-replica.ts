@@ -48,7 +48,8 @@ export function initWeights(model: FerModel, init: string, onNote?: (note: strin
       try {
         model.loadStateDict(adopted.tensors, { source: path, strict: false });
       } finally {
-        tf.dispose(Object.values(adopted.tensors).filter((t) => !Object.values(tensors).includes(t)));
+        const loaded = new Set(Object.values(tensors));
+        tf.dispose(Object.values(adopted.tensors).filter((t) => !loaded.has(t)));
       }
       onNote?.(adopted.note);
       return;

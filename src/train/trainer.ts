@@ -164,11 +164,12 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   const resuming = o.resume === true && existsSync(ckpt);
   const pretrained = o.finetune?.pretrained && !o.init && !resuming;
   // Weights of another kind of model (an image model into a clip model's frame encoder): say
-  // what the replicas will take from them.
+  // what the replicas will take from them. Only models that can adopt such weights read the file
+  // here as well; for the rest the replicas' own load is the only one.
   if (o.init && !resuming && !phased) {
     const probe = createModel(o.config, new Rng(o.seed));
     try {
-      initWeights(probe, o.init, (note) => log(`--init: ${note}`));
+      if (probe.adoptWeights) initWeights(probe, o.init, (note) => log(`--init: ${note}`));
     } finally {
       probe.dispose();
     }

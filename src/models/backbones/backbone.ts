@@ -18,6 +18,24 @@ export interface PretrainedHead {
   bias: Float32Array;
 }
 
+/** `fc`'s weight [in, classes.length] and bias with each class's column taken from `head` by
+ *  name (head.weight laid out [in, head.classes.length]); classes the head lacks keep fc's own
+ *  values and are listed in `fresh`. */
+export function headColumnsByName(fc: Linear, classes: readonly string[], head: PretrainedHead): { weight: Float32Array; bias: Float32Array; fresh: string[] } {
+  const k = head.classes.length;
+  const c = classes.length;
+  const weight = fc.weight.dataSync().slice() as Float32Array;
+  const bias = fc.bias!.dataSync().slice() as Float32Array;
+  const fresh: string[] = [];
+  classes.forEach((name, j) => {
+    const i = head.classes.indexOf(name);
+    if (i < 0) return void fresh.push(name);
+    for (let r = 0; r < fc.inFeatures; r++) weight[r * c + j] = head.weight[r * k + i]!;
+    bias[j] = head.bias[i]!;
+  });
+  return { weight, bias, fresh };
+}
+
 export interface BackboneOptions {
   /** 3 for RGB, 1 for grey images. */
   inChannels?: number;

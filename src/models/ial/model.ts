@@ -18,6 +18,7 @@ import type { Rng } from '../../util/rng.js';
 import { defaultRandom } from '../../nn/random.js';
 import { snippetFilter, SNIPPET_FILTER_DEFAULTS } from '../../losses/snippet-filter.js';
 import type { FerModel, ModelConfig, ModelOutput } from '../model.js';
+import { headColumnsByName } from '../backbones/backbone.js';
 import { backbones, type Backbone } from '../backbones/registry.js';
 import { GcaAttention } from './attention.js';
 import { conv, halve, IalStage, StageAttention } from './blocks.js';
@@ -277,19 +278,9 @@ export class IalModel extends Module implements FerModel {
     const bias = tensors['fc.bias'];
     if (this.fc && w && bias && from && w.shape[0] === this.fc.inFeatures) {
       // Columns by class name; classes the image model lacks keep their fresh start.
-      const k = from.classes.length;
-      const src = { w: w.dataSync(), b: bias.dataSync() };
-      const dst = { w: this.fc.weight.dataSync().slice(), b: this.fc.bias!.dataSync().slice() };
-      const c = this.config.classes.length;
-      const fresh: string[] = [];
-      this.config.classes.forEach((name, j) => {
-        const i = from.classes.indexOf(name);
-        if (i < 0) return void fresh.push(name);
-        for (let r = 0; r < this.fc!.inFeatures; r++) dst.w[r * c + j] = src.w[r * k + i]!;
-        dst.b[j] = src.b[i]!;
-      });
-      out['fc.weight'] = tf.tensor(dst.w, this.fc.weight.shape);
-      out['fc.bias'] = tf.tensor(dst.b, this.fc.bias!.shape);
+      const { weight, bias: b, fresh } = headColumnsByName(this.fc, this.config.classes, { classes: from.classes, weight: w.dataSync() as Float32Array, bias: bias.dataSync() as Float32Array });
+      out['fc.weight'] = tf.tensor(weight, this.fc.weight.shape);
+      out['fc.bias'] = tf.tensor(b, this.fc.bias!.shape);
       head = `the frame head from its classifier${fresh.length ? ` (${fresh.join(', ')}: not in it, fresh)` : ''}`;
     } else if (this.fc) {
       head = 'the frame head starts fresh (the image model has no matching classifier or no config.json)';
